@@ -1,0 +1,78 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let package = Package(
+  name: "nexus-dr",
+  platforms: [.macOS(.v15)],
+  products: [
+    .executable(name: "nexus-dr", targets: ["nexus-dr"])
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.0"),
+    .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+    .package(url: "https://github.com/apple/swift-system", from: "1.5.0"),
+  ],
+  targets: [
+    // C libraries at the edge, found by pkg-config.
+    .systemLibrary(
+      name: "CLibSSH2",
+      pkgConfig: "libssh2",
+      providers: [.apt(["libssh2-1-dev"])]
+    ),
+    .systemLibrary(
+      name: "CLibPQ",
+      pkgConfig: "libpq",
+      providers: [.apt(["libpq-dev"])]
+    ),
+
+    // Inventory, durations and sizes, quoting, redaction: the shared vocabulary.
+    .target(
+      name: "NexusCore",
+      dependencies: [.product(name: "Yams", package: "Yams")]
+    ),
+    // Running commands on hosts: local (swift-subprocess) and SSH (libssh2).
+    .target(
+      name: "NexusTransport",
+      dependencies: [
+        "NexusCore",
+        "CLibSSH2",
+        .product(name: "Subprocess", package: "swift-subprocess"),
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "SystemPackage", package: "swift-system"),
+      ]
+    ),
+    // PostgreSQL over libpq.
+    .target(
+      name: "NexusPostgres",
+      dependencies: ["NexusCore", "CLibPQ"]
+    ),
+    // The command line.
+    .target(
+      name: "NexusCLI",
+      dependencies: [
+        "NexusCore", "NexusTransport", "NexusPostgres",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
+      ]
+    ),
+    .executableTarget(name: "nexus-dr", dependencies: ["NexusCLI"]),
+
+    // Shared by the test targets: where the lab is and how to reach it.
+    .target(
+      name: "NexusTestSupport",
+      dependencies: ["NexusCore", "NexusTransport", "NexusPostgres"]
+    ),
+    .testTarget(name: "NexusCoreTests", dependencies: ["NexusCore"]),
+    .testTarget(
+      name: "NexusTransportTests",
+      dependencies: ["NexusTransport", "NexusTestSupport"]
+    ),
+    .testTarget(
+      name: "NexusLabTests",
+      dependencies: ["NexusCore", "NexusTransport", "NexusPostgres", "NexusTestSupport"]
+    ),
+  ]
+)

@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import NexusCore
+
+/// Options every command accepts; each also comes from the environment, the option winning.
+struct CommonOptions: ParsableArguments {
+  @Option(help: "The inventory file (NEXUS_DR_INVENTORY; default /etc/nexus-dr/inventory.yaml).")
+  var inventory: String?
+
+  @Option(name: .customLong("env"), help: "The environment (NEXUS_DR_ENV; default: the inventory's default).")
+  var environment: String?
+
+  @Option(help: "Where runs, journals and reports live (NEXUS_DR_STATE_DIR; default /var/lib/nexus-dr).")
+  var stateDir: String?
+
+  @Flag(help: "Answer confirmations with yes.")
+  var yes = false
+
+  @Option(help: "A YAML file of answers: question id → answer.")
+  var answers: String?
+
+  @Flag(help: "Plain output without colours (also when NO_COLOR is set).")
+  var noColor = false
+
+  private var processEnvironment: [String: String] { ProcessInfo.processInfo.environment }
+
+  var inventoryPath: String {
+    inventory ?? processEnvironment["NEXUS_DR_INVENTORY"] ?? "/etc/nexus-dr/inventory.yaml"
+  }
+
+  var environmentName: String? { environment ?? processEnvironment["NEXUS_DR_ENV"] }
+
+  var stateDirectory: String {
+    stateDir ?? processEnvironment["NEXUS_DR_STATE_DIR"] ?? "/var/lib/nexus-dr"
+  }
+
+  var useColor: Bool {
+    !noColor && processEnvironment["NO_COLOR"] == nil && isatty(STDOUT_FILENO) == 1
+  }
+
+  /// Loads the inventory and picks the environment; on error prints it and exits 2.
+  func loadEnvironment() throws -> (Inventory, Environment) {
+    do {
+      let inventory = try InventoryLoader.load(file: inventoryPath)
+      return (inventory, try inventory.environment(environmentName))
+    } catch {
+      Console.error(error.description)
+      throw ExitCode(ExitStatus.invalidInput.rawValue)
+    }
+  }
+}
+
+/// Writing to the terminal.
+enum Console {
+  static func error(_ text: String) {
+    FileHandle.standardError.write(Data((Redactor.redact(text) + "\n").utf8))
+  }
+
+  static func line(_ text: String) {
+    print(Redactor.redact(text))
+  }
+}

@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+
+/// The `nexus-dr` command.
+public struct NexusDR: AsyncParsableCommand {
+  public static let version = "0.1.0"
+
+  public static let configuration = CommandConfiguration(
+    commandName: "nexus-dr",
+    abstract: "Disaster-recovery runbooks for the Nexus clinic system.",
+    discussion: """
+      Exit status: 0 done; 1 a step failed (resumable); 2 invalid input; 3 a check failed,
+      nothing changed; 4 the operator declined; 5 another run holds the lock; 130 interrupted.
+      Documentation: docs/operator-guide.md, docs/inventory.md, docs/lab.md.
+      """,
+    version: version,
+    subcommands: [HostsCommand.self, LintCommand.self]
+  )
+
+  public init() {}
+
+  /// Parses the arguments, runs the command and exits with DESIGN.md's statuses:
+  /// invalid arguments are 2 (argument-parser's own default is 64).
+  public static func runMain() async -> Never {
+    do {
+      var command = try parseAsRoot()
+      if var asyncCommand = command as? any AsyncParsableCommand {
+        try await asyncCommand.run()
+      } else {
+        try command.run()
+      }
+      Foundation.exit(0)
+    } catch {
+      let code = exitCode(for: error)
+      let message = fullMessage(for: error)
+      if code == .success {
+        if !message.isEmpty { print(message) }
+        Foundation.exit(0)
+      }
+      if !message.isEmpty { FileHandle.standardError.write(Data((message + "\n").utf8)) }
+      Foundation.exit(code == .validationFailure ? ExitStatus.invalidInput.rawValue : code.rawValue)
+    }
+  }
+}
+
+/// DESIGN.md's exit statuses.
+public enum ExitStatus: Int32, Sendable {
+  case done = 0
+  case stepFailed = 1
+  case invalidInput = 2
+  case checkFailed = 3
+  case declined = 4
+  case locked = 5
+  case interrupted = 130
+
+  var exitCode: ExitCode { ExitCode(rawValue) }
+}

@@ -1,0 +1,140 @@
+/// The site as nexus-dr sees it: environments, each a full set of hosts, paths,
+/// database and objectives. Read from YAML by ``InventoryLoader``.
+public struct Inventory: Sendable {
+  /// The file it was read from, for messages.
+  public var source: String
+  public var defaultEnvironment: String
+  public var environments: [String: Environment]
+
+  public init(source: String, defaultEnvironment: String, environments: [String: Environment]) {
+    self.source = source
+    self.defaultEnvironment = defaultEnvironment
+    self.environments = environments
+  }
+
+  /// The environment by name, or the inventory's default when `name` is nil.
+  public func environment(_ name: String?) throws(ConfigError) -> Environment {
+    let wanted = name ?? defaultEnvironment
+    guard let environment = environments[wanted] else {
+      throw ConfigError(
+        .unknownEnvironment, file: source,
+        message: "no environment '\(wanted)' in the inventory",
+        hint: "environments here: \(environments.keys.sorted().joined(separator: ", "))")
+    }
+    return environment
+  }
+}
+
+/// One environment: `production`, `staging` or `lab`.
+public struct Environment: Sendable {
+  public var name: String
+  /// Hosts in the order the inventory lists them.
+  public var hosts: [HostSpec]
+  public var ssh: SSHSettings
+  public var database: DatabaseSpec?
+  public var nas: NASSpec?
+  public var attachments: String?
+  public var config: ConfigPaths?
+  public var services: [String]
+  public var retention: Retention
+  public var objectives: Objectives?
+
+  public func host(_ name: String) -> HostSpec? { hosts.first { $0.name == name } }
+}
+
+/// The host roles nexus-dr knows. Runbooks name hosts by these roles.
+public enum HostRole {
+  public static let all = ["server", "gate", "gate-standby"]
+}
+
+/// How one host is reached.
+public struct HostSpec: Sendable, Hashable {
+  public enum Transport: Sendable, Hashable {
+    /// nexus-dr runs on this host.
+    case local
+    /// Reached over SSH at `address:port` as `user`.
+    case ssh(address: String, port: Int, user: String)
+  }
+
+  public var name: String
+  public var transport: Transport
+  /// An optional host (a standby) may be absent without failing `hosts check`.
+  public var optional: Bool
+
+  public init(name: String, transport: Transport, optional: Bool = false) {
+    self.name = name
+    self.transport = transport
+    self.optional = optional
+  }
+}
+
+public struct SSHSettings: Sendable, Hashable {
+  /// Private key file; when nil, only ssh-agent is tried.
+  public var identity: String?
+  public var knownHosts: String
+  public var connectTimeout: Duration
+  public var keepalive: Duration
+
+  public init(
+    identity: String?, knownHosts: String, connectTimeout: Duration = .seconds(10),
+    keepalive: Duration = .seconds(30)
+  ) {
+    self.identity = identity
+    self.knownHosts = knownHosts
+    self.connectTimeout = connectTimeout
+    self.keepalive = keepalive
+  }
+}
+
+public struct DatabaseSpec: Sendable, Hashable {
+  public var name: String
+  /// A host name, an address, or a socket directory (starting with `/`).
+  public var host: String
+  public var port: Int?
+  /// The role nexus-dr connects as for checks and restores; libpq's default when nil.
+  public var user: String?
+  /// The role that takes the dumps (`pg_read_all_data`).
+  public var backupRole: String
+
+  /// A libpq conninfo without any password: libpq finds that in `.pgpass`.
+  public func conninfo(user: String? = nil, database: String? = nil) -> String {
+    var parts = ["host=\(Self.quoteConninfo(host))", "dbname=\(Self.quoteConninfo(database ?? name))"]
+    if let port { parts.append("port=\(port)") }
+    if let user = user ?? self.user { parts.append("user=\(Self.quoteConninfo(user))") }
+    parts.append("application_name=nexus-dr")
+    return parts.joined(separator: " ")
+  }
+
+  /// Conninfo values in single quotes with `\` and `'` escaped, as libpq reads them.
+  static func quoteConninfo(_ value: String) -> String {
+    "'" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'")
+      + "'"
+  }
+}
+
+public struct NASSpec: Sendable, Hashable {
+  public var path: String
+  public var fallback: String
+  public var minFree: ByteSize
+  /// The filesystem type the NAS mount must have (`nfs4`, `cifs`, `ext4`); any when nil.
+  public var fstype: String?
+}
+
+public struct ConfigPaths: Sendable, Hashable {
+  public var server: [String]
+  public var gate: [String]
+  public var exclude: [String]
+}
+
+public struct Retention: Sendable, Hashable {
+  public var daily: Int = 7
+  public var walDays: Int = 14
+  public var baseBackups: Int = 3
+  public var clarityDays: Int = 30
+  public init() {}
+}
+
+public struct Objectives: Sendable, Hashable {
+  public var rto: Duration
+  public var rpo: Duration
+}

@@ -1,0 +1,3 @@
+import NexusCLI
+
+await NexusDR.runMain()
