@@ -1,0 +1,92 @@
+import Foundation
+import NexusCore
+import NexusTestSupport
+import NexusTransport
+import Testing
+
+/// The built `nexus-dr` binary, run as an operator runs it.
+@Suite("nexus-dr command line (lab)", .serialized)
+struct CLILabTests {
+  let lab: Lab
+  let local = LocalTransport()
+
+  init() throws { lab = try Lab.require() }
+
+  func nexusDR(_ arguments: [String]) async throws -> CommandResult {
+    try await local.run(.argv([BuiltTool.path] + arguments, timeout: .seconds(120)))
+  }
+
+  @Test("hosts check shows every host's own hostname and the database version")
+  func hostsCheck() async throws {
+    let result = try await nexusDR(["hosts", "check", "--env", "lab", "--inventory", lab.inventoryPath])
+    #expect(result.exitCode == 0, "\(result.stdoutText)\n\(result.stderrText)")
+    for name in ["nexus-server", "nexus-gate", "nexus-gate-standby"] {
+      #expect(result.stdoutText.contains(" \(name) "), "missing \(name) in:\n\(result.stdoutText)")
+    }
+    #expect(result.stdoutText.contains("PostgreSQL 15."))
+    #expect(result.stdoutText.contains("WAL archiving: on"))
+  }
+
+  @Test("hosts check with a forged known_hosts exits 3 and says the key changed")
+  func hostsCheckChangedKey() async throws {
+    let scratch = try ScratchDirectory()
+    let known = try String(contentsOfFile: lab.knownHosts, encoding: .utf8)
+    let gate = try lab.value("GATE_IP"), server = try lab.value("SERVER_IP")
+    // Give the gate the server's key: what a man in the middle looks like.
+    let serverKey = try #require(known.split(separator: "\n").first { $0.hasPrefix(server + " ") }).dropFirst(server.count)
+    let rewritten = known.split(separator: "\n").map { $0.hasPrefix(gate + " ") ? gate + serverKey : String($0) }
+      .joined(separator: "\n") + "\n"
+    let knownFile = try scratch.write("known_hosts", rewritten)
+    let inventory = try String(contentsOfFile: lab.inventoryPath, encoding: .utf8)
+      .replacingOccurrences(of: lab.knownHosts, with: knownFile)
+    let inventoryFile = try scratch.write("inventory.yaml", inventory)
+    let result = try await nexusDR(["hosts", "check", "--inventory", inventoryFile])
+    #expect(result.exitCode == 3)
+    #expect(result.stderrText.contains("HOST KEY CHANGED"))
+    #expect(result.stdoutText.contains(" nexus-server "))
+  }
+}
+
+/// The command line without the lab: arguments, inventory errors, version.
+@Suite("nexus-dr command line")
+struct CLITests {
+  let local = LocalTransport()
+
+  func nexusDR(_ arguments: [String], environment: [String: String] = [:]) async throws -> CommandResult {
+    try await local.run(HostCommand(.argv([BuiltTool.path] + arguments), environment: environment, timeout: .seconds(60)))
+  }
+
+  @Test("--version prints the version")
+  func version() async throws {
+    let result = try await nexusDR(["--version"])
+    #expect(result.exitCode == 0)
+    #expect(result.stdoutText.hasPrefix("0."))
+  }
+
+  @Test("an unknown option exits 2")
+  func badArgument() async throws {
+    let result = try await nexusDR(["hosts", "check", "--bogus"])
+    #expect(result.exitCode == 2)
+    #expect(result.stderrText.contains("--bogus"))
+  }
+
+  @Test("a malformed inventory exits 2 with file and line")
+  func badInventory() async throws {
+    let scratch = try ScratchDirectory()
+    let file = try scratch.write("inventory.yaml", "environments:\n  lab:\n    hosts:\n      server: { transport: local }\n    nas: { path: /n, fallback: /f, min_free: plenty }\n")
+    let check = try await nexusDR(["hosts", "check", "--inventory", file])
+    #expect(check.exitCode == 2)
+    #expect(check.stderrText.contains("\(file):5:"))
+    #expect(check.stderrText.contains("not a size: 'plenty'"))
+    let lint = try await nexusDR(["lint", file])
+    #expect(lint.exitCode == 2)
+    #expect(lint.stderrText.contains("\(file):5:"))
+  }
+
+  @Test("the inventory comes from NEXUS_DR_INVENTORY when no option is given")
+  func inventoryFromEnvironment() async throws {
+    let result = try await nexusDR(["lint"], environment: ["NEXUS_DR_INVENTORY": "/nonexistent/inv.yaml"])
+    #expect(result.exitCode == 2)
+    #expect(result.stderrText.contains("/nonexistent/inv.yaml"))
+  }
+}

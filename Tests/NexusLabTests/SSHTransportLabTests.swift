@@ -1,0 +1,232 @@
+import Foundation
+import NexusCore
+import NexusTestSupport
+import NexusTransport
+import Testing
+
+/// The SSH transport against the lab's real sshd hosts.
+@Suite("SSH transport (lab)", .serialized)
+struct SSHTransportLabTests {
+  let lab: Lab
+
+  init() throws { lab = try Lab.require() }
+
+  @Test("one session carries 120 commands, and the host logs one login")
+  func manyCommandsOneSession() async throws {
+    let gate = try lab.ssh("gate")
+    defer { Task { await gate.close() } }
+    let loginsBefore = lab.sshdLog("nexus-gate").components(separatedBy: "Accepted publickey").count
+    for index in 0..<120 {
+      let result = try await gate.runChecked(.argv(["echo", "command \(index)"]))
+      #expect(result.stdoutText == "command \(index)\n")
+    }
+    await gate.close()
+    let loginsAfter = lab.sshdLog("nexus-gate").components(separatedBy: "Accepted publickey").count
+    #expect(loginsAfter - loginsBefore == 1)
+  }
+
+  @Test("hostname answers from inside each host")
+  func hostnames() async throws {
+    for (role, name) in [("server", "nexus-server"), ("gate", "nexus-gate"), ("gate-standby", "nexus-gate-standby")] {
+      let transport = try lab.ssh(role)
+      let result = try await transport.runChecked(.argv(["hostname"]))
+      #expect(result.stdoutText == "\(name)\n")
+      await transport.close()
+    }
+  }
+
+  @Test("a timeout ends the remote command and its children, checked on the host")
+  func timeoutKillsRemote() async throws {
+    let gate = try lab.ssh("gate")
+    defer { Task { await gate.close() } }
+    let marker = "7\(Int.random(in: 100_000...999_999)).5"
+    do {
+      _ = try await gate.run(.argv(["sh", "-c", "sleep \(marker) & sleep \(marker); wait"], timeout: .seconds(1)))
+      Issue.record("did not time out")
+    } catch {
+      #expect(error.code == .timeout)
+      #expect(error.host == "gate")
+    }
+    let left = try await gate.run(.argv(["pgrep", "-f", "sleep \(marker)"]))
+    #expect(left.exitCode == 1, "still running on the gate: \(left.stdoutText)")
+    // The session is still usable after a timeout.
+    #expect(try await gate.runChecked(.argv(["echo", "alive"])).stdoutText == "alive\n")
+  }
+
+  @Test("cancelling the task ends the remote command, checked on the host")
+  func cancellationKillsRemote() async throws {
+    let gate = try lab.ssh("gate")
+    let probe = try lab.ssh("gate")
+    defer { Task { await gate.close(); await probe.close() } }
+    let marker = "6\(Int.random(in: 100_000...999_999)).5"
+    let task = Task { try await gate.run(.argv(["sleep", marker])) }
+    while try await probe.run(.argv(["pgrep", "-f", "sleep \(marker)"])).exitCode != 0 { await Task.yield() }
+    task.cancel()
+    guard case .failure(let error) = await task.result, let transportError = error as? TransportError else {
+      Issue.record("expected an interrupted error")
+      return
+    }
+    #expect(transportError.code == .interrupted)
+    #expect(try await probe.run(.argv(["pgrep", "-f", "sleep \(marker)"])).exitCode == 1)
+  }
+
+  @Test("stdout, stderr, exit status and signals come back apart")
+  func streamsAndStatus() async throws {
+    let server = try lab.ssh("server")
+    defer { Task { await server.close() } }
+    let result = try await server.run(.argv(["sh", "-c", "echo out; echo err >&2; exit 7"]))
+    #expect(result.exitCode == 7)
+    #expect(result.stdoutText == "out\n")
+    #expect(result.stderrText == "err\n")
+    do {
+      _ = try await server.runChecked(.argv(["sh", "-c", "echo 'no space left on device' >&2; exit 4"]))
+      Issue.record("did not throw")
+    } catch {
+      #expect(error.code == .commandFailed)
+      #expect(error.description.contains("server"))
+      #expect(error.description.contains("exit status 4"))
+      #expect(error.description.contains("no space left on device"))
+    }
+    let killed = try await server.run(.argv(["sh", "-c", "kill -TERM $$"]))
+    #expect(killed.termination == .signaled("TERM"))
+  }
+
+  @Test("output streams as it comes, in order")
+  func streaming() async throws {
+    let gate = try lab.ssh("gate")
+    defer { Task { await gate.close() } }
+    let chunks = Locked([UInt8]())
+    let result = try await gate.runChecked(.argv(["seq", "1", "20000"])) { stream, bytes in
+      if stream == .stdout { chunks.withLock { $0 += bytes } }
+    }
+    let expected = (1...20000).map(String.init).joined(separator: "\n") + "\n"
+    #expect(String(decoding: chunks.value, as: UTF8.self) == expected)
+    #expect(result.stdoutText == expected)
+  }
+
+  @Test("hostile arguments arrive as literal strings")
+  func hostileArguments() async throws {
+    let gate = try lab.ssh("gate")
+    defer { Task { await gate.close() } }
+    let hostile = ["'; touch /tmp/pwned #", "$(id)", "`id`", "a\nb", "it's", "Zürich", "*", "", "$HOME", "\\", "a\"b"]
+    _ = try await gate.run(.argv(["rm", "-f", "/tmp/pwned"]))
+    let result = try await gate.runChecked(.argv(["printf", "%s\\0"] + hostile))
+    let received = result.stdout.split(separator: 0, omittingEmptySubsequences: false).dropLast().map {
+      String(decoding: $0, as: UTF8.self)
+    }
+    #expect(received == hostile)
+    #expect(try await gate.run(.argv(["test", "-e", "/tmp/pwned"])).exitCode == 1)
+  }
+
+  @Test("stdin and environment variables reach the remote command")
+  func stdinAndEnvironment() async throws {
+    let gate = try lab.ssh("gate")
+    defer { Task { await gate.close() } }
+    var command = HostCommand(.argv(["sh", "-c", "cat; printf '%s' \"$NEXUS_TEST\""]))
+    command.stdin = Array(repeating: UInt8(ascii: "x"), count: 200_000) + Array("\n".utf8)
+    command.environment = ["NEXUS_TEST": "$(id) 'quoted'; rm -rf /"]
+    let result = try await gate.runChecked(command)
+    #expect(result.stdout.count == 200_001 + "$(id) 'quoted'; rm -rf /".utf8.count)
+    #expect(result.stdoutText.hasSuffix("\n$(id) 'quoted'; rm -rf /"))
+  }
+
+  @Test("a 50 MB binary file goes up and comes back with the same checksum")
+  func fileTransferBothWays() async throws {
+    let scratch = try ScratchDirectory()
+    let original = scratch.file("payload.bin")
+    var bytes = [UInt8](repeating: 0, count: 50 * 1_048_576)
+    var generator = SystemRandomNumberGenerator()
+    for index in stride(from: 0, to: bytes.count, by: 8) {
+      withUnsafeBytes(of: generator.next() as UInt64) { word in
+        for offset in 0..<8 { bytes[index + offset] = word[offset] }
+      }
+    }
+    FileManager.default.createFile(atPath: original, contents: Data(bytes))
+    let gate = try lab.ssh("gate")
+    defer { Task { await gate.close() } }
+    let remote = "/tmp/nexus-dr-transfer-\(UUID().uuidString.prefix(8)).bin"
+    let up = try await gate.upload(from: original, to: remote, mode: 0o600)
+    #expect(up.bytes == 52_428_800)
+    let remoteDigest = try await gate.remoteDigest(remote)
+    #expect(remoteDigest.hex == up.sha256)
+    let mode = try await gate.runChecked(.argv(["stat", "-c", "%a", remote])).stdoutText
+    #expect(mode == "600\n")
+    let back = scratch.file("back.bin")
+    let down = try await gate.download(from: remote, to: back)
+    #expect(down.sha256 == up.sha256)
+    #expect(FileManager.default.contentsEqual(atPath: original, andPath: back))
+    _ = try await gate.run(.argv(["rm", "-f", remote]))
+  }
+
+  @Test("a changed host key is refused before anything is sent")
+  func changedHostKey() async throws {
+    let scratch = try ScratchDirectory()
+    let known = try String(contentsOfFile: lab.knownHosts, encoding: .utf8)
+    let gateAddress = try lab.value("GATE_IP")
+    let serverAddress = try lab.value("SERVER_IP")
+    // The gate's address, with the server's key: what a man in the middle looks like.
+    let serverLine = try #require(known.split(separator: "\n").first { $0.hasPrefix(serverAddress + " ") })
+    let forged = try scratch.write("known_hosts", gateAddress + serverLine.dropFirst(serverAddress.count) + "\n")
+    let gate = try lab.ssh("gate", knownHosts: forged)
+    do {
+      _ = try await gate.run(.argv(["touch", "/tmp/should-not-exist"]))
+      Issue.record("connected despite a changed key")
+    } catch {
+      #expect(error.code == .hostKeyChanged)
+      #expect(error.description.contains("HOST KEY CHANGED"))
+      #expect(error.description.contains("SHA256:"))
+      #expect(error.description.contains(gateAddress))
+    }
+  }
+
+  @Test("an unknown host is refused with its fingerprint and how to accept it")
+  func unknownHostKey() async throws {
+    let scratch = try ScratchDirectory()
+    let empty = try scratch.write("known_hosts", "")
+    let gate = try lab.ssh("gate", knownHosts: empty)
+    do {
+      _ = try await gate.run(.argv(["true"]))
+      Issue.record("connected to an unknown host")
+    } catch {
+      #expect(error.code == .hostKeyUnknown)
+      #expect(error.description.contains("SHA256:"))
+      #expect(error.description.contains("ssh-ed25519"))
+      #expect(error.description.contains(">> \(empty)"))
+    }
+  }
+
+  @Test("a key the host does not know is refused as authentication")
+  func authenticationRefused() async throws {
+    let scratch = try ScratchDirectory()
+    let key = scratch.file("stranger")
+    _ = try await LocalTransport().runChecked(.argv(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key]))
+    let gate = try lab.ssh("gate", identity: key)
+    do {
+      _ = try await gate.run(.argv(["true"]))
+      Issue.record("a stranger's key was accepted")
+    } catch {
+      #expect(error.code == .authenticationRefused)
+      #expect(error.description.contains("gate"))
+      #expect(error.description.contains("'root'"))
+    }
+  }
+
+  @Test("an unreachable host is reported within the connect timeout")
+  func unreachable() async throws {
+    let address = try lab.unusedAddress()
+    let nowhere = SSHTransport(
+      host: "gate", target: .init(address: address, user: "root"),
+      settings: SSHSettings(identity: lab.identity, knownHosts: lab.knownHosts, connectTimeout: .seconds(2)))
+    let clock = ContinuousClock()
+    let start = clock.now
+    do {
+      _ = try await nowhere.run(.argv(["true"]))
+      Issue.record("reached a host that does not exist")
+    } catch {
+      #expect(error.code == .unreachable)
+      #expect(error.description.contains(address))
+    }
+    // The connect timeout bounds the wait (with room for a loaded machine).
+    #expect(clock.now - start < .seconds(6))
+  }
+}
