@@ -95,12 +95,16 @@ public struct DatabaseSpec: Sendable, Hashable {
   public var user: String?
   /// The role that takes the dumps (`pg_read_all_data`).
   public var backupRole: String
+  /// A libpq password file (`.pgpass` format, mode 0600); libpq's default
+  /// (`PGPASSFILE` or `~/.pgpass`) when nil. The path only: passwords never sit in the inventory.
+  public var passfile: String?
 
   /// A libpq conninfo without any password: libpq finds that in `.pgpass`.
   public func conninfo(user: String? = nil, database: String? = nil) -> String {
     var parts = ["host=\(Self.quoteConninfo(host))", "dbname=\(Self.quoteConninfo(database ?? name))"]
     if let port { parts.append("port=\(port)") }
     if let user = user ?? self.user { parts.append("user=\(Self.quoteConninfo(user))") }
+    if let passfile { parts.append("passfile=\(Self.quoteConninfo(passfile))") }
     parts.append("application_name=nexus-dr")
     return parts.joined(separator: " ")
   }

@@ -11,18 +11,19 @@ struct SSHTransportLabTests {
 
   init() throws { lab = try Lab.require() }
 
-  @Test("one session carries 120 commands, and the host logs one login")
+  @Test("one session carries 120 commands: same TCP connection, same sshd process")
   func manyCommandsOneSession() async throws {
     let gate = try lab.ssh("gate")
     defer { Task { await gate.close() } }
-    let loginsBefore = lab.sshdLog("nexus-gate").components(separatedBy: "Accepted publickey").count
+    var connections = Set<String>()
     for index in 0..<120 {
-      let result = try await gate.runChecked(.argv(["echo", "command \(index)"]))
-      #expect(result.stdoutText == "command \(index)\n")
+      // SSH_CONNECTION holds the client's port; PPID is sshd's per-connection process.
+      let result = try await gate.runChecked(.shell("echo \"$SSH_CONNECTION $PPID\"; echo \(index)"))
+      let lines = result.stdoutText.split(separator: "\n")
+      #expect(lines.count == 2 && lines[1] == "\(index)")
+      connections.insert(String(lines[0]))
     }
-    await gate.close()
-    let loginsAfter = lab.sshdLog("nexus-gate").components(separatedBy: "Accepted publickey").count
-    #expect(loginsAfter - loginsBefore == 1)
+    #expect(connections.count == 1, "\(connections)")
   }
 
   @Test("hostname answers from inside each host")
