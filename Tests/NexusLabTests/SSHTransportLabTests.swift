@@ -135,14 +135,7 @@ struct SSHTransportLabTests {
   func fileTransferBothWays() async throws {
     let scratch = try ScratchDirectory()
     let original = scratch.file("payload.bin")
-    var bytes = [UInt8](repeating: 0, count: 50 * 1_048_576)
-    var generator = SystemRandomNumberGenerator()
-    for index in stride(from: 0, to: bytes.count, by: 8) {
-      withUnsafeBytes(of: generator.next() as UInt64) { word in
-        for offset in 0..<8 { bytes[index + offset] = word[offset] }
-      }
-    }
-    FileManager.default.createFile(atPath: original, contents: Data(bytes))
+    _ = try await LocalTransport().runChecked(.shell("head -c 52428800 /dev/urandom > \(ShellQuote.quote(original))"))
     let gate = try lab.ssh("gate")
     defer { Task { await gate.close() } }
     let remote = "/tmp/nexus-dr-transfer-\(UUID().uuidString.prefix(8)).bin"
