@@ -14,6 +14,7 @@ let package = Package(
     .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.0"),
     .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
     .package(url: "https://github.com/apple/swift-system", from: "1.5.0"),
+    .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.0.0"),
   ],
   targets: [
     // C libraries at the edge, found by pkg-config.
@@ -49,11 +50,20 @@ let package = Package(
       name: "NexusPostgres",
       dependencies: ["NexusCore", "CLibPQ"]
     ),
+    // Runbooks: loading, preflight, execution with journal and resume, prompts, reports.
+    .target(
+      name: "NexusEngine",
+      dependencies: [
+        "NexusCore", "NexusTransport", "NexusPostgres",
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "Mustache", package: "swift-mustache"),
+      ]
+    ),
     // The command line.
     .target(
       name: "NexusCLI",
       dependencies: [
-        "NexusCore", "NexusTransport", "NexusPostgres",
+        "NexusCore", "NexusTransport", "NexusPostgres", "NexusEngine",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ]
@@ -68,13 +78,14 @@ let package = Package(
       dependencies: ["NexusCore", "NexusTransport", "NexusPostgres"]
     ),
     .testTarget(name: "NexusCoreTests", dependencies: ["NexusCore"]),
+    .testTarget(name: "NexusEngineTests", dependencies: ["NexusEngine", "NexusCore", "NexusTestSupport"]),
     .testTarget(
       name: "NexusTransportTests",
       dependencies: ["NexusTransport", "NexusTestSupport"]
     ),
     .testTarget(
       name: "NexusLabTests",
-      dependencies: ["NexusCore", "NexusTransport", "NexusPostgres", "NexusTestSupport"]
+      dependencies: ["NexusCore", "NexusTransport", "NexusPostgres", "NexusEngine", "NexusTestSupport"]
     ),
   ]
 )

@@ -28,7 +28,6 @@ struct HostsCheckCommand: AsyncParsableCommand {
     let (inventory, environment) = try options.loadEnvironment()
     Console.line("Environment \(environment.name) (inventory \(inventory.source))")
     let transports = HostTransports(environment: environment)
-    defer { Task { await transports.closeAll() } }
     var failed = false
     var rows: [[String]] = [["HOST", "ADDRESS", "HOSTNAME", "KERNEL", "CONNECT", "RTT (median)", "STATUS"]]
     var problems: [String] = []
@@ -118,7 +117,6 @@ struct DatabaseProbe {
   static func run(_ database: DatabaseSpec) async -> DatabaseProbe {
     do {
       let connection = try await PGConnection.connect(conninfo: database.conninfo())
-      defer { Task { await connection.close() } }
       let version = try await connection.serverVersion()
       let settings = try await connection.query(
         "SELECT current_setting('archive_mode') AS mode, current_setting('archive_command') AS command")
@@ -127,6 +125,7 @@ struct DatabaseProbe {
       let archiver = try await connection.query(
         "SELECT archived_count, failed_count, last_archived_time::text AS last_archived, last_failed_time::text AS last_failed FROM pg_stat_archiver"
       ).first
+      await connection.close()
       let archiving = mode != "off" && !command.isEmpty && command != "(disabled)"
       var lines = [
         "Database: \(connection.target)",

@@ -14,7 +14,10 @@ public struct NexusDR: AsyncParsableCommand {
       Documentation: docs/operator-guide.md, docs/inventory.md, docs/lab.md.
       """,
     version: version,
-    subcommands: [HostsCommand.self, LintCommand.self]
+    subcommands: [
+      RunCommand.self, PlanCommand.self, PreflightCommand.self, ResumeCommand.self, RunsCommand.self,
+      ReportCommand.self, LintCommand.self, HostsCommand.self,
+    ]
   )
 
   public init() {}

@@ -64,6 +64,11 @@ public struct YAMLValue {
     }
   }
 
+  /// An empty mapping standing for an omitted one (a step without `with:`).
+  public static func emptyMapping(file: String, path: String) -> YAMLValue {
+    YAMLValue(node: Node([(Node, Node)]()), file: file, path: path)
+  }
+
   public var line: Int { node.mark?.line ?? 0 }
   public var column: Int { node.mark?.column ?? 0 }
 
@@ -161,7 +166,7 @@ public struct YAMLValue {
   }
 
   /// "did you mean …" for a misspelt key.
-  static func suggestion(for key: String, among allowed: [String]) -> String {
+  public static func suggestion(for key: String, among allowed: [String]) -> String {
     let close = allowed.min { editDistance($0, key) < editDistance($1, key) }
     if let close, editDistance(close, key) <= max(2, key.count / 3) {
       return "did you mean '\(close)'? Allowed here: \(allowed.joined(separator: ", "))"

@@ -1,0 +1,92 @@
+import ArgumentParser
+import Foundation
+import NexusCore
+import NexusEngine
+
+/// `nexus-dr run RUNBOOK`: preflight, then every step, journaled and resumable.
+struct RunCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "run", abstract: "Run a runbook (by id or path): preflight, then its steps, journaled and resumable.")
+
+  @OptionGroup var options: CommonOptions
+  @Argument(help: "Runbook id (runbooks/ID.yaml) or path.") var runbook: String
+  @Option(name: .customLong("input"), help: "A runbook input, NAME=VALUE (repeatable).") var inputs: [String] = []
+
+  func run() async throws {
+    let runbook = try options.loadRunbook(runbook)
+    let (_, environment) = try options.loadEnvironment()
+    let engine = RunEngine(runbook: runbook, environment: environment, options: try options.runOptions(inputs: inputs))
+    let exit = await withInterruptHandling { await engine.start().0 }
+    if exit != .done { throw ExitCode(exit.rawValue) }
+  }
+}
+
+/// `nexus-dr preflight RUNBOOK`: the checks alone; changes nothing.
+struct PreflightCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "preflight", abstract: "Run a runbook's preflight checks alone; changes nothing. Exit 3 if any fails.")
+
+  @OptionGroup var options: CommonOptions
+  @Argument(help: "Runbook id or path.") var runbook: String
+  @Option(name: .customLong("input"), help: "A runbook input, NAME=VALUE (repeatable).") var inputs: [String] = []
+
+  func run() async throws {
+    let runbook = try options.loadRunbook(runbook)
+    let (_, environment) = try options.loadEnvironment()
+    let engine = RunEngine(runbook: runbook, environment: environment, options: try options.runOptions(inputs: inputs))
+    let exit = await engine.preflightOnly()
+    if exit != .done { throw ExitCode(exit.rawValue) }
+  }
+}
+
+/// `nexus-dr resume [RUN-ID]`: continue an unfinished run.
+struct ResumeCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "resume",
+    abstract: "Continue an unfinished run (the environment's latest by default).",
+    discussion: "A step that was interrupted and is not safe to run twice is asked about: question resume.STEP-ID, answers done, rerun or abort. --yes never answers it.")
+
+  @OptionGroup var options: CommonOptions
+  @Argument(help: "The run's id (see nexus-dr runs).") var runID: String?
+
+  func run() async throws {
+    let runs = RunDirectory.all(stateDirectory: options.stateDirectory)
+    let history: RunHistory
+    if let runID {
+      guard let found = runs.first(where: { $0.runID == runID }) else {
+        Console.error("error: no run \(runID) in \(options.stateDirectory)/runs; see nexus-dr runs")
+        throw ExitCode(ExitStatus.invalidInput.rawValue)
+      }
+      history = found
+    } else {
+      let (_, environment) = try options.loadEnvironment()
+      guard
+        let latest = runs.last(where: {
+          $0.environment == environment.name && !$0.state(lockHeldByThisRun: false).isFinished
+        })
+      else {
+        Console.error("error: no unfinished run in environment \(environment.name); see nexus-dr runs")
+        throw ExitCode(ExitStatus.invalidInput.rawValue)
+      }
+      history = latest
+    }
+    guard let runbookFile = history.started?.runbookFile else {
+      Console.error("error: run \(history.runID) does not name its runbook file")
+      throw ExitCode(ExitStatus.invalidInput.rawValue)
+    }
+    let runbook = try options.loadRunbook(runbookFile)
+    let inventory: Inventory
+    do { inventory = try InventoryLoader.load(file: options.inventoryPath) } catch {
+      Console.error(error.description)
+      throw ExitCode(ExitStatus.invalidInput.rawValue)
+    }
+    let environment: Environment
+    do { environment = try inventory.environment(options.environmentName ?? history.environment) } catch {
+      Console.error(error.description)
+      throw ExitCode(ExitStatus.invalidInput.rawValue)
+    }
+    let engine = RunEngine(runbook: runbook, environment: environment, options: try options.runOptions())
+    let exit = await withInterruptHandling { await engine.resume(history) }
+    if exit != .done { throw ExitCode(exit.rawValue) }
+  }
+}

@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+import NexusCore
+import NexusEngine
+
+/// `nexus-dr runs`: past runs and their state.
+struct RunsCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(commandName: "runs", abstract: "Past runs: id, runbook, environment, state, start and duration.")
+
+  @OptionGroup var options: CommonOptions
+
+  func run() async throws {
+    let runs = RunDirectory.all(stateDirectory: options.stateDirectory)
+    guard !runs.isEmpty else {
+      Console.line("No runs in \(options.stateDirectory)/runs.")
+      return
+    }
+    var rows = [["RUN", "RUNBOOK", "ENV", "STATE", "STARTED", "DURATION"]]
+    for run in runs {
+      let holder = RunLock.holder(stateDirectory: options.stateDirectory, environment: run.environment)
+      let state = run.state(lockHeldByThisRun: holder?.runID == run.runID)
+      let duration = zip(run.startTime, run.lastTime).map { DurationText.format(.milliseconds(Int64($1.timeIntervalSince($0) * 1000))) } ?? "-"
+      rows.append([run.runID, run.runbookID, run.environment, state.rawValue, run.startTime.map { JournalTime.display($0) } ?? "-", duration])
+    }
+    Console.line(Table.render(rows))
+  }
+}
+
+/// `nexus-dr report RUN-ID`: the run's report, rebuilt from its journal.
+struct ReportCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(commandName: "report", abstract: "Print a run's report (md, json or html), rebuilt from its journal.")
+
+  @OptionGroup var options: CommonOptions
+  @Argument(help: "The run's id (see nexus-dr runs).") var runID: String
+  @Option(help: "md, json or html.") var format: String = "md"
+
+  func run() async throws {
+    guard let format = ReportWriter.Format(rawValue: format) else {
+      Console.error("error: --format must be md, json or html")
+      throw ExitCode(ExitStatus.invalidInput.rawValue)
+    }
+    let directory = RunDirectory(stateDirectory: options.stateDirectory, runID: runID)
+    let history: RunHistory
+    do { history = try RunHistory.read(directory: directory.path) } catch {
+      Console.error("error: \(error); see nexus-dr runs")
+      throw ExitCode(ExitStatus.invalidInput.rawValue)
+    }
+    let runbook = try? RunbookLoader.load(file: directory.runbookCopy)
+    let report = RunReport.build(history: history, runbook: runbook)
+    print(try ReportWriter.render(report, format: format), terminator: "")
+  }
+}
+
+private func zip(_ a: Date?, _ b: Date?) -> (Date, Date)? {
+  guard let a, let b else { return nil }
+  return (a, b)
+}

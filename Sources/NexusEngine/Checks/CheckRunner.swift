@@ -1,0 +1,69 @@
+import Foundation
+import NexusCore
+import NexusPostgres
+import NexusTransport
+
+/// Runs checks: read-only probes whose result is pass or fail with evidence.
+public struct CheckRunner: Sendable {
+  public var environment: Environment
+  public var transports: HostTransports
+
+  public init(environment: Environment, transports: HostTransports) {
+    self.environment = environment
+    self.transports = transports
+  }
+
+  public func run(_ check: Check, values: ReferenceValues) async -> CheckResult {
+    let clock = ContinuousClock()
+    let start = clock.now
+    let (passed, evidence) = await probe(check, values: values)
+    return CheckResult(
+      id: check.id, title: check.title, passed: passed, evidence: Redactor.redact(evidence),
+      durationMs: (clock.now - start).milliseconds)
+  }
+
+  private func probe(_ check: Check, values: ReferenceValues) async -> (Bool, String) {
+    switch check.probe {
+    case .hostReachable(let host):
+      guard environment.host(host) != nil else { return (false, "environment '\(environment.name)' has no host '\(host)'") }
+      do {
+        let transport = try transports.transport(for: host)
+        let name = try await transport.runChecked(.argv(["hostname"], timeout: .seconds(30))).stdoutText
+        return (true, "answers as \(name.trimmingCharacters(in: .whitespacesAndNewlines))")
+      } catch {
+        return (false, error.description)
+      }
+    case .databaseUp:
+      guard let database = environment.database else { return (false, "environment '\(environment.name)' has no database") }
+      do {
+        let connection = try await PGConnection.connect(conninfo: database.conninfo())
+        let version = try await connection.serverVersion()
+        await connection.close()
+        return (true, "PostgreSQL \(version) at \(connection.target)")
+      } catch {
+        return (false, error.description)
+      }
+    case .command(let host, let spec):
+      do {
+        let command = try spec.render(values, timeout: .seconds(120))
+        let result = try await transports.transport(for: host).run(command)
+        let output = (result.stdoutText + result.stderrText).split(separator: "\n").last.map(String.init) ?? ""
+        let passed = result.exitCode.map(spec.expectedExit.contains) ?? false
+        return (passed, "\(host): \(command.displayLine) → \(result.termination)\(output.isEmpty ? "" : ": \(output.prefix(200))")")
+      } catch let error as TemplateError {
+        return (false, error.message)
+      } catch {
+        return (false, "\(error)")
+      }
+    }
+  }
+
+  /// What a check will do, for `plan`.
+  public static func describe(_ check: Check, values: ReferenceValues) -> String {
+    switch check.probe {
+    case .hostReachable(let host): "connect to \(host), verify its host key, run hostname"
+    case .databaseUp: "connect to the database and ask its version"
+    case .command(let host, let spec): "run on \(host): \(spec.display(values))"
+    }
+  }
+}

@@ -1,0 +1,100 @@
+import Foundation
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// One run per environment: an exclusive `flock` on `locks/ENV.lock` in the
+/// state directory. The kernel frees it when the holder exits or dies, so a
+/// crash never leaves a stale lock. The file names the holder for the message
+/// a second run prints.
+public final class RunLock: @unchecked Sendable {
+  public struct Holder: Codable, Sendable {
+    public var pid: Int32
+    public var machine: String
+    public var runID: String
+    public var runbook: String
+    public var started: String
+  }
+
+  private let descriptor: Int32
+  public let path: String
+
+  private init(descriptor: Int32, path: String) {
+    self.descriptor = descriptor
+    self.path = path
+  }
+
+  deinit {
+    flock(descriptor, LOCK_UN)
+    close(descriptor)
+  }
+
+  static func path(stateDirectory: String, environment: String) -> String {
+    "\(stateDirectory)/locks/\(environment).lock"
+  }
+
+  /// Takes the lock or throws `locked` naming the holder.
+  public static func acquire(stateDirectory: String, environment: String, holder: Holder) throws -> RunLock {
+    let path = path(stateDirectory: stateDirectory, environment: environment)
+    try StateDirectory.ensure(stateDirectory + "/locks")
+    let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+    guard descriptor >= 0 else {
+      throw RunError(.stateUnwritable, "cannot open the lock file \(path): \(String(cString: strerror(errno)))")
+    }
+    guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+      close(descriptor)
+      let current = currentHolder(path: path)
+      let who = current.map {
+        "run \($0.runID) (\($0.runbook)), pid \($0.pid) on \($0.machine), started \($0.started)"
+      } ?? "another nexus-dr process"
+      throw RunError(.locked, "environment '\(environment)' is busy: \(who) holds \(path). Wait for it to finish, or stop it first; the lock frees itself when that process ends.")
+    }
+    let data = (try? JSONEncoder().encode(holder)) ?? Data()
+    _ = ftruncate(descriptor, 0)
+    _ = data.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, 0) }
+    _ = fsync(descriptor)
+    return RunLock(descriptor: descriptor, path: path)
+  }
+
+  static func currentHolder(path: String) -> Holder? {
+    guard let data = FileManager.default.contents(atPath: path) else { return nil }
+    return try? JSONDecoder().decode(Holder.self, from: data)
+  }
+
+  /// Whether some process holds the environment's lock now, and who.
+  public static func holder(stateDirectory: String, environment: String) -> Holder? {
+    let path = path(stateDirectory: stateDirectory, environment: environment)
+    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+    guard descriptor >= 0 else { return nil }
+    defer { close(descriptor) }
+    if flock(descriptor, LOCK_SH | LOCK_NB) == 0 {
+      flock(descriptor, LOCK_UN)
+      return nil
+    }
+    return currentHolder(path: path)
+  }
+}
+
+/// The state directory: 0700, created on first use.
+public enum StateDirectory {
+  public static func ensure(_ path: String) throws {
+    do {
+      try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+      try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: path)
+    } catch {
+      throw RunError(.stateUnwritable, "cannot create the state directory \(path): \(error.localizedDescription). Use --state-dir or NEXUS_DR_STATE_DIR for another place.")
+    }
+  }
+
+  /// Writes a file with mode 0600 (temporary name, then rename).
+  public static func write(_ data: Data, to path: String) throws {
+    let temporary = path + ".tmp"
+    guard FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: 0o600]) else {
+      throw RunError(.stateUnwritable, "cannot write \(path)")
+    }
+    guard rename(temporary, path) == 0 else {
+      throw RunError(.stateUnwritable, "cannot write \(path): \(String(cString: strerror(errno)))")
+    }
+  }
+}

@@ -1,0 +1,98 @@
+import NexusCore
+import NexusTransport
+
+/// What every action type provides. Adding an action is one type conforming to
+/// this protocol plus one line in ``ActionRegistry/types``.
+public protocol StepAction: Sendable {
+  /// The name runbooks use after `action:`.
+  static var name: String { get }
+  /// The keys its `with:` mapping accepts; anything else is a load error.
+  static var parameterKeys: [String] { get }
+  /// Whether a step with this action names a host.
+  static var hostUse: HostUse { get }
+  /// Running it twice is harmless (asking a question again, a read-only check).
+  static var naturallyIdempotent: Bool { get }
+
+  /// Decodes the step's `with:` mapping (empty when the step has none).
+  init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError)
+
+  /// The output keys later steps may reference; nil when only known at run time.
+  var declaredOutputs: Set<String>? { get }
+
+  /// What `plan` prints for it: the exact commands, or what the operator will be asked.
+  func plan(_ context: PlanContext) -> [String]
+
+  /// Does the work.
+  func run(_ context: StepContext) async throws(StepFailure) -> StepResult
+}
+
+public enum HostUse: Sendable {
+  case required
+  case forbidden
+  case optional
+}
+
+/// The actions a runbook can use. The set is closed: a name not here is a load error.
+public enum ActionRegistry {
+  public static let types: [any StepAction.Type] = [
+    ShellAction.self,
+    ManualAction.self,
+    ConfirmAction.self,
+    ChooseAction.self,
+    CheckAction.self,
+  ]
+
+  public static func type(named name: String) -> (any StepAction.Type)? {
+    types.first { $0.name == name }
+  }
+
+  public static var names: [String] { types.map { $0.name } }
+}
+
+/// What a step produced.
+public struct StepResult: Sendable {
+  public var outputs: [String: String]
+  public var exitStatus: Int32?
+  public var command: String?
+  public var bytes: Int64?
+
+  public init(outputs: [String: String] = [:], exitStatus: Int32? = nil, command: String? = nil, bytes: Int64? = nil) {
+    self.outputs = outputs
+    self.exitStatus = exitStatus
+    self.command = command
+    self.bytes = bytes
+  }
+}
+
+/// Why a step did not complete.
+public struct StepFailure: Error, Sendable, CustomStringConvertible {
+  public enum Kind: String, Sendable, Codable {
+    /// The work failed; the run stops (resumable) unless `on_failure: continue`.
+    case failed
+    /// The operator said no.
+    case declined
+    /// A question had no answer (no terminal, nothing in --answers).
+    case unanswered
+    /// Ctrl-C or SIGTERM.
+    case interrupted
+  }
+
+  public var kind: Kind
+  public var message: String
+  public var exitStatus: Int32?
+
+  public init(_ kind: Kind, _ message: String, exitStatus: Int32? = nil) {
+    self.kind = kind
+    self.message = Redactor.redact(message)
+    self.exitStatus = exitStatus
+  }
+
+  public var description: String { message }
+
+  /// Maps a transport error: an interrupt stays an interrupt, everything else is a failure.
+  public static func from(_ error: TransportError) -> StepFailure {
+    StepFailure(
+      error.code == .interrupted ? .interrupted : .failed, error.description,
+      exitStatus: error.termination.flatMap { if case .exited(let code) = $0 { code } else { nil } })
+  }
+}
