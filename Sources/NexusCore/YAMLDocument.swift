@@ -64,13 +64,19 @@ public struct YAMLValue {
     }
   }
 
-  /// An empty mapping standing for an omitted one (a step without `with:`).
-  public static func emptyMapping(file: String, path: String) -> YAMLValue {
-    YAMLValue(node: Node([(Node, Node)]()), file: file, path: path)
+  /// Where an omitted value is reported: at the mapping that omits it.
+  var fallbackPosition: (line: Int, column: Int)?
+
+  /// An empty mapping standing for one `owner` omits (a step without `with:`);
+  /// its errors point at `owner`.
+  public static func emptyMapping(standingIn owner: YAMLValue, key: String) -> YAMLValue {
+    var value = YAMLValue(node: Node([(Node, Node)]()), file: owner.file, path: owner.path.isEmpty ? key : "\(owner.path).\(key)")
+    value.fallbackPosition = (owner.line, owner.column)
+    return value
   }
 
-  public var line: Int { node.mark?.line ?? 0 }
-  public var column: Int { node.mark?.column ?? 0 }
+  public var line: Int { node.mark?.line ?? fallbackPosition?.line ?? 0 }
+  public var column: Int { node.mark?.column ?? fallbackPosition?.column ?? 0 }
 
   /// An error located at this value.
   public func error(_ code: ConfigError.Code, _ message: String, hint: String? = nil) -> ConfigError {

@@ -51,6 +51,11 @@ public struct RetryPolicy: Sendable, Hashable {
   public var count: Int
   public var backoff: Duration
 
+  public init(count: Int, backoff: Duration) {
+    self.count = count
+    self.backoff = backoff
+  }
+
   public static let none = RetryPolicy(count: 0, backoff: .seconds(0))
 }
 

@@ -119,7 +119,7 @@ public enum RunbookLoader {
     if let with = fields["with"] {
       parameters = try with.fields(allowed: type.parameterKeys)
     } else {
-      parameters = try YAMLValue.emptyMapping(file: value.file, path: "\(value.path).with").fields(allowed: type.parameterKeys)
+      parameters = try YAMLValue.emptyMapping(standingIn: value, key: "with").fields(allowed: type.parameterKeys)
     }
     let definition = try type.init(with: parameters, context: context)
 
