@@ -15,6 +15,14 @@ public final class RunLock: @unchecked Sendable {
     public var runID: String
     public var runbook: String
     public var started: String
+
+    public init(pid: Int32, machine: String, runID: String, runbook: String, started: String) {
+      self.pid = pid
+      self.machine = machine
+      self.runID = runID
+      self.runbook = runbook
+      self.started = started
+    }
   }
 
   private let descriptor: Int32
