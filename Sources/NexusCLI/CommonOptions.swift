@@ -13,7 +13,7 @@ struct CommonOptions: ParsableArguments {
   @Option(help: "Where runs, journals and reports live (NEXUS_DR_STATE_DIR; default /var/lib/nexus-dr).")
   var stateDir: String?
 
-  @Option(help: "Directory of runbooks found by id (NEXUS_DR_RUNBOOKS; then ./runbooks, /etc/nexus-dr/runbooks).")
+  @Option(help: "Directory of runbooks found by id (NEXUS_DR_RUNBOOKS; then ./runbooks, /etc/nexus-dr/runbooks, /usr/share/nexus-dr/runbooks).")
   var runbooks: String?
 
   @Flag(help: "Answer confirmations with yes.")

@@ -8,7 +8,7 @@ struct LintCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "lint",
     abstract: "Validate runbooks and the inventory; exit 2 on any error.",
-    discussion: "Without paths: the inventory and every runbook in ./runbooks. A file with an 'environments' key is read as an inventory, anything else as a runbook.")
+    discussion: "Without paths: the inventory and every runbook in the runbooks directory (--runbooks, NEXUS_DR_RUNBOOKS, else ./runbooks). A file with an 'environments' key is read as an inventory, anything else as a runbook.")
 
   @OptionGroup var options: CommonOptions
 
@@ -17,7 +17,8 @@ struct LintCommand: AsyncParsableCommand {
 
   func run() async throws {
     var files: [String] = []
-    let targets = paths.isEmpty ? [options.inventoryPath, options.runbooks ?? "runbooks"] : paths
+    let runbookDirectory = options.runbooks ?? ProcessInfo.processInfo.environment["NEXUS_DR_RUNBOOKS"] ?? "runbooks"
+    let targets = paths.isEmpty ? [options.inventoryPath, runbookDirectory] : paths
     for target in targets {
       var isDirectory: ObjCBool = false
       if FileManager.default.fileExists(atPath: target, isDirectory: &isDirectory), isDirectory.boolValue {

@@ -282,7 +282,7 @@ final class SSHConnection: @unchecked Sendable {
             continue
           }
           if count == 0 || count == Int(LIBSSH2_ERROR_EAGAIN) { break }
-          throw failure(.unreachable, "the connection broke while the command ran: \(lastError)",
+          throw failure(.connectionLost, "the connection broke while the command ran: \(lastError)",
             hint: "the command may still be running on the host; check it before retrying")
         }
       }

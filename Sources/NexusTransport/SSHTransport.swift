@@ -47,7 +47,7 @@ public final class SSHTransport: Transport, @unchecked Sendable {
             continuation.resume(returning: .success(try body(connection)))
           } catch {
             // A broken connection is dropped so the next command reconnects.
-            if error.code == .unreachable || error.code == .protocolError {
+            if error.code == .unreachable || error.code == .connectionLost || error.code == .protocolError {
               connection.disconnect()
               self.connection = nil
             }

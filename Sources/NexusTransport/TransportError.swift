@@ -17,6 +17,8 @@ public struct TransportError: Error, Sendable, CustomStringConvertible {
     case hostKeyChanged
     /// The command did not finish in time and was ended.
     case timeout
+    /// The connection broke while a command ran: whether it finished is unknown.
+    case connectionLost
     /// The command ran and failed.
     case commandFailed
     /// A file transfer failed or its size or checksum did not match.
@@ -61,6 +63,7 @@ public struct TransportError: Error, Sendable, CustomStringConvertible {
     case .hostKeyUnknown: "host key unknown"
     case .hostKeyChanged: "HOST KEY CHANGED"
     case .timeout: "timed out"
+    case .connectionLost: "connection lost during the command"
     case .commandFailed: "command failed"
     case .transferFailed: "file transfer failed"
     case .interrupted: "interrupted"

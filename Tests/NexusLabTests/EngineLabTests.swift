@@ -208,6 +208,28 @@ struct EngineLabTests {
     await gate.close()
   }
 
+  @Test("a step ended by its timeout is uncertain: not retried, and resume asks before re-running it")
+  func timeoutIsUncertain() async throws {
+    let marker = "4\(Int.random(in: 100_000...999_999)).5"
+    let runbook = try state.write("timeout.yaml", """
+      runbook: time-out
+      steps:
+        - { id: slow, host: gate, action: shell, timeout: 1s, retries: 3, with: { argv: [sleep, "\(marker)"] } }
+        - { id: after, host: gate, action: shell, with: { argv: [true] } }
+      """)
+    let result = try await CLIProcess.run(["run", runbook] + common)
+    #expect(result.status == 1, "\(result.output)")
+    let run = try #require(runs().last)
+    #expect(run.records.filter { $0.type == .stepStarted }.count == 1, "a non-idempotent step is not retried after a timeout")
+    #expect(run.records.contains { $0.type == .stepFailed && $0.failure == .uncertain })
+    let gate = try lab.ssh("gate")
+    #expect(try await gate.run(.argv(["pgrep", "-f", "sleep \(marker)"])).exitCode == 1, "the timed-out command is gone from the host")
+    await gate.close()
+    let resumed = try await CLIProcess.run(["resume"] + common)
+    #expect(resumed.status == 4, "\(resumed.output)")
+    #expect(resumed.output.contains("resume.slow"))
+  }
+
   @Test("a changed runbook is refused on resume, showing what changed")
   func changedRunbook() async throws {
     let file = "/tmp/nexus-dr-crash-\(UUID().uuidString.prefix(8))"

@@ -6,7 +6,7 @@ import NexusCore
 /// Question id `choose.STEP-ID`; the answer is the option's id, in output `choice`.
 public struct ChooseAction: StepAction {
   public static let name = "choose"
-  public static let parameterKeys = ["text", "options", "recommended"]
+  public static let parameterKeys = ["text", "options"]
   public static let hostUse = HostUse.forbidden
   public static let naturallyIdempotent = true
 

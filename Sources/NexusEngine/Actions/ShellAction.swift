@@ -52,14 +52,7 @@ public struct ShellAction: StepAction {
           + (result.stderrTail.isEmpty ? "" : "\n  stderr: \(result.stderrTail.suffix(600))"),
         exitStatus: result.exitCode)
     }
-    var outputs = ["exit_status": String(code), "stdout": String(result.stdoutText.suffix(4096)).trimmingCharacters(in: .newlines)]
-    for (key, pattern) in capture {
-      guard let regex = try? Regex(pattern), let match = result.stdoutText.firstMatch(of: regex) else {
-        throw StepFailure(.failed, "capture '\(key)': /\(pattern)/ did not match the command's output")
-      }
-      let value = match.output.count > 1 ? match.output[1].substring : match.output[0].substring
-      outputs[key] = value.map(String.init) ?? ""
-    }
+    var outputs: [String: String] = [:]
     if json {
       guard let object = try? JSONSerialization.jsonObject(with: Data(result.stdout)) as? [String: Any] else {
         throw StepFailure(.failed, "the command's output is not a JSON object")
@@ -72,6 +65,16 @@ public struct ShellAction: StepAction {
         }
       }
     }
+    for (key, pattern) in capture {
+      guard let regex = try? Regex(pattern), let match = result.stdoutText.firstMatch(of: regex) else {
+        throw StepFailure(.failed, "capture '\(key)': /\(pattern)/ did not match the command's output")
+      }
+      let value = match.output.count > 1 ? match.output[1].substring : match.output[0].substring
+      outputs[key] = value.map(String.init) ?? ""
+    }
+    // Set last, so neither a JSON key nor a capture can hide them.
+    outputs["exit_status"] = String(code)
+    outputs["stdout"] = String(result.stdoutText.suffix(4096)).trimmingCharacters(in: .newlines)
     return StepResult(outputs: outputs, exitStatus: code, command: hostCommand.displayLine, bytes: Int64(result.stdout.count))
   }
 }

@@ -4,7 +4,8 @@ import NexusTransport
 
 /// What the operator sees while a run goes on: step n/N with its title, host
 /// and elapsed time, the command's output streamed and indented, and the
-/// outcome. Colour and symbols on a terminal; plain lines otherwise or with NO_COLOR.
+/// outcome. Colour on a terminal; without it (not a terminal, NO_COLOR, --no-color)
+/// the same lines, uncoloured.
 public final class ConsoleOutput: Sendable {
   public let color: Bool
   private let partial = Locked<[OutputStreamKey: [UInt8]]>([:])
@@ -20,6 +21,11 @@ public final class ConsoleOutput: Sendable {
   }
 
   public func line(_ text: String) { write(text + "\n") }
+
+  /// An error or warning for the operator, on standard error.
+  public func error(_ text: String) {
+    FileHandle.standardError.write(Data((Redactor.redact(text) + "\n").utf8))
+  }
 
   public func note(_ text: String) { line(paint(text, "2")) }
 

@@ -10,21 +10,21 @@ extension RunEngine {
   public func resume(_ history: RunHistory) async -> RunExit {
     let directory = RunDirectory(stateDirectory: options.stateDirectory, runID: history.runID)
     guard let started = history.started else {
-      console.line("error: run \(history.runID) has no run-started record; it cannot be resumed")
+      console.error("error: run \(history.runID) has no run-started record; it cannot be resumed")
       return .invalidInput
     }
     guard history.state(lockHeldByThisRun: false) != .completed else {
-      console.line("error: run \(history.runID) already completed; nothing to resume")
+      console.error("error: run \(history.runID) already completed; nothing to resume")
       return .invalidInput
     }
     guard started.contentHash == runbook.contentHash else {
-      console.line("error: runbook \(runbook.file) changed since run \(history.runID) started; resuming it could skip or repeat work. What changed:")
+      console.error("error: runbook \(runbook.file) changed since run \(history.runID) started; resuming it could skip or repeat work. What changed:")
       console.line(await difference(from: directory.runbookCopy, to: runbook.file))
       console.line("Restore the runbook as it was (the original is kept at \(directory.runbookCopy)), or start a new run.")
       return .invalidInput
     }
     guard started.environment == environment.name else {
-      console.line("error: run \(history.runID) is in environment '\(started.environment ?? "?")', not '\(environment.name)'")
+      console.error("error: run \(history.runID) is in environment '\(started.environment ?? "?")', not '\(environment.name)'")
       return .invalidInput
     }
     let lock: RunLock
@@ -40,10 +40,10 @@ extension RunEngine {
       record.toolVersion = options.toolVersion
       try journal.append(record)
     } catch let error as RunError {
-      console.line("error: \(error)")
+      console.error("error: \(error)")
       return error.code == .locked ? .locked : .invalidInput
     } catch {
-      console.line("error: \(error)")
+      console.error("error: \(error)")
       return .invalidInput
     }
     defer { withExtendedLifetime(lock) {} }
@@ -68,13 +68,13 @@ extension RunEngine {
           kind: .words(["done", "rerun", "abort"]))
         let answer: Answer
         do { answer = try await context.ask(question) } catch {
-          console.line("error: \(error.message)")
+          console.error("error: \(error.message)")
           var record = JournalRecord(.interrupted)
           record.step = step.id
           record.reason = error.message
           try? journal.append(record)
           await transports.closeAll()
-          return error.kind == .interrupted ? .interrupted : .declined
+          return finish(.interrupted, journal: journal, directory: directory, exit: error.kind == .interrupted ? .interrupted : .declined)
         }
         switch answer.value {
         case "done":
@@ -89,7 +89,7 @@ extension RunEngine {
         default:
           console.line("Stopped at the operator's request; the run stays resumable.")
           await transports.closeAll()
-          return .declined
+          return finish(.declined, journal: journal, directory: directory, exit: .declined)
         }
       }
     }

@@ -42,7 +42,7 @@ extension RunEngine {
         step: step, environment: environment, transports: transports, values: values,
         prompter: JournalingPrompter.wrap(prompter, journal: journal), console: console, checks: checks)
 
-      if step.destructive {
+      if step.destructive, !(step.action.definition is ConfirmAction) {
         do {
           _ = try await Confirmation.ask(
             id: "confirm.\(step.id)",
@@ -83,7 +83,8 @@ extension RunEngine {
           break
         } catch let failure as StepFailure {
           console.stepFinished(index: index, total: total, step: step, elapsed: clock.now - start, outcome: failure.kind.rawValue, ok: false)
-          if failure.kind == .failed, attempt <= step.retries.count, !Task.isCancelled {
+          let retryable = failure.kind == .failed || (failure.kind == .uncertain && step.idempotent)
+          if retryable, attempt <= step.retries.count, !Task.isCancelled {
             var record = JournalRecord(.stepFailed)
             record.step = step.id
             record.attempt = attempt
@@ -100,7 +101,7 @@ extension RunEngine {
             attempt += 1
             continue
           }
-          if failure.kind == .failed, case .continue(let reason) = step.onFailure {
+          if failure.kind == .failed || failure.kind == .uncertain, case .continue(let reason) = step.onFailure {
             var record = JournalRecord(.stepFailed)
             record.step = step.id
             record.attempt = attempt
@@ -131,7 +132,7 @@ extension RunEngine {
     record.failure = failure.kind
     record.exitStatus = failure.exitStatus
     try? journal.append(record)
-    console.line("error: \(failure.message)")
+    console.error("error: \(failure.message)")
     switch failure.kind {
     case .declined:
       return finish(.declined, journal: journal, directory: directory, exit: .declined)
@@ -151,7 +152,7 @@ extension RunEngine {
   }
 
   func journalFailure(_ error: any Error, directory: RunDirectory) -> RunExit {
-    console.line("error: the journal could not be written, so the run stops here: \(error)")
+    console.error("error: the journal could not be written, so the run stops here: \(error)")
     return .stepFailed
   }
 }

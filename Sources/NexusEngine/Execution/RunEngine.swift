@@ -65,7 +65,7 @@ public final class RunEngine: Sendable {
       inputs = try resolveInputs()
       try checkHosts()
     } catch {
-      console.line("error: \(error)")
+      console.error("error: \(error)")
       return (.invalidInput, nil)
     }
     let runID = RunDirectory.newID(runbook: runbook.id)
@@ -94,10 +94,10 @@ public final class RunEngine: Sendable {
       record.steps = runbook.steps.map(\.id)
       try journal.append(record)
     } catch let error as RunError {
-      console.line("error: \(error)")
+      console.error("error: \(error)")
       return (error.code == .locked ? .locked : .invalidInput, nil)
     } catch {
-      console.line("error: \(error)")
+      console.error("error: \(error)")
       return (.invalidInput, nil)
     }
     console.heading("Run \(runID): \(runbook.title) — environment \(environment.name)")
@@ -144,7 +144,7 @@ public final class RunEngine: Sendable {
       console.line(passed ? "Preflight passed." : "Preflight failed.")
       return passed ? .done : .checkFailed
     } catch {
-      console.line("error: \(error)")
+      console.error("error: \(error)")
       return .invalidInput
     }
   }
@@ -153,7 +153,7 @@ public final class RunEngine: Sendable {
     for run in RunDirectory.all(stateDirectory: options.stateDirectory) where run.environment == environment.name {
       let state = run.state(lockHeldByThisRun: false)
       if state == .failed || state == .interrupted {
-        console.line("warning: run \(run.runID) (\(run.runbookID)) in \(environment.name) is unfinished (\(state.rawValue)); continue it with: nexus-dr resume \(run.runID)")
+        console.error("warning: run \(run.runID) (\(run.runbookID)) in \(environment.name) is unfinished (\(state.rawValue)); continue it with: nexus-dr resume \(run.runID)")
       }
     }
   }
@@ -169,7 +169,7 @@ public final class RunEngine: Sendable {
       let paths = try ReportWriter.writeAll(history: history, runbook: runbook, directory: directory)
       console.note("report: \(paths.joined(separator: ", "))")
     } catch {
-      console.line("warning: could not write the report: \(error)")
+      console.error("warning: could not write the report: \(error)")
     }
     switch state {
     case .failed, .interrupted:

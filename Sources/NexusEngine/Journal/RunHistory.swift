@@ -65,14 +65,17 @@ public struct RunHistory: Sendable {
     return settled
   }
 
-  /// The step that started and never reached completed, failed or skipped.
+  /// The step whose outcome is unknown: it started and never reached completed,
+  /// failed or skipped (a crash, Ctrl-C), or it ended by a timeout or a lost
+  /// connection while its command ran.
   public var unfinishedStep: String? {
     var open: String?
     for record in records {
       switch record.type {
       case .stepStarted: open = record.step
       case .stepCompleted, .stepSkipped: if record.step == open { open = nil }
-      case .stepFailed: if record.step == open, record.willRetry != true { open = nil }
+      case .stepFailed:
+        if record.step == open, record.willRetry != true, record.failure != .uncertain || record.reason != nil { open = nil }
       default: break
       }
     }

@@ -40,7 +40,14 @@ public struct Condition: Sendable, Hashable, CustomStringConvertible {
     return Template.parse(text.trimmingCharacters(in: .whitespaces)).map { Condition(left: $0, comparison: nil) }
   }
 
+  /// Evaluates the condition. An output of a step that did not run (skipped, or
+  /// failed with `on_failure: continue`) reads as empty, so `== x` is false and `!= x` true.
   public func evaluate(_ values: ReferenceValues) throws(TemplateError) -> Bool {
+    var values = values
+    for case .stepOutput(let step, _) in references where values.outputs[step] == nil { values.outputs[step] = [:] }
+    for case .stepOutput(let step, let key) in references where values.outputs[step]?[key] == nil && values.outputs[step]?.isEmpty == true {
+      values.outputs[step]?[key] = ""
+    }
     let left = try self.left.render(values)
     guard let comparison else { return !["", "false", "no", "0"].contains(left.lowercased()) }
     let right = try comparison.right.render(values)

@@ -69,6 +69,10 @@ public struct StepFailure: Error, Sendable, CustomStringConvertible {
   public enum Kind: String, Sendable, Codable {
     /// The work failed; the run stops (resumable) unless `on_failure: continue`.
     case failed
+    /// The command was ended by its timeout, or the connection broke while it ran:
+    /// whether it took effect is unknown, so it is retried or re-run only if it is
+    /// safe to run twice, and `resume` asks otherwise.
+    case uncertain
     /// The operator said no.
     case declined
     /// A question had no answer (no terminal, nothing in --answers).
@@ -89,10 +93,17 @@ public struct StepFailure: Error, Sendable, CustomStringConvertible {
 
   public var description: String { message }
 
-  /// Maps a transport error: an interrupt stays an interrupt, everything else is a failure.
+  /// Maps a transport error: an interrupt stays an interrupt; a timeout or a lost
+  /// connection leaves the outcome unknown; everything else is a failure.
   public static func from(_ error: TransportError) -> StepFailure {
-    StepFailure(
-      error.code == .interrupted ? .interrupted : .failed, error.description,
+    let kind: Kind
+    switch error.code {
+    case .interrupted: kind = .interrupted
+    case .timeout, .connectionLost: kind = .uncertain
+    default: kind = .failed
+    }
+    return StepFailure(
+      kind, error.description,
       exitStatus: error.termination.flatMap { if case .exited(let code) = $0 { code } else { nil } })
   }
 }
