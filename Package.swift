@@ -70,7 +70,8 @@ let package = Package(
     ),
     .executableTarget(name: "nexus-dr", dependencies: ["NexusCLI"]),
     // Measurements for scripts/bench (against the lab).
-    .executableTarget(name: "nexus-bench", dependencies: ["NexusCore", "NexusTransport", "NexusTestSupport"]),
+    .executableTarget(
+      name: "nexus-bench", dependencies: ["NexusCore", "NexusTransport", "NexusEngine", "NexusTestSupport"]),
 
     // Shared by the test targets: where the lab is and how to reach it.
     .target(

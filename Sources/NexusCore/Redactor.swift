@@ -7,12 +7,18 @@ public enum Redactor {
   public static let mask = "[REDACTED]"
 
   public static func redact(_ text: String) -> String {
+    // Most text holds none of the words the patterns need; skip the regular expressions then.
+    let lowered = text.lowercased()
+    guard triggers.contains(where: { lowered.contains($0) }) else { return text }
     var result = text
     for pattern in patterns {
       result = result.replacing(pattern) { match in String(match.output.1) + mask }
     }
     return result
   }
+
+  /// Every pattern below needs one of these words (lowercased) to match.
+  private static let triggers = ["password", "privatekey", "presharedkey", "secret", "token", "postgres"]
 
   // Each pattern keeps what precedes the secret in its one capture group.
   nonisolated(unsafe) private static let patterns: [Regex<(Substring, Substring)>] = [

@@ -2,6 +2,7 @@
 // the figures are printed and compared in the same run, never asserted.
 import Foundation
 import NexusCore
+import NexusEngine
 import NexusTestSupport
 import NexusTransport
 
@@ -74,7 +75,32 @@ case "transfer":
   }
   emit(figure("upload \(count) MiB, verified", unit: "s", up))
   emit(figure("download \(count) MiB, verified", unit: "s", down))
+case "engine":
+  // A runbook of N `true` steps on the gate through the engine (journal fsync per record,
+  // bookkeeping, progress output), against the same N commands on a bare session.
+  let scratch = try ScratchDirectory()
+  let steps = (1...count).map { "  - { id: s\($0), host: gate, action: shell, with: { argv: [\"true\"] } }" }
+  let file = try scratch.write("bench.yaml", "runbook: bench\nsteps:\n" + steps.joined(separator: "\n") + "\n")
+  let runbook = try RunbookLoader.load(file: file)
+  let environment = try lab.environment()
+  var engineTimes: [Double] = []
+  var bareTimes: [Double] = []
+  for round in 0..<3 {
+    let options = RunOptions(stateDirectory: scratch.file("state-\(round)"), toolVersion: "bench")
+    let engine = RunEngine(runbook: runbook, environment: environment, options: options)
+    let start = clock.now
+    let (exit, _) = await engine.start()
+    guard exit == .done else { fatalError("bench run failed: \(exit)") }
+    engineTimes.append((clock.now - start).secondsValue * 1000 / Double(count))
+    let gate = try lab.ssh("gate")
+    let bareStart = clock.now
+    for _ in 0..<count { _ = try await gate.runChecked(.argv(["true"])) }
+    bareTimes.append((clock.now - bareStart).secondsValue * 1000 / Double(count))
+    await gate.close()
+  }
+  emit(figure("engine, per step (\(count)-step runbook)", engineTimes))
+  emit(figure("bare session, per command (same \(count))", bareTimes))
 default:
-  FileHandle.standardError.write(Data("usage: nexus-bench commands [N] | transfer [MiB]\n".utf8))
+  FileHandle.standardError.write(Data("usage: nexus-bench commands [N] | transfer [MiB] | engine [N]\n".utf8))
   exit(2)
 }
