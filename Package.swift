@@ -50,11 +50,13 @@ let package = Package(
       name: "NexusPostgres",
       dependencies: ["NexusCore", "CLibPQ"]
     ),
+    // The routine backups' server-side logic: WAL archive, durable file operations, mounts.
+    .target(name: "NexusBackup", dependencies: ["NexusCore"]),
     // Runbooks: loading, preflight, execution with journal and resume, prompts, reports.
     .target(
       name: "NexusEngine",
       dependencies: [
-        "NexusCore", "NexusTransport", "NexusPostgres",
+        "NexusCore", "NexusTransport", "NexusPostgres", "NexusBackup",
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "Mustache", package: "swift-mustache"),
       ]
@@ -63,7 +65,7 @@ let package = Package(
     .target(
       name: "NexusCLI",
       dependencies: [
-        "NexusCore", "NexusTransport", "NexusPostgres", "NexusEngine",
+        "NexusCore", "NexusTransport", "NexusPostgres", "NexusEngine", "NexusBackup",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ]
@@ -79,6 +81,7 @@ let package = Package(
       dependencies: ["NexusCore", "NexusTransport", "NexusPostgres"]
     ),
     .testTarget(name: "NexusCoreTests", dependencies: ["NexusCore"]),
+    .testTarget(name: "NexusBackupTests", dependencies: ["NexusBackup", "NexusCore", "NexusTestSupport"]),
     .testTarget(name: "NexusEngineTests", dependencies: ["NexusEngine", "NexusCore", "NexusTestSupport"]),
     .testTarget(
       name: "NexusTransportTests",

@@ -40,6 +40,8 @@ public enum ActionRegistry {
     ConfirmAction.self,
     ChooseAction.self,
     CheckAction.self,
+    NASCheckAction.self,
+    DumpAction.self,
   ]
 
   public static func type(named name: String) -> (any StepAction.Type)? {

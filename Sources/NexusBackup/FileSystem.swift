@@ -1,0 +1,150 @@
+import Foundation
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+// The file-system calls of the routine backups that run on the server itself
+// (`wal push`, `wal fetch`). Each durable write is: temporary name in the same
+// directory, write, fsync, rename, fsync of the directory.
+
+/// A file-system failure, naming the path and the system's reason.
+public struct FileSystemError: Error, Sendable, CustomStringConvertible {
+  public var path: String
+  public var operation: String
+  public var errno: Int32
+
+  public var description: String { "\(operation) \(path): \(String(cString: strerror(errno)))" }
+
+  /// The disk is full (or over quota): a reason to spool rather than to fail.
+  public var isNoSpace: Bool { errno == ENOSPC || errno == EDQUOT }
+}
+
+public enum FileSystem {
+  static func fail(_ operation: String, _ path: String) -> FileSystemError {
+    FileSystemError(path: path, operation: operation, errno: Glibc.errno)
+  }
+
+  /// Copies `source` to `destination` durably; `destination` must not exist.
+  /// On any failure the temporary file is removed and `destination` untouched.
+  public static func durableCopy(from source: String, to destination: String) throws(FileSystemError) {
+    let directory = (destination as NSString).deletingLastPathComponent
+    let temporary = "\(directory)/.\((destination as NSString).lastPathComponent).tmp.\(getpid())"
+    let input = open(source, O_RDONLY | O_CLOEXEC)
+    guard input >= 0 else { throw fail("open", source) }
+    defer { close(input) }
+    let output = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+    guard output >= 0 else { throw fail("create", temporary) }
+    var closed = false
+    defer { if !closed { close(output) } }
+    do throws(FileSystemError) {
+      let buffer = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 16)
+      defer { buffer.deallocate() }
+      while true {
+        let count = read(input, buffer, 1 << 20)
+        if count < 0 { throw fail("read", source) }
+        if count == 0 { break }
+        var offset = 0
+        while offset < count {
+          let written = write(output, buffer + offset, count - offset)
+          if written < 0 { throw fail("write", temporary) }
+          offset += written
+        }
+      }
+      guard fsync(output) == 0 else { throw fail("fsync", temporary) }
+      closed = true
+      guard close(output) == 0 else { throw fail("close", temporary) }
+      guard rename(temporary, destination) == 0 else { throw fail("rename", destination) }
+      try syncDirectory(directory)
+    } catch {
+      unlink(temporary)
+      throw error
+    }
+  }
+
+  /// fsync of a directory, so a rename in it survives a power loss.
+  public static func syncDirectory(_ path: String) throws(FileSystemError) {
+    let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    guard descriptor >= 0 else { throw fail("open", path) }
+    defer { close(descriptor) }
+    guard fsync(descriptor) == 0 else { throw fail("fsync", path) }
+  }
+
+  /// Whether two files have the same bytes.
+  public static func sameContent(_ a: String, _ b: String) throws(FileSystemError) -> Bool {
+    let first = open(a, O_RDONLY | O_CLOEXEC)
+    guard first >= 0 else { throw fail("open", a) }
+    defer { close(first) }
+    let second = open(b, O_RDONLY | O_CLOEXEC)
+    guard second >= 0 else { throw fail("open", b) }
+    defer { close(second) }
+    let size = 1 << 20
+    let left = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
+    let right = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
+    defer {
+      left.deallocate()
+      right.deallocate()
+    }
+    while true {
+      let countA = readFully(first, left, size)
+      let countB = readFully(second, right, size)
+      guard countA >= 0 else { throw fail("read", a) }
+      guard countB >= 0 else { throw fail("read", b) }
+      if countA != countB || memcmp(left, right, countA) != 0 { return false }
+      if countA == 0 { return true }
+    }
+  }
+
+  private static func readFully(_ descriptor: Int32, _ buffer: UnsafeMutableRawPointer, _ size: Int) -> Int {
+    var total = 0
+    while total < size {
+      let count = read(descriptor, buffer + total, size - total)
+      if count < 0 { return -1 }
+      if count == 0 { break }
+      total += count
+    }
+    return total
+  }
+
+  public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+  public static func makeDirectory(_ path: String, mode: mode_t = 0o700) throws(FileSystemError) {
+    if exists(path) { return }
+    let parent = (path as NSString).deletingLastPathComponent
+    if !parent.isEmpty, parent != path, !exists(parent) { try makeDirectory(parent, mode: mode) }
+    guard mkdir(path, mode) == 0 || Glibc.errno == EEXIST else { throw fail("mkdir", path) }
+  }
+}
+
+/// What `/proc/self/mountinfo` says about a path.
+public struct MountPoint: Sendable, Equatable {
+  public var path: String
+  public var fstype: String
+  public var source: String
+
+  /// The mount whose mount point is exactly `path`, or nil when `path` is just a
+  /// directory on another filesystem (an unmounted NAS path looks like that).
+  public static func exactly(at path: String, mountinfo: String? = nil) -> MountPoint? {
+    let text = mountinfo ?? ((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "")
+    let wanted = (path as NSString).standardizingPath
+    var found: MountPoint?
+    for line in text.split(separator: "\n") {
+      // id parent major:minor root mount-point options [optional...] - fstype source super-options
+      let halves = line.components(separatedBy: " - ")
+      guard halves.count >= 2 else { continue }
+      let left = halves[0].split(separator: " ")
+      let right = halves[1].split(separator: " ")
+      guard left.count >= 5, right.count >= 2 else { continue }
+      let point = unescape(String(left[4]))
+      // The last matching line wins: it is the mount on top.
+      if point == wanted { found = MountPoint(path: point, fstype: String(right[0]), source: unescape(String(right[1]))) }
+    }
+    return found
+  }
+
+  /// mountinfo writes space, tab, newline and backslash as octal escapes.
+  static func unescape(_ text: String) -> String {
+    text.replacingOccurrences(of: "\\040", with: " ").replacingOccurrences(of: "\\011", with: "\t")
+      .replacingOccurrences(of: "\\012", with: "\n").replacingOccurrences(of: "\\134", with: "\\")
+  }
+}

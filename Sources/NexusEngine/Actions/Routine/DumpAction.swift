@@ -1,0 +1,149 @@
+import Foundation
+import NexusCore
+import NexusPostgres
+import NexusTransport
+
+/// `backup.dump`: pg_dump in custom format to `daily/nexus_YYYYMMDD.dump` under
+/// the target, as the backup role, in a snapshot exported from a REPEATABLE READ
+/// transaction that also counts every table exactly — so the manifest holds the
+/// dump's own row counts. Written under a temporary name, verified with
+/// `pg_restore --list`, fsync'd, checksummed on the host, then renamed; the
+/// manifest is written last. A failure leaves no partial file behind.
+public struct DumpAction: StepAction {
+  public static let name = "backup.dump"
+  public static let parameterKeys = ["target", "date", "compression", "prefix"]
+  public static let hostUse = HostUse.required
+  public static let naturallyIdempotent = true
+
+  public var target: Template
+  public var date: Template?
+  public var compression: Int
+  public var prefix: String
+
+  public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {
+    target = try context.template(try parameters.required("target", hint: "the backup root: {{ steps.nas.output.target }}"))
+    date = try parameters["date"].map(context.template)
+    compression = 6
+    if let node = parameters["compression"] {
+      compression = try node.int()
+      guard (0...9).contains(compression) else { throw node.error(.invalidValue, "compression must be 0 to 9") }
+    }
+    prefix = try parameters["prefix"]?.string() ?? "nexus"
+  }
+
+  public var declaredOutputs: Set<String>? { ["dump", "manifest", "size", "sha256", "tables", "rows", "date"] }
+
+  public func plan(_ context: PlanContext) -> [String] {
+    let base = (try? target.render(context.values)) ?? target.description
+    let database = context.values.environment["database.name"] ?? "nexus"
+    let role = context.values.environment["database.backup_role"] ?? "nexus_backup"
+    return [
+      "in one REPEATABLE READ transaction as \(role): pg_export_snapshot(), exact count(*) of every table",
+      "on \(context.step.host ?? "server"): pg_dump -Fc -Z \(compression) --snapshot=<exported> -U \(role) \(database) -f \(base)/daily/.\(prefix)_<date>.dump.partial",
+      "pg_restore --list, sync, sha256sum on the host; rename to \(base)/daily/\(prefix)_<date>.dump; write \(prefix)_<date>.manifest.json",
+    ]
+  }
+
+  public func run(_ context: StepContext) async throws(StepFailure) -> StepResult {
+    guard let database = context.environment.database else {
+      throw StepFailure(.failed, "environment \(context.environment.name) has no database in the inventory")
+    }
+    let base = try context.render(target)
+    let day = try BackupDate.resolve(try date.map { template throws(StepFailure) in try context.render(template) } ?? "")
+    let directory = "\(base)/daily"
+    let finalName = "\(prefix)_\(day).dump"
+    let final = "\(directory)/\(finalName)"
+    let partial = "\(directory)/.\(finalName).partial"
+    let manifestPath = "\(directory)/\(DumpManifest.name(forDump: finalName))"
+    _ = try await context.run(HostCommandLines.makeDirectories(directory, subdirectories: []))
+
+    let clock = ContinuousClock()
+    let started = Date()
+    let start = clock.now
+    let snapshot: PGConnection
+    do {
+      snapshot = try await PGConnection.connect(conninfo: database.conninfo(user: database.backupRole))
+    } catch {
+      throw StepFailure(.failed, "cannot connect for the snapshot: \(error)")
+    }
+    do {
+      try await snapshot.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+      let exported = try await snapshot.query(
+        "SELECT pg_export_snapshot() AS snapshot, pg_current_wal_lsn()::text AS lsn, current_setting('server_version') AS version")
+      guard let row = exported.first else { throw StepFailure(.failed, "pg_export_snapshot() returned nothing") }
+      let snapshotID = try row.decode(String.self, "snapshot")
+      let lsn = try row.decode(String.self, "lsn")
+      let serverVersion = try row.decode(String.self, "version")
+      let counts = try await Self.countTables(snapshot)
+      context.console.line("    snapshot \(snapshotID) at \(lsn): \(counts.count) tables, \(counts.values.reduce(0, +)) rows")
+
+      var dumpArguments = [
+        "pg_dump", "--format=custom", "--compress=\(compression)", "--snapshot=\(snapshotID)", "--no-password",
+        "--host=\(database.host)", "--username=\(database.backupRole)", "--dbname=\(database.name)", "--file=\(partial)",
+      ]
+      if let port = database.port { dumpArguments.insert("--port=\(port)", at: 1) }
+      let dump = try await context.run(HostCommand(.argv(dumpArguments), timeout: context.timeout))
+      guard dump.succeeded else {
+        _ = try? await context.run(.argv(["rm", "-f", "--", partial]))
+        throw StepFailure(.failed, "pg_dump failed (\(dump.termination)); the partial file was removed:\n  \(dump.stderrTail.suffix(800))", exitStatus: dump.exitCode)
+      }
+      try await snapshot.query("COMMIT")
+      await snapshot.close()
+
+      // Check before it counts: readable by pg_restore, on disk, checksummed where it lives.
+      let verify = try await context.run(HostCommand(
+        .argv(["sh", "-c", #"pg_restore --list "$1" > /dev/null && sync "$1" && stat -c %s "$1" && sha256sum "$1" | cut -d' ' -f1 && pg_dump --version"#, "verify", partial]),
+        timeout: context.timeout))
+      let lines = verify.stdoutText.split(separator: "\n").map(String.init)
+      guard verify.succeeded, lines.count >= 3, let size = Int64(lines[0]) else {
+        _ = try? await context.run(.argv(["rm", "-f", "--", partial]))
+        throw StepFailure(.failed, "the new dump did not verify (pg_restore --list): \(verify.stderrTail.suffix(600)); it was removed")
+      }
+      let manifest = DumpManifest(
+        format: DumpManifest.currentFormat, database: database.name, file: finalName, sizeBytes: size, sha256: lines[1],
+        tables: counts, totalRows: counts.values.reduce(0, +), snapshot: snapshotID, walLSN: lsn,
+        startedAt: JournalTime.format(started), finishedAt: JournalTime.format(Date()),
+        durationMs: (clock.now - start).milliseconds, serverVersion: serverVersion, pgDumpVersion: lines[2],
+        compression: compression, verifiedWith: "pg_restore --list", host: context.step.host ?? "server")
+      let encoded: [UInt8]
+      do { encoded = try manifest.encoded() } catch { throw StepFailure(.failed, "cannot encode the manifest: \(error)") }
+      let manifestWrite = try await context.run(HostCommandLines.writeFile(manifestPath + ".next", content: encoded))
+      let rename = try await context.run(HostCommand(
+        .argv(["sh", "-c", #"mv -f "$1" "$2" && mv -f "$3.next" "$3" && sync "$(dirname "$2")""#, "finish", partial, final, manifestPath]),
+        timeout: .seconds(60)))
+      guard manifestWrite.succeeded, rename.succeeded else {
+        _ = try? await context.run(.argv(["rm", "-f", "--", partial, manifestPath + ".next"]))
+        throw StepFailure(.failed, "cannot write the dump's manifest: \(manifestWrite.stderrTail) \(rename.stderrTail)")
+      }
+      return StepResult(
+        outputs: [
+          "dump": final, "manifest": manifestPath, "size": String(size), "sha256": lines[1],
+          "tables": String(counts.count), "rows": String(manifest.totalRows), "date": day,
+        ],
+        exitStatus: 0, command: dumpArguments.joined(separator: " "), bytes: size)
+    } catch let failure as StepFailure {
+      await snapshot.close()
+      throw failure
+    } catch {
+      await snapshot.close()
+      _ = try? await context.run(.argv(["rm", "-f", "--", partial]))
+      throw StepFailure(.failed, "the dump failed: \(error)")
+    }
+  }
+
+  /// count(*) of every ordinary table outside the system schemas, in the current transaction.
+  static func countTables(_ connection: PGConnection) async throws -> [String: Int64] {
+    let tables = try await connection.query("""
+      SELECT n.nspname AS schema, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+      ORDER BY 1, 2
+      """)
+    var counts: [String: Int64] = [:]
+    for table in tables {
+      let schema = try table.decode(String.self, "schema"), name = try table.decode(String.self, "name")
+      let row = try await connection.query("SELECT count(*) AS n FROM \(identifier: schema).\(identifier: name)")
+      counts["\(schema).\(name)"] = try row.first?.decode(Int64.self, "n") ?? 0
+    }
+    return counts
+  }
+}
