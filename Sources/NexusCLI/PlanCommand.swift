@@ -57,6 +57,11 @@ struct PlanCommand: AsyncParsableCommand {
     }
     if probe {
       Console.line("")
+      for (step, lines) in await engine.probeSteps() {
+        Console.line("Probe \(step):")
+        for line in lines { Console.line("  \(line)") }
+      }
+      Console.line("")
       let exit = await engine.preflightOnly()
       if exit != .done { throw ExitCode(exit.rawValue) }
     }

@@ -149,6 +149,25 @@ public final class RunEngine: Sendable {
     }
   }
 
+  /// `plan --probe`: what each step's action can tell by looking at the hosts, read-only.
+  public func probeSteps() async -> [(step: String, lines: [String])] {
+    var found: [(step: String, lines: [String])] = []
+    let values = ReferenceValues(inputs: (try? resolveInputs()) ?? [:], environment: environment.templateValues)
+    for step in runbook.steps {
+      let context = StepContext(
+        step: step, environment: environment, transports: transports, values: values, prompter: prompter,
+        console: console, checks: checks)
+      do {
+        let lines = try await step.action.definition.probe(context)
+        if !lines.isEmpty { found.append((step.id, lines)) }
+      } catch {
+        found.append((step.id, ["cannot probe: \(error.message)"]))
+      }
+    }
+    await transports.closeAll()
+    return found
+  }
+
   func warnAboutUnfinishedRuns() {
     for run in RunDirectory.all(stateDirectory: options.stateDirectory) where run.environment == environment.name {
       let state = run.state(lockHeldByThisRun: false)

@@ -31,12 +31,14 @@ public struct StepContext: Sendable {
     }
   }
 
-  /// Runs a command on a host, its output streamed to the operator.
-  public func run(_ command: HostCommand, on host: String? = nil) async throws(StepFailure) -> CommandResult {
+  /// Runs a command on a host, its output streamed to the operator (unless `quiet`:
+  /// the plumbing of an action, whose result the action reports itself).
+  public func run(_ command: HostCommand, on host: String? = nil, quiet: Bool = false) async throws(StepFailure) -> CommandResult {
     let transport = try transport(host)
     let console = self.console
     defer { console.flushStreams() }
     do {
+      if quiet { return try await transport.run(command) }
       return try await transport.run(command) { stream, bytes in console.stream(stream, bytes) }
     } catch {
       throw StepFailure.from(error)

@@ -24,6 +24,13 @@ public protocol StepAction: Sendable {
 
   /// Does the work.
   func run(_ context: StepContext) async throws(StepFailure) -> StepResult
+
+  /// What `plan --probe` adds by looking at the hosts, read-only (e.g. which files rotation would remove).
+  func probe(_ context: StepContext) async throws(StepFailure) -> [String]
+}
+
+extension StepAction {
+  public func probe(_ context: StepContext) async throws(StepFailure) -> [String] { [] }
 }
 
 public enum HostUse: Sendable {
@@ -42,6 +49,14 @@ public enum ActionRegistry {
     CheckAction.self,
     NASCheckAction.self,
     DumpAction.self,
+    SizeCheckAction.self,
+    RotateAction.self,
+    BaseBackupAction.self,
+    WALStatusAction.self,
+    WALPruneAction.self,
+    MirrorAction.self,
+    ClarityExportAction.self,
+    ConfigSnapshotAction.self,
   ]
 
   public static func type(named name: String) -> (any StepAction.Type)? {

@@ -55,7 +55,7 @@ public struct DumpAction: StepAction {
     let final = "\(directory)/\(finalName)"
     let partial = "\(directory)/.\(finalName).partial"
     let manifestPath = "\(directory)/\(DumpManifest.name(forDump: finalName))"
-    _ = try await context.run(HostCommandLines.makeDirectories(directory, subdirectories: []))
+    _ = try await context.run(HostCommandLines.makeDirectories(directory, subdirectories: []), quiet: true)
 
     let clock = ContinuousClock()
     let started = Date()
@@ -84,7 +84,7 @@ public struct DumpAction: StepAction {
       if let port = database.port { dumpArguments.insert("--port=\(port)", at: 1) }
       let dump = try await context.run(HostCommand(.argv(dumpArguments), timeout: context.timeout))
       guard dump.succeeded else {
-        _ = try? await context.run(.argv(["rm", "-f", "--", partial]))
+        _ = try? await context.run(.argv(["rm", "-f", "--", partial]), quiet: true)
         throw StepFailure(.failed, "pg_dump failed (\(dump.termination)); the partial file was removed:\n  \(dump.stderrTail.suffix(800))", exitStatus: dump.exitCode)
       }
       try await snapshot.query("COMMIT")
@@ -93,10 +93,10 @@ public struct DumpAction: StepAction {
       // Check before it counts: readable by pg_restore, on disk, checksummed where it lives.
       let verify = try await context.run(HostCommand(
         .argv(["sh", "-c", #"pg_restore --list "$1" > /dev/null && sync "$1" && stat -c %s "$1" && sha256sum "$1" | cut -d' ' -f1 && pg_dump --version"#, "verify", partial]),
-        timeout: context.timeout))
+        timeout: context.timeout), quiet: true)
       let lines = verify.stdoutText.split(separator: "\n").map(String.init)
       guard verify.succeeded, lines.count >= 3, let size = Int64(lines[0]) else {
-        _ = try? await context.run(.argv(["rm", "-f", "--", partial]))
+        _ = try? await context.run(.argv(["rm", "-f", "--", partial]), quiet: true)
         throw StepFailure(.failed, "the new dump did not verify (pg_restore --list): \(verify.stderrTail.suffix(600)); it was removed")
       }
       let manifest = DumpManifest(
@@ -107,12 +107,12 @@ public struct DumpAction: StepAction {
         compression: compression, verifiedWith: "pg_restore --list", host: context.step.host ?? "server")
       let encoded: [UInt8]
       do { encoded = try manifest.encoded() } catch { throw StepFailure(.failed, "cannot encode the manifest: \(error)") }
-      let manifestWrite = try await context.run(HostCommandLines.writeFile(manifestPath + ".next", content: encoded))
+      let manifestWrite = try await context.run(HostCommandLines.writeFile(manifestPath + ".next", content: encoded), quiet: true)
       let rename = try await context.run(HostCommand(
         .argv(["sh", "-c", #"mv -f "$1" "$2" && mv -f "$3.next" "$3" && sync "$(dirname "$2")""#, "finish", partial, final, manifestPath]),
-        timeout: .seconds(60)))
+        timeout: .seconds(60)), quiet: true)
       guard manifestWrite.succeeded, rename.succeeded else {
-        _ = try? await context.run(.argv(["rm", "-f", "--", partial, manifestPath + ".next"]))
+        _ = try? await context.run(.argv(["rm", "-f", "--", partial, manifestPath + ".next"]), quiet: true)
         throw StepFailure(.failed, "cannot write the dump's manifest: \(manifestWrite.stderrTail) \(rename.stderrTail)")
       }
       return StepResult(
@@ -126,7 +126,7 @@ public struct DumpAction: StepAction {
       throw failure
     } catch {
       await snapshot.close()
-      _ = try? await context.run(.argv(["rm", "-f", "--", partial]))
+      _ = try? await context.run(.argv(["rm", "-f", "--", partial]), quiet: true)
       throw StepFailure(.failed, "the dump failed: \(error)")
     }
   }

@@ -36,13 +36,13 @@ public struct NASCheckAction: StepAction {
       throw StepFailure(.failed, "environment \(context.environment.name) has no nas section in the inventory")
     }
     let probe = NASProbe(nas: nas)
-    let result = try await context.run(probe.command(timeout: context.timeout))
+    let result = try await context.run(probe.command(timeout: context.timeout), quiet: true)
     let report = probe.parse(result.stdoutText)
     context.console.line("    \(report.ok ? "NAS ok" : "NAS NOT USABLE"): \(report.summary)")
     if !report.ok {
       if require { throw StepFailure(.failed, "the NAS is not usable: \(report.summary)") }
       let prepare = HostCommandLines.makeDirectories(nas.fallback, subdirectories: NASLayout.directories)
-      _ = try await context.run(prepare)
+      _ = try await context.run(prepare, quiet: true)
     }
     return StepResult(
       outputs: [

@@ -58,3 +58,16 @@ enum BackupDate {
     return value
   }
 }
+
+extension BackupDate {
+  /// `YYYYMMDD` minus `days` days.
+  static func minus(_ day: String, days: Int) -> String {
+    var calendar = Calendar(identifier: .gregorian)
+    calendar.timeZone = TimeZone(identifier: "UTC")!
+    let year = Int(day.prefix(4)) ?? 1970, month = Int(day.dropFirst(4).prefix(2)) ?? 1, date = Int(day.suffix(2)) ?? 1
+    let start = calendar.date(from: DateComponents(year: year, month: month, day: date)) ?? Date()
+    let earlier = calendar.date(byAdding: .day, value: -days, to: start) ?? start
+    let parts = calendar.dateComponents([.year, .month, .day], from: earlier)
+    return String(format: "%04d%02d%02d", parts.year!, parts.month!, parts.day!)
+  }
+}

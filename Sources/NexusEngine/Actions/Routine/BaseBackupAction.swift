@@ -1,0 +1,93 @@
+import Foundation
+import NexusBackup
+import NexusCore
+import NexusTransport
+
+/// `backup.base`: a physical base backup for point-in-time recovery —
+/// `pg_basebackup` (tar, gzip, WAL streamed alongside) to `base/YYYYMMDD/`,
+/// verified with `pg_verifybackup` on an extracted copy before it counts, then
+/// the configured number kept (never the newest valid one).
+public struct BaseBackupAction: StepAction {
+  public static let name = "backup.base"
+  public static let parameterKeys = ["target", "date", "keep"]
+  public static let hostUse = HostUse.required
+  public static let naturallyIdempotent = true
+
+  public var target: Template
+  public var date: Template?
+  public var keep: Int?
+
+  public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {
+    target = try context.template(try parameters.required("target"))
+    date = try parameters["date"].map(context.template)
+    keep = try parameters["keep"]?.int()
+  }
+
+  public var declaredOutputs: Set<String>? { ["path", "size", "start_lsn", "removed"] }
+
+  public func plan(_ context: PlanContext) -> [String] {
+    let base = (try? target.render(context.values)) ?? target.description
+    return [
+      "on \(context.step.host ?? "server"): pg_basebackup -Ft -z -X stream -c fast -U \(context.values.environment["database.backup_role"] ?? "nexus_backup") -D \(base)/base/.<date>.partial",
+      "extract to a scratch directory and pg_verifybackup it; rename to \(base)/base/<date>; keep \(keep.map(String.init) ?? "retention.base_backups") newest",
+    ]
+  }
+
+  /// Finds a PostgreSQL server tool: on PATH, else the newest /usr/lib/postgresql/*/bin.
+  static let toolLookup = #"pgtool() { command -v "$1" 2>/dev/null || ls -d /usr/lib/postgresql/*/bin/"$1" 2>/dev/null | sort -V | tail -n 1; }"#
+
+  public func run(_ context: StepContext) async throws(StepFailure) -> StepResult {
+    guard let database = context.environment.database else { throw StepFailure(.failed, "no database in the inventory") }
+    let root = "\(try context.render(target))/base"
+    let day = try BackupDate.resolve(try date.map { template throws(StepFailure) in try context.render(template) } ?? "")
+    let partial = "\(root)/.\(day).partial"
+    let final = "\(root)/\(day)"
+    var arguments = [
+      "--format=tar", "--gzip", "--wal-method=stream", "--checkpoint=fast", "--no-password", "--label=nexus-dr \(day)",
+      "--host=\(database.host)", "--username=\(database.backupRole)", "--pgdata=\(partial)",
+    ]
+    if let port = database.port { arguments.append("--port=\(port)") }
+    let script = Self.toolLookup + #"""
+
+      set -e
+      root=$1; partial=$2; final=$3; shift 3
+      mkdir -p "$root"; rm -rf "$partial"
+      "$(pgtool pg_basebackup)" "$@"
+      scratch=$(mktemp -d /var/tmp/nexus-dr-verify.XXXXXX)
+      trap 'rm -rf "$scratch"' EXIT
+      tar -xzf "$partial/base.tar.gz" -C "$scratch"
+      mkdir -p "$scratch/pg_wal" && tar -xzf "$partial/pg_wal.tar.gz" -C "$scratch/pg_wal"
+      "$(pgtool pg_verifybackup)" --manifest-path="$partial/backup_manifest" "$scratch"
+      sync "$partial"/*
+      rm -rf "$final"; mv "$partial" "$final"; sync "$root"
+      du -sb "$final" | cut -f1
+      grep -o '"Start-LSN": "[^"]*"' "$final/backup_manifest" | head -n 1 | cut -d'"' -f4
+      """#
+    let result = try await context.run(HostCommand(.argv(["bash", "-c", script, "base-backup", root, partial, final] + arguments), timeout: context.timeout))
+    guard result.succeeded else {
+      _ = try? await context.run(.argv(["rm", "-rf", "--", partial]), quiet: true)
+      throw StepFailure(.failed, "the base backup failed or did not verify (\(result.termination)); the partial copy was removed:\n  \(result.stderrTail.suffix(800))", exitStatus: result.exitCode)
+    }
+    let lines = result.stdoutText.split(separator: "\n").map(String.init)
+    let size = lines.dropLast().last.flatMap { Int64($0) } ?? 0
+    let startLSN = lines.last ?? ""
+
+    // Keep the newest ones; only YYYYMMDD directories with a manifest count as valid.
+    let listing = try await context.run(HostCommand(
+      .argv(["sh", "-c", #"for d in "$1"/*/; do d=${d%/}; n=$(basename "$d"); [ -f "$d/backup_manifest" ] && echo "$n valid" || echo "$n invalid"; done"#, "list", root]),
+      timeout: .seconds(60)), quiet: true)
+    let items = listing.stdoutText.split(separator: "\n").compactMap { line -> RetentionPlan.Item? in
+      let parts = line.split(separator: " ")
+      guard parts.count == 2, BackupDate.isValid(String(parts[0])) else { return nil }
+      return RetentionPlan.Item(name: String(parts[0]), date: String(parts[0]), valid: parts[1] == "valid")
+    }
+    let plan = RetentionPlan.make(items: items, keep: keep ?? context.environment.retention.baseBackups, current: day)
+    if !plan.remove.isEmpty {
+      _ = try await context.run(HostCommand(.argv(["rm", "-rf", "--"] + plan.remove.map { "\(root)/\($0.name)" }), timeout: .seconds(300)), quiet: true)
+    }
+    context.console.line("    verified with pg_verifybackup; \(ByteSize(bytes: size)); start \(startLSN)\(plan.remove.isEmpty ? "" : "; removed \(plan.remove.map(\.name).joined(separator: ", "))")")
+    return StepResult(
+      outputs: ["path": final, "size": String(size), "start_lsn": startLSN, "removed": plan.remove.map(\.name).joined(separator: ",")],
+      exitStatus: 0, bytes: size)
+  }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import NexusCore
+import NexusTransport
+
+/// `config.snapshot`: the configured paths of the server and of the gate (over
+/// SSH) into `config/YYYYMMDDTHHMMSS/{server,gate}` on the NAS, with the
+/// inventory's excludes, secrets redacted (`PrivateKey =`, `PresharedKey =`,
+/// and `*password*`/`*secret*`/`*token*` settings) and checked: a snapshot in
+/// which a WireGuard private key survives is refused. Unchanged files are hard
+/// links to the previous snapshot (rsync --link-dest), and a snapshot identical
+/// to the previous one is not kept at all, so history is forever and cheap.
+public struct ConfigSnapshotAction: StepAction {
+  public static let name = "config.snapshot"
+  public static let parameterKeys = ["target", "hosts"]
+  public static let hostUse = HostUse.required
+  public static let naturallyIdempotent = true
+
+  public var target: Template
+  public var hosts: [String]
+
+  public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {
+    target = try context.template(try parameters.required("target"))
+    hosts = try parameters["hosts"]?.stringList() ?? ["server", "gate"]
+    for host in hosts where !["server", "gate"].contains(host) {
+      throw (parameters["hosts"] ?? parameters.owner).error(.unknownHost, "config snapshots cover server and gate, not '\(host)'")
+    }
+  }
+
+  public var declaredOutputs: Set<String>? { ["snapshot", "changed"] }
+
+  public func plan(_ context: PlanContext) -> [String] {
+    let base = (try? target.render(context.values)) ?? target.description
+    return [
+      "tar the configured paths of \(hosts.joined(separator: " and ")) (gate over SSH), excludes applied, into a scratch directory on \(context.step.host ?? "server")",
+      "redact PrivateKey/PresharedKey and password/secret/token settings; refuse if a private key remains",
+      "keep as \(base)/config/<timestamp>/ with hard links to the previous snapshot; nothing when unchanged",
+    ]
+  }
+
+  static let redaction = #"s/^(\s*(PrivateKey|PresharedKey|[A-Za-z_]*(password|secret|token)[A-Za-z_]*)\s*[=:]\s*)\S.*$/\1[REDACTED]/I"#
+
+  public func run(_ context: StepContext) async throws(StepFailure) -> StepResult {
+    guard let config = context.environment.config else { throw StepFailure(.failed, "no config section in the inventory") }
+    let root = "\(try context.render(target))/config"
+    let stamp = Date().formatted(.iso8601.year().month().day().dateSeparator(.omitted).time(includingFractionalSeconds: false).timeSeparator(.omitted).dateTimeSeparator(.standard)).replacingOccurrences(of: "Z", with: "")
+    let staging = try await context.run(.argv(["mktemp", "-d", "/var/tmp/nexus-dr-config.XXXXXX"]), quiet: true)
+    let stage = staging.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+    guard staging.succeeded, stage.hasPrefix("/var/tmp/nexus-dr-config.") else { throw StepFailure(.failed, "cannot create a scratch directory: \(staging.stderrTail)") }
+    let cleanup = HostCommand.argv(["rm", "-rf", "--", stage], timeout: .seconds(60))
+
+    // Archive the paths that exist (globs expanded by the host's shell), relative to /, with the excludes.
+    let tarScript = #"""
+      excludes=$(mktemp); list=$(mktemp)
+      printf '%s\n' "$1" > "$excludes"; shift
+      IFS='
+      '
+      for p in "$@"; do for f in $p; do [ -e "$f" ] && printf '%s\n' "${f#/}" >> "$list"; done; done
+      tar -C / -czf - -X "$excludes" --files-from="$list" 2>/dev/null
+      status=$?; rm -f "$list" "$excludes"; [ $status -le 1 ] || exit $status
+      """#
+    let patterns = config.exclude.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }.joined(separator: "\n")
+    for host in hosts {
+      let paths = host == "server" ? config.server : config.gate
+      guard !paths.isEmpty else { continue }
+      var command = HostCommand(.argv(["sh", "-c", tarScript, "config-tar", patterns] + paths), timeout: .seconds(300))
+      command.captureLimit = 256 << 20
+      let tar = try await context.run(command, on: host, quiet: true)
+      guard tar.succeeded, !tar.stdoutTruncated else {
+        _ = try? await context.run(cleanup, quiet: true)
+        throw StepFailure(.failed, "cannot archive the configuration on \(host): \(tar.termination) \(tar.stderrTail)")
+      }
+      var unpack = HostCommand(.argv(["sh", "-c", #"mkdir -p "$1" && tar -C "$1" -xzf -"#, "config-untar", "\(stage)/\(host)"]), timeout: .seconds(300))
+      unpack.stdin = tar.stdout
+      let unpacked = try await context.run(unpack, quiet: true)
+      guard unpacked.succeeded else {
+        _ = try? await context.run(cleanup, quiet: true)
+        throw StepFailure(.failed, "cannot unpack the configuration of \(host): \(unpacked.stderrTail)")
+      }
+    }
+
+    let finish = #"""
+      set -e
+      stage=$1; root=$2; stamp=$3; rule=$4
+      trap 'rm -rf "$stage"' EXIT
+      find "$stage" -type f -exec sed -i -E "$rule" {} +
+      # A WireGuard key is 44 base64 characters: none may remain after redaction.
+      if grep -rIlE '^[[:space:]]*(PrivateKey|PresharedKey)[[:space:]]*=[[:space:]]*[A-Za-z0-9+/]{42,43}=' "$stage"; then
+        echo "a private key survived redaction in the files above" >&2; exit 4
+      fi
+      mkdir -p "$root"; chmod 700 "$root"
+      latest=$(find "$root" -mindepth 1 -maxdepth 1 -type d -name '2*' | sort | tail -n 1)
+      if [ -n "$latest" ] && diff -r -q "$stage" "$latest" > /dev/null 2>&1; then
+        echo "unchanged $latest"; exit 0
+      fi
+      if [ -n "$latest" ]; then rsync -a --link-dest="$latest" "$stage/" "$root/.$stamp.partial/"; else rsync -a "$stage/" "$root/.$stamp.partial/"; fi
+      sync "$root/.$stamp.partial"
+      mv "$root/.$stamp.partial" "$root/$stamp"; sync "$root"
+      echo "new $root/$stamp"
+      """#
+    let result = try await context.run(HostCommand(.argv(["bash", "-c", finish, "config-finish", stage, root, stamp, Self.redaction]), timeout: .seconds(300)), quiet: true)
+    guard result.succeeded else {
+      throw StepFailure(.failed, "the config snapshot was refused: \(result.stdoutText.suffix(400)) \(result.stderrTail.suffix(400))", exitStatus: result.exitCode)
+    }
+    let line = result.stdoutText.split(separator: "\n").last.map(String.init) ?? ""
+    let changed = line.hasPrefix("new ")
+    let snapshot = String(line.drop { $0 != " " }.dropFirst())
+    context.console.line(changed ? "    new snapshot \(snapshot)" : "    unchanged since \(snapshot); nothing added")
+    return StepResult(outputs: ["snapshot": snapshot, "changed": changed ? "true" : "false"], exitStatus: 0)
+  }
+}

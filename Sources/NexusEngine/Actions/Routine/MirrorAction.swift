@@ -1,0 +1,126 @@
+import Foundation
+import NexusCore
+import NexusTransport
+
+/// `files.mirror`: rsync of the attachments to `attachments/` on the NAS.
+/// A file deleted or overwritten on the server is not lost: rsync moves the NAS
+/// copy into `attachments/.history/YYYYMMDD/` (the run's date), kept for
+/// `keep_days` (default retention.daily) and then pruned.
+public struct MirrorAction: StepAction {
+  public static let name = "files.mirror"
+  public static let parameterKeys = ["source", "target", "date", "keep_days"]
+  public static let hostUse = HostUse.required
+  public static let naturallyIdempotent = true
+
+  public var source: Template?
+  public var target: Template
+  public var date: Template?
+  public var keepDays: Int?
+
+  public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {
+    source = try parameters["source"].map(context.template)
+    target = try context.template(try parameters.required("target", hint: "the backup root; the mirror goes to TARGET/attachments"))
+    date = try parameters["date"].map(context.template)
+    keepDays = try parameters["keep_days"]?.int()
+  }
+
+  public var declaredOutputs: Set<String>? { ["mirror", "history", "pruned"] }
+
+  public func plan(_ context: PlanContext) -> [String] {
+    let base = (try? target.render(context.values)) ?? target.description
+    let from = source.map { (try? $0.render(context.values)) ?? $0.description } ?? context.values.environment["attachments"] ?? "{{ env.attachments }}"
+    return ["rsync -a --delete --backup --backup-dir=\(base)/attachments/.history/<date> \(from)/ \(base)/attachments/; prune .history older than \(keepDays.map(String.init) ?? "retention.daily") days"]
+  }
+
+  public func run(_ context: StepContext) async throws(StepFailure) -> StepResult {
+    let from: String
+    if let source { from = try context.render(source) } else {
+      guard let attachments = context.environment.attachments else { throw StepFailure(.failed, "no attachments path in the inventory") }
+      from = attachments
+    }
+    let mirror = "\(try context.render(target))/attachments"
+    let day = try BackupDate.resolve(try date.map { template throws(StepFailure) in try context.render(template) } ?? "")
+    let cutoff = BackupDate.minus(day, days: keepDays ?? context.environment.retention.daily)
+    let script = #"""
+      set -e
+      src=$1; dst=$2; day=$3; cutoff=$4
+      [ -d "$src" ] || { echo "the attachments directory $src does not exist" >&2; exit 3; }
+      mkdir -p "$dst/.history"
+      rsync -a --delete --backup --backup-dir="$dst/.history/$day" --exclude=/.history --stats "$src/" "$dst/" | grep -E '^Number of (regular )?files transferred|^Number of deleted files' || true
+      pruned=0
+      for d in "$dst"/.history/*/; do
+        [ -d "$d" ] || continue
+        name=$(basename "$d")
+        case "$name" in [0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]) ;; *) continue ;; esac
+        if [ "$name" \< "$cutoff" ]; then rm -rf "$d"; pruned=$((pruned+1)); fi
+      done
+      sync "$dst"
+      echo "pruned=$pruned"
+      """#
+    let result = try await context.run(HostCommand(.argv(["bash", "-c", script, "mirror", from, mirror, day, cutoff]), timeout: context.timeout))
+    guard result.succeeded else { throw StepFailure(.failed, "the attachments mirror failed: \(result.stderrTail.suffix(600))", exitStatus: result.exitCode) }
+    let pruned = result.stdoutText.firstMatch(of: #/pruned=([0-9]+)/#).map { String($0.output.1) } ?? "0"
+    return StepResult(outputs: ["mirror": mirror, "history": "\(mirror)/.history/\(day)", "pruned": pruned], exitStatus: 0)
+  }
+}
+
+/// `backup.clarity`: the Clarity export — by default `pg_dump -Fc -n clarity` —
+/// into `clarity/clarity_YYYYMMDD.dump`, verified, kept `keep_days` (default retention.clarity_days).
+public struct ClarityExportAction: StepAction {
+  public static let name = "backup.clarity"
+  public static let parameterKeys = ["target", "date", "schema", "keep_days"]
+  public static let hostUse = HostUse.required
+  public static let naturallyIdempotent = true
+
+  public var target: Template
+  public var date: Template?
+  public var schema: String
+  public var keepDays: Int?
+
+  public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {
+    target = try context.template(try parameters.required("target"))
+    date = try parameters["date"].map(context.template)
+    schema = try parameters["schema"]?.string() ?? "clarity"
+    keepDays = try parameters["keep_days"]?.int()
+  }
+
+  public var declaredOutputs: Set<String>? { ["export", "size", "pruned"] }
+
+  public func plan(_ context: PlanContext) -> [String] {
+    ["pg_dump -Fc -n \(schema) → clarity/clarity_<date>.dump (verified with pg_restore --list); remove exports older than \(keepDays.map(String.init) ?? "retention.clarity_days") days"]
+  }
+
+  public func run(_ context: StepContext) async throws(StepFailure) -> StepResult {
+    guard let database = context.environment.database else { throw StepFailure(.failed, "no database in the inventory") }
+    let directory = "\(try context.render(target))/clarity"
+    let day = try BackupDate.resolve(try date.map { template throws(StepFailure) in try context.render(template) } ?? "")
+    let cutoff = BackupDate.minus(day, days: keepDays ?? context.environment.retention.clarityDays)
+    var dumpArguments = ["--format=custom", "--schema=\(schema)", "--no-password", "--host=\(database.host)", "--username=\(database.backupRole)", "--dbname=\(database.name)"]
+    if let port = database.port { dumpArguments.append("--port=\(port)") }
+    let script = #"""
+      set -e
+      dir=$1; day=$2; cutoff=$3; shift 3
+      mkdir -p "$dir"
+      partial="$dir/.clarity_$day.dump.partial"
+      trap 'rm -f "$partial"' EXIT
+      pg_dump "$@" --file="$partial"
+      pg_restore --list "$partial" > /dev/null
+      sync "$partial"; mv -f "$partial" "$dir/clarity_$day.dump"; sync "$dir"
+      stat -c %s "$dir/clarity_$day.dump"
+      pruned=0
+      for f in "$dir"/clarity_*.dump; do
+        [ -f "$f" ] || continue
+        d=$(basename "$f" .dump); d=${d#clarity_}
+        case "$d" in [0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]) ;; *) continue ;; esac
+        if [ "$d" \< "$cutoff" ]; then rm -f "$f"; pruned=$((pruned+1)); fi
+      done
+      echo "pruned=$pruned"
+      """#
+    let result = try await context.run(HostCommand(.argv(["bash", "-c", script, "clarity", directory, day, cutoff] + dumpArguments), timeout: context.timeout), quiet: true)
+    guard result.succeeded else { throw StepFailure(.failed, "the Clarity export failed: \(result.stderrTail.suffix(600))", exitStatus: result.exitCode) }
+    let lines = result.stdoutText.split(separator: "\n").map(String.init)
+    let pruned = result.stdoutText.firstMatch(of: #/pruned=([0-9]+)/#).map { String($0.output.1) } ?? "0"
+    context.console.line("    clarity_\(day).dump: \(lines.first.flatMap(Int64.init).map { ByteSize(bytes: $0).description } ?? "?"); removed \(pruned) older than \(cutoff)")
+    return StepResult(outputs: ["export": "\(directory)/clarity_\(day).dump", "size": lines.first ?? "0", "pruned": pruned], exitStatus: 0)
+  }
+}

@@ -1,0 +1,139 @@
+import Foundation
+import NexusCore
+import NexusPostgres
+import NexusTransport
+
+/// `wal.status`: the archiver as PostgreSQL sees it (`pg_stat_archiver`) and the
+/// spool on the server. Reports; never fails the run over archiving trouble —
+/// health turns that into WARNING or CRITICAL.
+public struct WALStatusAction: StepAction {
+  public static let name = "wal.status"
+  public static let parameterKeys: [String] = []
+  public static let hostUse = HostUse.required
+  public static let naturallyIdempotent = true
+
+  public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {}
+
+  public var declaredOutputs: Set<String>? { ["archived_count", "failed_count", "last_archived_wal", "lag_seconds", "failing", "spooled"] }
+
+  public func plan(_ context: PlanContext) -> [String] {
+    ["read pg_stat_archiver; count segments waiting in \(context.values.environment["nas.fallback"] ?? "the fallback")/wal-spool"]
+  }
+
+  public func run(_ context: StepContext) async throws(StepFailure) -> StepResult {
+    guard let database = context.environment.database, let nas = context.environment.nas else {
+      throw StepFailure(.failed, "the inventory needs database and nas sections")
+    }
+    let status: WALArchiverStatus
+    do { status = try await WALArchiverStatus.read(database) } catch { throw StepFailure(.failed, "\(error)") }
+    let spool = try await context.run(HostCommand(
+      .argv(["sh", "-c", #"[ -d "$1" ] && find "$1" -maxdepth 1 -type f -name '[0-9A-F]*' | wc -l || echo 0"#, "spool", "\(nas.fallback)/wal-spool"]),
+      timeout: .seconds(30)), quiet: true)
+    let spooled = spool.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+    context.console.line("    \(status.summary); \(spooled) segment(s) spooled on the server")
+    return StepResult(outputs: [
+      "archived_count": String(status.archivedCount), "failed_count": String(status.failedCount),
+      "last_archived_wal": status.lastArchivedWAL ?? "", "lag_seconds": status.lagSeconds.map { String(Int($0)) } ?? "",
+      "failing": status.failing ? "true" : "false", "spooled": spooled.isEmpty ? "0" : spooled,
+    ])
+  }
+}
+
+/// `pg_stat_archiver`, read over libpq.
+public struct WALArchiverStatus: Sendable, Codable {
+  public var archivedCount: Int64
+  public var failedCount: Int64
+  public var lastArchivedWAL: String?
+  public var lastArchivedAt: String?
+  public var lastFailedAt: String?
+  /// Seconds since the last successful archive.
+  public var lagSeconds: Double?
+  /// The last attempt failed (a failure newer than the last success).
+  public var failing: Bool
+
+  public var summary: String {
+    "archived \(archivedCount) (last \(lastArchivedWAL ?? "none")\(lagSeconds.map { ", \(Int($0)) s ago" } ?? "")), failed \(failedCount)\(failing ? " — FAILING NOW" : "")"
+  }
+
+  public static func read(_ database: DatabaseSpec) async throws -> WALArchiverStatus {
+    let connection = try await PGConnection.connect(conninfo: database.conninfo())
+    let row = try await connection.query("""
+      SELECT archived_count, failed_count, last_archived_wal, last_archived_time::text AS archived_at,
+             last_failed_time::text AS failed_at,
+             extract(epoch FROM now() - last_archived_time)::float8 AS lag,
+             coalesce(last_failed_time > coalesce(last_archived_time, 'epoch'), false) AS failing
+      FROM pg_stat_archiver
+      """).first
+    await connection.close()
+    guard let row else { throw PGError(.queryFailed, message: "pg_stat_archiver returned nothing") }
+    return WALArchiverStatus(
+      archivedCount: try row.decode(Int64.self, "archived_count"), failedCount: try row.decode(Int64.self, "failed_count"),
+      lastArchivedWAL: row["last_archived_wal"], lastArchivedAt: row["archived_at"], lastFailedAt: row["failed_at"],
+      lagSeconds: try row.decodeIfPresent(Double.self, "lag"), failing: try row.decode(Bool.self, "failing"))
+  }
+}
+
+/// `wal.prune`: removes archived WAL that is both older than retention.wal_days
+/// and older than the start of the oldest base backup kept in `base/` — so every
+/// retained base backup can still be rolled forward. Without a base backup,
+/// nothing is removed.
+public struct WALPruneAction: StepAction {
+  public static let name = "wal.prune"
+  public static let parameterKeys = ["target", "days"]
+  public static let hostUse = HostUse.required
+  public static let naturallyIdempotent = true
+
+  public var target: Template
+  public var days: Int?
+
+  public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {
+    target = try context.template(try parameters.required("target"))
+    days = try parameters["days"]?.int()
+  }
+
+  public var declaredOutputs: Set<String>? { ["removed", "oldest_needed"] }
+
+  public func plan(_ context: PlanContext) -> [String] {
+    ["remove segments in wal/ older than \(days.map(String.init) ?? "retention.wal_days") days AND before the oldest kept base backup's start; none if there is no base backup"]
+  }
+
+  /// The segment holding `lsn` (`X/Y`) on `timeline`, for 16 MiB segments.
+  static func segment(lsn: String, timeline: Int) -> String? {
+    let parts = lsn.split(separator: "/")
+    guard parts.count == 2, let high = UInt64(parts[0], radix: 16), let low = UInt64(parts[1], radix: 16) else { return nil }
+    let number = ((high << 32) | low) / (16 << 20)
+    return String(format: "%08X%08X%08X", timeline, Int(number / 0x100), Int(number % 0x100))
+  }
+
+  public func run(_ context: StepContext) async throws(StepFailure) -> StepResult {
+    let root = try context.render(target)
+    let cutoffSeconds = (days ?? context.environment.retention.walDays) * 86_400
+    let starts = try await context.run(HostCommand(
+      .argv(["sh", "-c", #"for m in "$1"/base/*/backup_manifest; do [ -f "$m" ] && tr -d ' \n' < "$m" | grep -o '"Timeline":[0-9]*,"Start-LSN":"[^"]*"' | head -n 1; done; exit 0"#, "starts", root]),
+      timeout: .seconds(60)), quiet: true)
+    let segments = starts.stdoutText.split(separator: "\n").compactMap { line -> String? in
+      guard let match = line.firstMatch(of: #/"Timeline":([0-9]+),"Start-LSN":"([^"]+)"/#), let timeline = Int(match.output.1) else { return nil }
+      return Self.segment(lsn: String(match.output.2), timeline: timeline)
+    }
+    guard let oldestNeeded = segments.min() else {
+      context.console.line("    no base backup yet: nothing removed")
+      return StepResult(outputs: ["removed": "0", "oldest_needed": ""])
+    }
+    let prune = #"""
+      cd "$1/wal" 2>/dev/null || { echo removed=0; exit 0; }
+      n=0
+      for f in $(find . -maxdepth 1 -type f -name '[0-9A-F]*' -mmin +"$3" -printf '%f\n' | sort); do
+        case "$f" in *.history) continue ;; esac
+        seg=${f%%.*}
+        if [ "${seg}" \< "$2" ]; then rm -f -- "$f"; n=$((n+1)); fi
+      done
+      sync .
+      echo removed=$n
+      """#
+    let result = try await context.run(HostCommand(.argv(["bash", "-c", prune, "prune", root, oldestNeeded, String(cutoffSeconds / 60)]), timeout: .seconds(600)), quiet: true)
+    guard result.succeeded else { throw StepFailure(.failed, "pruning WAL failed: \(result.stderrTail)") }
+    let removed = result.stdoutText.firstMatch(of: #/removed=([0-9]+)/#).map { String($0.output.1) } ?? "0"
+    context.console.line("    removed \(removed) segment(s) before \(oldestNeeded) and older than \(cutoffSeconds / 86_400) days")
+    return StepResult(outputs: ["removed": removed, "oldest_needed": oldestNeeded])
+  }
+}

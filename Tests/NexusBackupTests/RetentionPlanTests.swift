@@ -1,0 +1,49 @@
+import NexusBackup
+import Testing
+
+@Suite("Retention")
+struct RetentionPlanTests {
+  func items(_ days: ClosedRange<Int>, invalid: Set<Int> = []) -> [RetentionPlan.Item] {
+    days.map { day in
+      let date = String(format: "202611%02d", day)
+      return RetentionPlan.Item(name: "nexus_\(date).dump", date: date, valid: !invalid.contains(day))
+    }
+  }
+
+  @Test("ten days keep the seven newest")
+  func keepSeven() {
+    let plan = RetentionPlan.make(items: items(1...10), keep: 7, current: "nexus_20261110.dump")
+    #expect(plan.keep.map(\.date) == (4...10).reversed().map { String(format: "202611%02d", $0) })
+    #expect(plan.remove.map(\.date) == ["20261103", "20261102", "20261101"])
+  }
+
+  @Test("when tonight's dump is not the newest valid one, nothing is removed")
+  func failedTonight() {
+    let plan = RetentionPlan.make(items: items(1...10, invalid: [10]), keep: 7, current: "nexus_20261110.dump")
+    #expect(plan.remove.isEmpty)
+    #expect(plan.heldBack != nil)
+  }
+
+  @Test("the newest valid dump is kept even behind newer invalid ones")
+  func newestValidKept() {
+    let plan = RetentionPlan.make(items: items(1...10, invalid: [4, 5, 6, 7, 8, 9, 10]), keep: 7, current: nil)
+    #expect(plan.keep.contains { $0.date == "20261103" })
+    #expect(!plan.remove.contains { $0.date == "20261103" })
+  }
+
+  @Test("names it does not recognise have no date")
+  func recognition() {
+    #expect(RetentionPlan.date(in: "nexus_20261127.dump", prefix: "nexus", suffix: ".dump") == "20261127")
+    #expect(RetentionPlan.date(in: ".nexus_20261127.dump.partial", prefix: "nexus", suffix: ".dump") == nil)
+    #expect(RetentionPlan.date(in: "nexus_2026112.dump", prefix: "nexus", suffix: ".dump") == nil)
+    #expect(RetentionPlan.date(in: "notes.txt", prefix: "nexus", suffix: ".dump") == nil)
+  }
+
+  @Test("size anomaly: outside ±50% of the median")
+  func anomaly() {
+    #expect(!SizeAnomaly.evaluate(size: 100, others: [90, 100, 110]).anomalous)
+    #expect(SizeAnomaly.evaluate(size: 40, others: [90, 100, 110]).anomalous)
+    #expect(SizeAnomaly.evaluate(size: 160, others: [90, 100, 110]).anomalous)
+    #expect(!SizeAnomaly.evaluate(size: 160, others: []).anomalous)
+  }
+}
