@@ -1,0 +1,169 @@
+import Foundation
+import NexusBackup
+import NexusCore
+import NexusTransport
+
+/// Gathers health: what the routine runbooks left on the NAS and the fallback
+/// (manifests, base backups, spool), and live probes (mount, free space,
+/// `pg_stat_archiver`). One command on the server gathers the files' facts.
+public struct HealthCheck: Sendable {
+  public var environment: Environment
+  public var transports: HostTransports
+  /// Age limits: a dump older than 26 h is late (WARNING), older than 50 h CRITICAL.
+  public var dumpWarning: TimeInterval = 26 * 3600
+  public var dumpCritical: TimeInterval = 50 * 3600
+  public var baseWarning: TimeInterval = 8 * 86_400
+  public var baseCritical: TimeInterval = 15 * 86_400
+  public var restoreTestWarning: TimeInterval = 8 * 86_400
+
+  public init(environment: Environment, transports: HostTransports) {
+    self.environment = environment
+    self.transports = transports
+  }
+
+  static let gather = #"""
+    nas=$1; fallback=$2
+    line=$(findmnt -n -o TARGET,FSTYPE --mountpoint "$nas" 2>/dev/null | tail -n 1)
+    echo "mount	$line"
+    if [ -n "$line" ]; then
+      echo "free	$(df -B1 --output=avail "$nas" | tail -n 1 | tr -d ' ')"
+      probe="$nas/.nexus-dr-health-$$"
+      if echo probe > "$probe" 2>/dev/null; then echo "writable	yes"; rm -f "$probe"; else echo "writable	no"; fi
+    fi
+    for root in "$nas" "$fallback"; do
+      [ "$root" = "$nas" ] && [ -z "$line" ] && continue
+      where=nas; [ "$root" = "$fallback" ] && where=fallback
+      for f in "$root"/daily/nexus_*.dump; do [ -f "$f" ] && printf 'dump\t%s\t%s\t%s\n' "$where" "$(basename "$f")" "$(stat -c %s "$f")"; done
+      for m in "$root"/daily/nexus_*.manifest.json; do [ -f "$m" ] && printf 'manifest\t%s\t%s\t%s\n' "$where" "$(basename "$m")" "$(tr -d '\n' < "$m")"; done
+      for b in "$root"/base/*/backup_manifest; do [ -f "$b" ] && printf 'base\t%s\t%s\t%s\n' "$where" "$(basename "$(dirname "$b")")" "$(stat -c %Y "$b")"; done
+      for r in "$root"/restore-test/result-*.json; do [ -f "$r" ] && printf 'restore\t%s\t%s\t%s\n' "$where" "$(basename "$r")" "$(tr -d '\n' < "$r")"; done
+    done
+    echo "spool	$(find "$fallback/wal-spool" -maxdepth 1 -type f -name '[0-9A-F]*' 2>/dev/null | wc -l)"
+    echo "now	$(date +%s)"
+    exit 0
+    """#
+
+  public func run() async -> HealthReport {
+    let now = Date()
+    var items: [HealthReport.Item] = []
+    guard let nas = environment.nas else {
+      return HealthReport(environment: environment.name, checkedAt: JournalTime.format(now), items: [
+        .init(name: "nas", status: .unknown, summary: "the inventory has no nas section")
+      ])
+    }
+    let facts: [[String]]
+    do {
+      let server = try transports.transport(for: "server")
+      let result = try await server.runChecked(.argv(["sh", "-c", Self.gather, "health", nas.path, nas.fallback], timeout: .seconds(60)))
+      facts = result.stdoutText.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+    } catch {
+      return HealthReport(environment: environment.name, checkedAt: JournalTime.format(now), items: [
+        .init(name: "server", status: .unknown, summary: "cannot reach the server to check the backups: \(error.description.split(separator: "\n").first ?? "")")
+      ])
+    }
+    func values(_ kind: String) -> [[String]] { facts.filter { $0.first == kind }.map { Array($0.dropFirst()) } }
+    let mount = values("mount").first?.first ?? ""
+    let free = values("free").first?.first.flatMap(Double.init)
+
+    // The NAS itself.
+    let mountParts = mount.split(separator: " ")
+    if mountParts.count < 2 {
+      items.append(.init(name: "nas", status: .critical, summary: "\(nas.path) is NOT MOUNTED: backups go to the server's own disk (\(nas.fallback))"))
+    } else if let expected = nas.fstype, String(mountParts[1]) != expected {
+      items.append(.init(name: "nas", status: .critical, summary: "\(nas.path) is \(mountParts[1]), expected \(expected)"))
+    } else if values("writable").first?.first != "yes" {
+      items.append(.init(name: "nas", status: .critical, summary: "\(nas.path) is mounted but not writable"))
+    } else if let free, free < Double(nas.minFree.bytes) {
+      items.append(.init(name: "nas", status: .warning, summary: "\(ByteSize(bytes: Int64(free))) free, below min_free \(nas.minFree)", value: free, unit: "bytes"))
+    } else {
+      items.append(.init(name: "nas", status: .ok, summary: "mounted (\(mountParts[1])), writable, \(free.map { ByteSize(bytes: Int64($0)).description } ?? "?") free", value: free, unit: "bytes"))
+    }
+
+    // Backups that are on the server's disk instead of the NAS.
+    let fallbackDumps = values("dump").filter { $0.first == "fallback" }.count
+    let spooled = Int(values("spool").first?.first ?? "0") ?? 0
+    if fallbackDumps > 0 || spooled > 0 {
+      items.append(.init(name: "fallback", status: .critical, summary: "FALLBACK IN USE: \(fallbackDumps) dump(s) and \(spooled) WAL segment(s) on the server's disk in \(nas.fallback); move them with the nas-failure runbook", value: Double(fallbackDumps + spooled), unit: "files"))
+    } else {
+      items.append(.init(name: "fallback", status: .ok, summary: "not in use", value: 0, unit: "files"))
+    }
+
+    // The newest valid dump, wherever it is, and its size against the others.
+    let sizes = Dictionary(values("dump").map { ("\($0[0])/\($0[1])", Int64($0[2]) ?? -1) }, uniquingKeysWith: { a, _ in a })
+    var valid: [(where: String, manifest: DumpManifest)] = []
+    for entry in values("manifest") where entry.count >= 3 {
+      guard let manifest = try? DumpManifest.decode(Data(entry[2].utf8)), sizes["\(entry[0])/\(manifest.file)"] == manifest.sizeBytes else { continue }
+      valid.append((entry[0], manifest))
+    }
+    valid.sort { $0.manifest.file > $1.manifest.file }
+    if let newest = valid.first, let finished = JournalTime.parse(newest.manifest.finishedAt) {
+      let age = now.timeIntervalSince(finished)
+      let status: HealthReport.Status = age > dumpCritical ? .critical : age > dumpWarning ? .warning : .ok
+      items.append(.init(name: "last_dump", status: status, summary: "\(newest.manifest.file) on the \(newest.where), \(Self.age(age)) old, \(newest.manifest.totalRows) rows in \(newest.manifest.tables.count) tables", value: age, unit: "seconds"))
+      let others = valid.dropFirst().map(\.manifest.sizeBytes)
+      let anomaly = SizeAnomaly.evaluate(size: newest.manifest.sizeBytes, others: Array(others))
+      items.append(.init(
+        name: "dump_size", status: anomaly.anomalous ? .warning : .ok,
+        summary: "\(ByteSize(bytes: newest.manifest.sizeBytes))" + (anomaly.median.map { ", median of the others \(ByteSize(bytes: $0))" } ?? ", nothing to compare yet") + (anomaly.anomalous ? ": SIZE ANOMALY (outside ±50%)" : ""),
+        value: Double(newest.manifest.sizeBytes), unit: "bytes"))
+    } else {
+      items.append(.init(name: "last_dump", status: .critical, summary: "no valid dump (a dump with a matching manifest) on the NAS or the fallback"))
+    }
+
+    // Base backups, for point-in-time recovery.
+    let bases = values("base").compactMap { entry -> (String, TimeInterval)? in
+      guard entry.count >= 3, let stamp = TimeInterval(entry[2]) else { return nil }
+      return (entry[1], stamp)
+    }.sorted { $0.0 > $1.0 }
+    if let newest = bases.first {
+      let age = now.timeIntervalSince1970 - newest.1
+      let status: HealthReport.Status = age > baseCritical ? .critical : age > baseWarning ? .warning : .ok
+      items.append(.init(name: "base_backup", status: status, summary: "base/\(newest.0), \(Self.age(age)) old (\(bases.count) kept)", value: age, unit: "seconds"))
+    } else {
+      items.append(.init(name: "base_backup", status: .critical, summary: "no base backup: point-in-time recovery is impossible until the weekly runbook has run"))
+    }
+
+    // WAL archiving, as PostgreSQL sees it.
+    if let database = environment.database {
+      do {
+        let archiver = try await WALArchiverStatus.read(database)
+        let status: HealthReport.Status = archiver.failing ? .critical : .ok
+        items.append(.init(name: "wal_archiving", status: status, summary: archiver.summary, value: archiver.lagSeconds, unit: "seconds"))
+      } catch {
+        items.append(.init(name: "wal_archiving", status: .unknown, summary: "cannot read pg_stat_archiver: \("\(error)".split(separator: "\n").first ?? "")"))
+      }
+    }
+
+    // The last restore test (written by the weekly restore verification).
+    let tests = values("restore").compactMap { entry -> RestoreTestSummary? in
+      entry.count >= 3 ? try? JSONDecoder().decode(RestoreTestSummary.self, from: Data(entry[2].utf8)) : nil
+    }.sorted { $0.finishedAt > $1.finishedAt }
+    if let last = tests.first {
+      let age = JournalTime.parse(last.finishedAt).map { now.timeIntervalSince($0) } ?? .infinity
+      let status: HealthReport.Status = !last.passed ? .critical : age > restoreTestWarning ? .warning : .ok
+      items.append(.init(name: "restore_test", status: status, summary: "\(last.passed ? "passed" : "FAILED") \(Self.age(age)) ago on \(last.dump)", value: age.isFinite ? age : nil, unit: "seconds"))
+    } else {
+      items.append(.init(name: "restore_test", status: .warning, summary: "no restore test result yet in restore-test/"))
+    }
+    return HealthReport(environment: environment.name, checkedAt: JournalTime.format(now), items: items)
+  }
+
+  static func age(_ seconds: TimeInterval) -> String {
+    if !seconds.isFinite { return "?" }
+    if seconds < 3600 { return "\(Int(seconds / 60)) min" }
+    if seconds < 172_800 { return String(format: "%.1f h", seconds / 3600) }
+    return String(format: "%.1f days", seconds / 86_400)
+  }
+}
+
+/// What a restore test leaves in `restore-test/result-*.json` (the fields health reads).
+public struct RestoreTestSummary: Codable, Sendable {
+  public var passed: Bool
+  public var dump: String
+  public var finishedAt: String
+
+  enum CodingKeys: String, CodingKey {
+    case passed, dump
+    case finishedAt = "finished_at"
+  }
+}
