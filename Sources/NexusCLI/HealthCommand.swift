@@ -22,7 +22,7 @@ struct HealthCommand: AsyncParsableCommand {
       throw ExitCode(3)
     }
     let transports = HostTransports(environment: environment)
-    let report = await HealthCheck(environment: environment, transports: transports).run()
+    let report = await HealthCheck(environment: environment, transports: transports, stateDirectory: options.stateDirectory).run()
     await transports.closeAll()
     if json {
       print(try report.json())

@@ -9,6 +9,8 @@ import NexusTransport
 public struct HealthCheck: Sendable {
   public var environment: Environment
   public var transports: HostTransports
+  /// Where the routine runs' journals are, for the outcome of the latest nightly and weekly.
+  public var stateDirectory: String?
   /// Age limits: a dump older than 26 h is late (WARNING), older than 50 h CRITICAL.
   public var dumpWarning: TimeInterval = 26 * 3600
   public var dumpCritical: TimeInterval = 50 * 3600
@@ -16,9 +18,32 @@ public struct HealthCheck: Sendable {
   public var baseCritical: TimeInterval = 15 * 86_400
   public var restoreTestWarning: TimeInterval = 8 * 86_400
 
-  public init(environment: Environment, transports: HostTransports) {
+  public init(environment: Environment, transports: HostTransports, stateDirectory: String? = nil) {
     self.environment = environment
     self.transports = transports
+    self.stateDirectory = stateDirectory
+  }
+
+  /// The latest run of each routine runbook in this environment: a failed one is CRITICAL, with its error.
+  func routineRuns() -> [HealthReport.Item] {
+    guard let stateDirectory else { return [] }
+    let runs = RunDirectory.all(stateDirectory: stateDirectory).filter { $0.environment == environment.name }
+    var items: [HealthReport.Item] = []
+    for routine in ["nightly", "weekly"] {
+      guard let last = runs.last(where: { $0.runbookID == routine }) else { continue }
+      let holder = RunLock.holder(stateDirectory: stateDirectory, environment: environment.name)
+      let state = last.state(lockHeldByThisRun: holder?.runID == last.runID)
+      let when = last.startTime.map { JournalTime.display($0) } ?? "?"
+      switch state {
+      case .completed, .running:
+        items.append(.init(name: "\(routine)_run", status: .ok, summary: "run \(last.runID) \(state.rawValue) (started \(when))"))
+      default:
+        let failure = last.records.last { $0.type == .stepFailed }
+        let reason = (failure?.error ?? "no step error recorded").split(separator: "\n").prefix(3).joined(separator: " / ")
+        items.append(.init(name: "\(routine)_run", status: .critical, summary: "run \(last.runID) \(state.rawValue) (started \(when)) at step \(failure?.step ?? "?"): \(reason)"))
+      }
+    }
+    return items
   }
 
   static let gather = #"""
@@ -145,6 +170,7 @@ public struct HealthCheck: Sendable {
     } else {
       items.append(.init(name: "restore_test", status: .warning, summary: "no restore test result yet in restore-test/"))
     }
+    items += routineRuns()
     return HealthReport(environment: environment.name, checkedAt: JournalTime.format(now), items: items)
   }
 

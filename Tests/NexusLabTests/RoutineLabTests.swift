@@ -1,0 +1,268 @@
+import Foundation
+import NexusCore
+import NexusEngine
+import NexusPostgres
+import NexusTestSupport
+import NexusTransport
+import Testing
+
+/// The routine backups against the lab: real PostgreSQL, the real loop-mounted NAS.
+/// Serialized, and each test leaves the NAS mounted, unfilled and the fallback empty.
+@Suite("Routine backups (lab)", .serialized)
+struct RoutineLabTests {
+  let lab: Lab
+  let state: ScratchDirectory
+  let repository: String
+  let nas: String
+  let local = LocalTransport()
+
+  init() throws {
+    lab = try Lab.require()
+    state = try ScratchDirectory("nexus-dr-routine")
+    repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    nas = try lab.value("NAS_MOUNT")
+  }
+
+  var common: [String] { ["--inventory", lab.inventoryPath, "--env", "lab", "--state-dir", state.path, "--runbooks", "\(repository)/runbooks"] }
+
+  func nexusDR(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+    try await CLIProcess.run(arguments + common)
+  }
+
+  func labCommand(_ arguments: [String]) async throws {
+    _ = try await local.runChecked(.argv(["\(repository)/scripts/lab"] + arguments, timeout: .seconds(120)))
+  }
+
+  func files(_ directory: String) -> [String] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { !$0.hasPrefix(".") || $0.hasSuffix(".partial") }.sorted()
+  }
+
+  /// Empties daily/ on the NAS and the fallback on the server, so counts are exact.
+  func clearBackups() async throws {
+    let server = try lab.ssh("server")
+    _ = try await server.runChecked(.shell("rm -rf /mnt/nas/nexus-backup/daily/* /mnt/nas/nexus-backup/daily/.n* /var/backups/nexus-fallback/daily /var/backups/nexus-fallback/clarity /var/backups/nexus-fallback/attachments"))
+    await server.close()
+  }
+
+  @Test("nightly leaves DESIGN.md's NAS layout, and the manifest's counts are the dump's own (restored and counted while ipad-1 writes)")
+  func nightlyExactManifest() async throws {
+    try await clearBackups()
+    let acked = try lab.value("ACKED_LOG")
+    let before = (try? String(contentsOfFile: acked, encoding: .utf8))?.split(separator: "\n").count ?? 0
+    let run = try await nexusDR(["routine", "nightly", "--input", "date=20261115"])
+    #expect(run.status == 0, "\(run.output)")
+    for directory in ["daily", "base", "wal", "config", "attachments", "clarity", "restore-test"] {
+      #expect(FileManager.default.fileExists(atPath: "\(nas)/\(directory)"), "missing \(directory)/ on the NAS")
+    }
+    #expect(files("\(nas)/daily") == ["nexus_20261115.dump", "nexus_20261115.manifest.json"])
+    #expect(files("\(nas)/clarity").contains("clarity_20261115.dump"))
+    let manifest = try DumpManifest.decode(Data(contentsOf: URL(fileURLWithPath: "\(nas)/daily/nexus_20261115.manifest.json")))
+    let size = try FileManager.default.attributesOfItem(atPath: "\(nas)/daily/nexus_20261115.dump")[.size] as? Int64
+    #expect(manifest.sizeBytes == size)
+    #expect(manifest.tables.count >= 7)
+    #expect(manifest.verifiedWith == "pg_restore --list")
+    // ipad-1 kept writing meanwhile.
+    let after = (try? String(contentsOfFile: acked, encoding: .utf8))?.split(separator: "\n").count ?? 0
+    #expect(after > before, "ipad-1 did not push during the nightly")
+
+    // Restore the dump into a scratch database and count every table.
+    let server = try lab.ssh("server")
+    let scratch = "verify_\(UUID().uuidString.prefix(8).lowercased())"
+    _ = try await server.runChecked(.argv(["runuser", "-u", "postgres", "--", "createdb", scratch]))
+    _ = try await server.runChecked(.shell("runuser -u postgres -- pg_restore --no-owner --dbname=\(scratch) < /mnt/nas/nexus-backup/daily/nexus_20261115.dump", timeout: .seconds(300)))
+    let restored = try await PGConnection.connect(conninfo: try lab.conninfo(database: scratch))
+    let live = try await PGConnection.connect(conninfo: try lab.conninfo())
+    for (table, count) in manifest.tables {
+      let parts = table.split(separator: ".").map(String.init)
+      let query: PGQuery = "SELECT count(*) AS n FROM \(identifier: parts[0]).\(identifier: parts[1])"
+      let restoredCount = try await restored.query(query).first?.decode(Int64.self, "n")
+      #expect(restoredCount == count, "\(table): manifest \(count), restored \(restoredCount ?? -1)")
+    }
+    let inbox = try #require(manifest.tables["staging.sync_inbox"])
+    let liveInbox = try await live.query("SELECT count(*) AS n FROM staging.sync_inbox").first?.decode(Int64.self, "n") ?? 0
+    #expect(liveInbox > inbox, "the live table moved on (\(liveInbox)) while the dump kept its snapshot (\(inbox))")
+    await restored.close()
+    await live.close()
+    _ = try await server.run(.argv(["runuser", "-u", "postgres", "--", "dropdb", scratch]))
+    await server.close()
+  }
+
+  @Test("rotation over ten nights keeps exactly seven, the newest included; a failing night (NAS full) deletes nothing")
+  func rotation() async throws {
+    try await clearBackups()
+    for day in 1...10 {
+      let run = try await nexusDR(["routine", "nightly", "--input", String(format: "date=202611%02d", day)])
+      #expect(run.status == 0, "night \(day): \(run.output)")
+    }
+    let kept = (4...10).map { String(format: "nexus_202611%02d", $0) }
+    #expect(files("\(nas)/daily") == kept.flatMap { ["\($0).dump", "\($0).manifest.json"] })
+
+    // Below min_free the NAS is not used: the night goes to the fallback, nothing is deleted on the NAS.
+    try await labCommand(["nas-fill", "64K"])
+    let fallback = try await nexusDR(["routine", "nightly", "--input", "date=20261111"])
+    #expect(fallback.status == 0, "\(fallback.output)")
+    #expect(fallback.output.contains("less than min_free"))
+    #expect(files("\(nas)/daily") == kept.flatMap { ["\($0).dump", "\($0).manifest.json"] })
+
+    // The NAS fills up during the dump (min_free set below what is left): the dump fails cleanly.
+    let inventory = try String(contentsOfFile: lab.inventoryPath, encoding: .utf8).replacingOccurrences(of: "min_free: 200MiB", with: "min_free: 1KiB")
+    let tight = try state.write("inventory-tight.yaml", inventory)
+    let failing = try await CLIProcess.run(["routine", "nightly", "--input", "date=20261112", "--inventory", tight, "--env", "lab", "--state-dir", state.path, "--runbooks", "\(repository)/runbooks"])
+    let health = try await CLIProcess.run(["health", "--inventory", tight, "--env", "lab", "--state-dir", state.path])
+    let afterFailure = files("\(nas)/daily")
+    try await labCommand(["nas-unfill"])
+    try await clearBackups()
+    #expect(afterFailure == kept.flatMap { ["\($0).dump", "\($0).manifest.json"] }, "nothing deleted, no partial file left: \(afterFailure)")
+    #expect(failing.status == 1, "the nightly must fail when the NAS fills: \(failing.output)")
+    #expect(failing.output.contains("partial file was removed"))
+    #expect(health.status == 2, "\(health.output)")
+    #expect(health.output.contains("nightly_run") && health.output.contains("No space left on device"), "health says why: \(health.output)")
+  }
+
+  @Test("with the NAS unmounted the nightly writes to the fallback and health is CRITICAL")
+  func nasDown() async throws {
+    try await clearBackups()
+    try await labCommand(["nas-down"])
+    let run = try await nexusDR(["routine", "nightly", "--input", "date=20261116"])
+    let health = try await nexusDR(["health"])
+    let server = try lab.ssh("server")
+    let fallback = try await server.run(.argv(["ls", "/var/backups/nexus-fallback/daily"])).stdoutText
+    try await labCommand(["nas-up"])
+    #expect(run.status == 0, "\(run.output)")
+    #expect(run.output.contains("NAS NOT USABLE"))
+    #expect(fallback.contains("nexus_20261116.dump"))
+    #expect(!files("\(nas)/daily").contains("nexus_20261116.dump"))
+    #expect(health.status == 2, "\(health.output)")
+    #expect(health.output.contains("FALLBACK IN USE"))
+    #expect(health.output.contains("NOT MOUNTED"))
+    try await clearBackups()
+    await server.close()
+  }
+
+  @Test("wal push: an identical duplicate is success; different content fails and keeps the original")
+  func walPushDuplicates() async throws {
+    let server = try lab.ssh("server")
+    let name = "00000009000000000000\(String(format: "%04X", Int.random(in: 0...0xFFFF)))"
+    let script = "cd /tmp && printf first > seg-a && printf second > seg-b && chown postgres seg-a seg-b && "
+      + "runuser -u postgres -- /usr/local/sbin/nexus-dr wal push --env lab /tmp/seg-a \(name); echo first=$?; "
+      + "runuser -u postgres -- /usr/local/sbin/nexus-dr wal push --env lab /tmp/seg-a \(name); echo again=$?; "
+      + "runuser -u postgres -- /usr/local/sbin/nexus-dr wal push --env lab /tmp/seg-b \(name); echo different=$?; "
+      + "cat /mnt/nas/nexus-backup/wal/\(name); echo; rm -f /mnt/nas/nexus-backup/wal/\(name) seg-a seg-b"
+    let result = try await server.runChecked(.shell(script))
+    #expect(result.stdoutText.contains("first=0"))
+    #expect(result.stdoutText.contains("again=0"))
+    #expect(!result.stdoutText.contains("different=0"))
+    #expect(result.stdoutText.hasSuffix("first\n"), "the original is kept: \(result.stdoutText)")
+    #expect(result.stderrText.contains("different content"))
+    await server.close()
+  }
+
+  @Test("WAL under pgbench load with the NAS down for two minutes: spooled, then flushed, no gap in the archive")
+  func walSpoolUnderLoad() async throws {
+    let server = try lab.ssh("server")
+    _ = try await server.run(.argv(["runuser", "-u", "postgres", "--", "dropdb", "--if-exists", "bench"]))
+    _ = try await server.runChecked(.argv(["runuser", "-u", "postgres", "--", "createdb", "bench"]))
+    _ = try await server.runChecked(.argv(["runuser", "-u", "postgres", "--", "pgbench", "-q", "-i", "-s", "5", "bench"], timeout: .seconds(300)))
+    let postgres = try await PGConnection.connect(conninfo: try lab.conninfo())
+    try await postgres.query("SELECT pg_switch_wal()")
+    let archivedBefore = try await WALArchiverStatus.read(try lab.environment().database!)
+    try await labCommand(["nas-down"])
+    _ = try await server.run(.argv(["runuser", "-u", "postgres", "--", "pgbench", "-c", "2", "-T", "120", "-n", "bench"], timeout: .seconds(400)))
+    try await postgres.query("SELECT pg_switch_wal()")
+    let spooledDuring = try await eventually { try await server.run(.shell("ls /var/backups/nexus-fallback/wal-spool | wc -l")).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines) != "0" }
+    #expect(spooledDuring, "segments were spooled while the NAS was down")
+    let spoolCount = Int(try await server.run(.shell("ls /var/backups/nexus-fallback/wal-spool | wc -l")).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+    try await labCommand(["nas-up"])
+    try await postgres.query("CREATE TEMP TABLE bump AS SELECT 1")
+    try await postgres.query("SELECT pg_switch_wal()")
+    let flushed = try await eventually(within: .seconds(120)) {
+      try await server.run(.shell("ls /var/backups/nexus-fallback/wal-spool | wc -l")).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines) == "0"
+    }
+    #expect(flushed, "the spool was flushed once the NAS was back")
+    let archivedAfter = try await WALArchiverStatus.read(try lab.environment().database!)
+    #expect(archivedAfter.failedCount == archivedBefore.failedCount, "no archive failures")
+    let names = files("\(nas)/wal").filter { $0.count == 24 && $0.hasPrefix("00000001") }
+    let numbers = names.compactMap { UInt64($0.suffix(16), radix: 16) }.map { ($0 >> 32) * 0x100 + ($0 & 0xFF) }
+    #expect(numbers.count >= spoolCount)
+    let gaps = zip(numbers, numbers.dropFirst()).filter { $1 != $0 + 1 }
+    #expect(gaps.isEmpty, "gaps in the archive: \(gaps.prefix(5))")
+    await postgres.close()
+    _ = try await server.run(.argv(["runuser", "-u", "postgres", "--", "dropdb", "--if-exists", "bench"]))
+    await server.close()
+  }
+
+  @Test("weekly: the base backup passes pg_verifybackup")
+  func baseBackup() async throws {
+    let run = try await nexusDR(["routine", "weekly", "--input", "date=20261115"])
+    #expect(run.status == 0, "\(run.output)")
+    #expect(run.output.contains("backup successfully verified"))
+    #expect(FileManager.default.fileExists(atPath: "\(nas)/base/20261115/backup_manifest"))
+    #expect(FileManager.default.fileExists(atPath: "\(nas)/base/20261115/base.tar.gz"))
+  }
+
+  @Test("a config snapshot holds no private key and no secret; an unchanged one adds nothing")
+  func configSnapshot() async throws {
+    let first = try await nexusDR(["run", "config-snapshot"])
+    #expect(first.status == 0, "\(first.output)")
+    let second = try await nexusDR(["run", "config-snapshot"])
+    #expect(second.output.contains("unchanged"))
+    let gate = try lab.ssh("gate")
+    let key = try await gate.runChecked(.shell("sed -n 's/^PrivateKey *= *//p' /etc/wireguard/wg0.conf")).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+    await gate.close()
+    #expect(key.count == 44)
+    let server = try lab.ssh("server")
+    let secret = try await server.runChecked(.shell("sed -n 's/^db_password *= *//p' /etc/nexus/nexus.conf")).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+    await server.close()
+    var checked = 0
+    let enumerator = FileManager.default.enumerator(atPath: "\(nas)/config")
+    while let file = enumerator?.nextObject() as? String {
+      let path = "\(nas)/config/\(file)"
+      var isDirectory: ObjCBool = false
+      guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
+      let data = try Data(contentsOf: URL(fileURLWithPath: path))
+      let text = String(decoding: data, as: UTF8.self)
+      #expect(!text.contains(key), "\(file) holds the gate's private key")
+      if !secret.isEmpty { #expect(!text.contains(secret), "\(file) holds the database password") }
+      #expect(!file.hasSuffix(".key") && !file.contains("/secrets/"), "\(file) should have been excluded")
+      checked += 1
+    }
+    #expect(checked > 5, "searched \(checked) files")
+  }
+
+  @Test("an attachment deleted on the server is still on the NAS the next night")
+  func deletedAttachmentKept() async throws {
+    let server = try lab.ssh("server")
+    let victim = try await server.runChecked(.shell("find /var/nexus/attachments -type f -name '*.pdf' | sort | head -n 1")).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+    #expect(!victim.isEmpty)
+    let relative = String(victim.dropFirst("/var/nexus/attachments/".count))
+    #expect(try await nexusDR(["routine", "nightly", "--input", "date=20261117"]).status == 0)
+    #expect(FileManager.default.fileExists(atPath: "\(nas)/attachments/\(relative)"))
+    let content = try await server.runChecked(.argv(["cat", victim])).stdout
+    _ = try await server.runChecked(.argv(["rm", victim]))
+    #expect(try await nexusDR(["routine", "nightly", "--input", "date=20261118"]).status == 0)
+    #expect(!FileManager.default.fileExists(atPath: "\(nas)/attachments/\(relative)"), "the mirror follows the server")
+    let kept = "\(nas)/attachments/.history/20261118/\(relative)"
+    #expect(FileManager.default.fileExists(atPath: kept), "the deleted file is kept under .history")
+    #expect(try Array(Data(contentsOf: URL(fileURLWithPath: kept))) == content)
+    // Put it back for the other tests.
+    var restore = HostCommand(.argv(["sh", "-c", #"cat > "$1""#, "restore", victim]))
+    restore.stdin = content
+    _ = try await server.runChecked(restore)
+    await server.close()
+    try await clearBackups()
+  }
+
+  @Test("systemd-analyze verify accepts the generated units")
+  func timerUnits() async throws {
+    let output = state.file("units")
+    let printed = try await nexusDR(["timers", "print", "--output", output])
+    #expect(printed.status == 0)
+    let names = ["nexus-backup.service", "nexus-backup.timer", "nexus-restore-test.service", "nexus-restore-test.timer"]
+    #expect(files(output) == names.sorted())
+    let verify = try await local.run(.argv(["systemd-analyze", "verify"] + names.map { "\(output)/\($0)" }, timeout: .seconds(60)))
+    #expect(verify.exitCode == 0, "\(verify.stdoutText)\(verify.stderrText)")
+    let timer = try String(contentsOfFile: "\(output)/nexus-backup.timer", encoding: .utf8)
+    #expect(timer.contains("OnCalendar=*-*-* 02:00:00") && timer.contains("Persistent=true"))
+    #expect(try String(contentsOfFile: "\(output)/nexus-restore-test.timer", encoding: .utf8).contains("OnCalendar=Sun *-*-* 04:00:00"))
+  }
+}
