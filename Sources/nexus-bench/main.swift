@@ -100,7 +100,74 @@ case "engine":
   }
   emit(figure("engine, per step (\(count)-step runbook)", engineTimes))
   emit(figure("bare session, per command (same \(count))", bareTimes))
+case "dump":
+  // backup.dump (snapshot, exact counts, pg_dump --snapshot, verify, sha256, manifest)
+  // against a plain `pg_dump -Fc` of the same database at the same compression, and
+  // pg_dump alone at several compression levels (time and size).
+  let server = try lab.ssh("server")
+  let rounds = Int(arguments.dropFirst().first ?? "") ?? 3
+  let database = try lab.environment().database!
+  func plainDump(_ level: Int) async throws -> (Double, Int64) {
+    let start = clock.now
+    _ = try await server.runChecked(.argv(["pg_dump", "-Fc", "-Z", "\(level)", "--no-password", "--host=\(database.host)", "--username=\(database.backupRole)", "--dbname=\(database.name)", "--file=/var/tmp/bench.dump"], timeout: .seconds(3600)))
+    let seconds = (clock.now - start).secondsValue
+    let size = Int64(try await server.runChecked(.argv(["stat", "-c", "%s", "/var/tmp/bench.dump"])).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+    _ = try await server.run(.argv(["rm", "-f", "/var/tmp/bench.dump"]))
+    return (seconds, size)
+  }
+  let scratch = try ScratchDirectory()
+  let file = try scratch.write("dump.yaml", """
+    runbook: bench-dump
+    steps:
+      - { id: dump, host: server, action: backup.dump, timeout: 2h, with: { target: /var/tmp/nexus-bench, date: "20000101" } }
+    """)
+  let runbook = try RunbookLoader.load(file: file)
+  var engine: [Double] = [], plain: [Double] = []
+  for round in 0..<rounds {
+    let options = RunOptions(stateDirectory: scratch.file("state-\(round)"), toolVersion: "bench")
+    let start = clock.now
+    let (exit, _) = await RunEngine(runbook: runbook, environment: try lab.environment(), options: options).start()
+    guard exit == .done else { fatalError("backup.dump failed") }
+    engine.append((clock.now - start).secondsValue)
+    _ = try await server.run(.argv(["rm", "-rf", "/var/tmp/nexus-bench"]))
+    plain.append(try await plainDump(6).0)
+  }
+  emit(figure("backup.dump (snapshot counts, verify, sha256, manifest), -Z6", unit: "s", engine))
+  emit(figure("plain pg_dump -Fc -Z6", unit: "s", plain))
+  for level in [0, 1, 3, 6, 9] {
+    let (seconds, size) = try await plainDump(level)
+    emit(figure("pg_dump -Fc -Z\(level) time", unit: "s", [seconds]))
+    emit(figure("pg_dump -Fc -Z\(level) size", unit: "MB", [Double(size) / 1e6]))
+  }
+  await server.close()
+case "nightly":
+  // The nightly runbook through nexus-dr against the same commands as a plain shell
+  // script run on the server over one ssh command (what a cron job would do).
+  let rounds = Int(arguments.dropFirst().first ?? "") ?? 3
+  let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+  let runbook = try RunbookLoader.load(file: "\(repository)/runbooks/nightly.yaml")
+  let raw = try String(contentsOfFile: "\(repository)/scripts/bench-nightly-raw.sh", encoding: .utf8)
+  let server = try lab.ssh("server")
+  let scratch = try ScratchDirectory()
+  var engine: [Double] = [], shell: [Double] = []
+  for round in 0..<rounds {
+    let options = RunOptions(stateDirectory: scratch.file("state-\(round)"), inputs: ["date": "20000102"], toolVersion: "bench")
+    var start = clock.now
+    let (exit, _) = await RunEngine(runbook: runbook, environment: try lab.environment(), options: options).start()
+    guard exit == .done else { fatalError("nightly failed") }
+    engine.append((clock.now - start).secondsValue)
+    _ = try await server.run(.shell("rm -f /mnt/nas/nexus-backup/daily/nexus_20000102.* /mnt/nas/nexus-backup/clarity/clarity_20000102.dump"))
+    var command = HostCommand(.argv(["bash", "-s", "20000103", try lab.environment().database!.host]), timeout: .seconds(7200))
+    command.stdin = Array(raw.utf8)
+    start = clock.now
+    _ = try await server.runChecked(command)
+    shell.append((clock.now - start).secondsValue)
+    _ = try await server.run(.shell("rm -f /mnt/nas/nexus-backup/daily/nexus_20000103.* /mnt/nas/nexus-backup/clarity/clarity_20000103.dump"))
+  }
+  emit(figure("nightly through nexus-dr", unit: "s", engine))
+  emit(figure("nightly as a plain shell script", unit: "s", shell))
+  await server.close()
 default:
-  FileHandle.standardError.write(Data("usage: nexus-bench commands [N] | transfer [MiB] | engine [N]\n".utf8))
+  FileHandle.standardError.write(Data("usage: nexus-bench commands [N] | transfer [MiB] | engine [N] | dump [ROUNDS] | nightly [ROUNDS]\n".utf8))
   exit(2)
 }
