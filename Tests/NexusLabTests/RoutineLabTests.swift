@@ -252,6 +252,70 @@ struct RoutineLabTests {
     try await clearBackups()
   }
 
+  @Test("weekly restore test: passes on a good dump; a changed dump or a manifest that lies is CRITICAL, nothing else touched")
+  func restoreTest() async throws {
+    try await clearBackups()
+    #expect(try await nexusDR(["routine", "nightly", "--input", "date=20261119"]).status == 0)
+    let good = try await nexusDR(["routine", "weekly", "--input", "date=20261119"])
+    #expect(good.status == 0, "\(good.output)")
+    #expect(good.output.contains("PASSED"))
+    #expect(try await nexusDR(["health"]).output.contains("restore_test   passed"))
+
+    let dump = "\(nas)/daily/nexus_20261119.dump"
+    let manifestPath = "\(nas)/daily/nexus_20261119.manifest.json"
+    let original = try Data(contentsOf: URL(fileURLWithPath: dump))
+    let originalManifest = try Data(contentsOf: URL(fileURLWithPath: manifestPath))
+
+    // Bytes changed after the manifest was written: caught by the checksum, before any restore.
+    var tampered = original
+    tampered[tampered.count / 2] ^= 0xFF
+    try tampered.write(to: URL(fileURLWithPath: dump))
+    let changed = try await nexusDR(["routine", "weekly", "--input", "date=20261119"])
+    let healthChanged = try await nexusDR(["health"])
+    #expect(changed.status == 1, "\(changed.output)")
+    #expect(changed.output.contains("does not match its manifest"))
+    #expect(healthChanged.status == 2 && healthChanged.output.contains("restore_test   FAILED"), "\(healthChanged.output)")
+    #expect(try Data(contentsOf: URL(fileURLWithPath: dump)) == tampered, "the dump is left as it is")
+    try original.write(to: URL(fileURLWithPath: dump))
+
+    // A manifest whose counts do not match the dump.
+    var lying = try DumpManifest.decode(originalManifest)
+    lying.tables["public.patients"] = (lying.tables["public.patients"] ?? 0) + 1
+    try Data(try lying.encoded()).write(to: URL(fileURLWithPath: manifestPath))
+    let wrong = try await nexusDR(["routine", "weekly", "--input", "date=20261119"])
+    let healthWrong = try await nexusDR(["health", "--json"])
+    #expect(wrong.status == 1, "\(wrong.output)")
+    #expect(wrong.output.contains("public.patients: manifest"))
+    #expect(healthWrong.status == 2 && healthWrong.output.contains("\"status\" : \"CRITICAL\""))
+    try originalManifest.write(to: URL(fileURLWithPath: manifestPath))
+
+    // The production database was never touched, and no test database is left behind.
+    let postgres = try await PGConnection.connect(conninfo: try lab.conninfo(database: "postgres"))
+    let left = try await postgres.query("SELECT count(*) AS n FROM pg_database WHERE datname = 'nexus_restore_test'").first?.decode(Int.self, "n")
+    #expect(left == 0)
+    await postgres.close()
+    try await clearBackups()
+    let server = try lab.ssh("server")
+    _ = try await server.run(.shell("rm -f /mnt/nas/nexus-backup/restore-test/result-*.json"))
+    await server.close()
+  }
+
+  @Test("a database named nexus_restore_test that nexus-dr did not create is refused, not dropped")
+  func foreignRestoreDatabase() async throws {
+    try await clearBackups()
+    #expect(try await nexusDR(["routine", "nightly", "--input", "date=20261120"]).status == 0)
+    let postgres = try await PGConnection.connect(conninfo: try lab.conninfo(database: "postgres"))
+    try await postgres.query("CREATE DATABASE nexus_restore_test")
+    let run = try await nexusDR(["routine", "weekly", "--input", "date=20261120"])
+    #expect(run.status == 1)
+    #expect(run.output.contains("nexus-dr did not create"))
+    let still = try await postgres.query("SELECT count(*) AS n FROM pg_database WHERE datname = 'nexus_restore_test'").first?.decode(Int.self, "n")
+    #expect(still == 1)
+    try await postgres.query("DROP DATABASE nexus_restore_test")
+    await postgres.close()
+    try await clearBackups()
+  }
+
   @Test("systemd-analyze verify accepts the generated units")
   func timerUnits() async throws {
     let output = state.file("units")

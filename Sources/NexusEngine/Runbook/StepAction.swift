@@ -57,6 +57,7 @@ public enum ActionRegistry {
     MirrorAction.self,
     ClarityExportAction.self,
     ConfigSnapshotAction.self,
+    RestoreTestAction.self,
   ]
 
   public static func type(named name: String) -> (any StepAction.Type)? {

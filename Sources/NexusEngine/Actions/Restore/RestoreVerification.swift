@@ -1,0 +1,64 @@
+import Foundation
+import NexusCore
+import NexusPostgres
+import NexusTransport
+
+/// `pg.verify`'s result: what was checked against the dump's manifest, what
+/// differed, how long each part took. Written as JSON to `restore-test/`.
+public struct RestoreVerification: Codable, Sendable {
+  public struct Difference: Codable, Sendable {
+    public var table: String
+    public var expected: Int64?
+    public var found: Int64?
+  }
+
+  public var passed: Bool
+  public var dump: String
+  public var database: String
+  public var startedAt: String
+  public var finishedAt: String
+  public var checksumMatches: Bool
+  public var tablesChecked: Int
+  public var rowsChecked: Int64
+  public var differences: [Difference]
+  public var amcheckClean: Bool?
+  public var amcheckOutput: String?
+  public var stagingIntact: Bool?
+  public var timingsMs: [String: Int64]
+  public var problems: [String]
+
+  enum CodingKeys: String, CodingKey {
+    case passed, dump, database, differences, problems
+    case startedAt = "started_at", finishedAt = "finished_at", checksumMatches = "checksum_matches"
+    case tablesChecked = "tables_checked", rowsChecked = "rows_checked", amcheckClean = "amcheck_clean"
+    case amcheckOutput = "amcheck_output", stagingIntact = "staging_intact", timingsMs = "timings_ms"
+  }
+
+  func encoded() throws -> [UInt8] {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    return Array(try encoder.encode(self)) + [UInt8(ascii: "\n")]
+  }
+
+  /// Exact counts of every table the manifest lists, in `database`, against the manifest.
+  static func compareCounts(_ manifest: DumpManifest, connection: PGConnection) async throws -> [Difference] {
+    var differences: [Difference] = []
+    let present = try await connection.query("""
+      SELECT n.nspname || '.' || c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+      """).rows.compactMap { $0["name"] }
+    for (table, expected) in manifest.tables.sorted(by: { $0.key < $1.key }) {
+      guard present.contains(table) else {
+        differences.append(Difference(table: table, expected: expected, found: nil))
+        continue
+      }
+      let parts = table.split(separator: ".", maxSplits: 1).map(String.init)
+      let found = try await connection.query("SELECT count(*) AS n FROM \(identifier: parts[0]).\(identifier: parts[1])").first?.decode(Int64.self, "n")
+      if found != expected { differences.append(Difference(table: table, expected: expected, found: found)) }
+    }
+    for table in present where manifest.tables[table] == nil {
+      differences.append(Difference(table: table, expected: nil, found: nil))
+    }
+    return differences
+  }
+}
