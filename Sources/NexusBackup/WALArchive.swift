@@ -46,7 +46,10 @@ public struct WALArchive: Sendable {
     if let fstype, mount.fstype != fstype {
       return "\(nasPath) is mounted as \(mount.fstype), expected \(fstype)"
     }
-    guard FileSystem.exists(archiveDirectory) else { return "\(archiveDirectory) does not exist" }
+    if !FileSystem.exists(archiveDirectory) {
+      // A mounted NAS without wal/ yet (a new or replaced NAS): create it.
+      do { try FileSystem.makeDirectory(archiveDirectory) } catch { return "\(archiveDirectory) does not exist and cannot be created: \(error)" }
+    }
     guard access(archiveDirectory, W_OK) == 0 else { return "\(archiveDirectory) is not writable" }
     return nil
   }
@@ -161,5 +164,16 @@ public struct WALArchive: Sendable {
       return Outcome(status: 126, message: "cannot look for \(name): \(nasProblem); stopping recovery rather than ending it early")
     }
     return Outcome(status: 1, message: "\(name) is not archived")
+  }
+}
+
+/// WAL segment names.
+public enum WALSegment {
+  /// The segment holding `lsn` (`X/Y`) on `timeline`, for the default 16 MiB segments.
+  public static func name(lsn: String, timeline: Int) -> String? {
+    let parts = lsn.split(separator: "/")
+    guard parts.count == 2, let high = UInt64(parts[0], radix: 16), let low = UInt64(parts[1], radix: 16) else { return nil }
+    let number = ((high << 32) | low) / (16 << 20)
+    return String(format: "%08X%08X%08X", timeline, Int(number / 0x100), Int(number % 0x100))
   }
 }

@@ -41,7 +41,14 @@ public struct NexusDR: AsyncParsableCommand {
         Foundation.exit(0)
       }
       if !message.isEmpty { FileHandle.standardError.write(Data((message + "\n").utf8)) }
-      Foundation.exit(code == .validationFailure ? ExitStatus.invalidInput.rawValue : code.rawValue)
+      guard code == .validationFailure else { Foundation.exit(code.rawValue) }
+      // Invalid arguments are 2, except where 2 means something else to the caller:
+      // for restore_command it would read "segment not archived" and end recovery early,
+      // for a monitoring system it would read CRITICAL.
+      let words = CommandLine.arguments.dropFirst().filter { !$0.hasPrefix("-") }
+      if words.starts(with: ["wal", "fetch"]) { Foundation.exit(126) }
+      if words.first == "health" { Foundation.exit(3) }
+      Foundation.exit(ExitStatus.invalidInput.rawValue)
     }
   }
 }

@@ -47,3 +47,14 @@ struct RetentionPlanTests {
     #expect(!SizeAnomaly.evaluate(size: 160, others: []).anomalous)
   }
 }
+
+@Suite("WAL segment arithmetic")
+struct WALSegmentTests {
+  @Test("an LSN maps to its 16 MiB segment on its timeline")
+  func segments() {
+    #expect(WALSegment.name(lsn: "0/B000028", timeline: 1) == "00000001000000000000000B")
+    #expect(WALSegment.name(lsn: "1/2000000", timeline: 2) == "000000020000000100000002")
+    #expect(WALSegment.name(lsn: "0/FFFFFFFF", timeline: 1) == "0000000100000000000000FF")
+    #expect(WALSegment.name(lsn: "garbage", timeline: 1) == nil)
+  }
+}

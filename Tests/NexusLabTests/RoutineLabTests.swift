@@ -157,6 +157,37 @@ struct RoutineLabTests {
     await server.close()
   }
 
+  @Test("wal fetch on the server: an archived segment 0, a missing one 1, the NAS gone 126")
+  func walFetch() async throws {
+    let server = try lab.ssh("server")
+    let postgres = try await PGConnection.connect(conninfo: try lab.conninfo())
+    try await postgres.query("SELECT pg_switch_wal()")
+    await postgres.close()
+    let archived = try await server.runChecked(.shell("ls /mnt/nas/nexus-backup/wal | grep -E '^[0-9A-F]{24}$' | sort | tail -n 1")).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+    #expect(archived.count == 24)
+    let fetch = "cd /tmp && runuser -u postgres -- /usr/local/sbin/nexus-dr wal fetch --env lab"
+    let found = try await server.run(.shell("\(fetch) \(archived) /tmp/fetched-segment; echo status=$?; cmp /tmp/fetched-segment /mnt/nas/nexus-backup/wal/\(archived) && echo same; rm -f /tmp/fetched-segment"))
+    #expect(found.stdoutText.contains("status=0") && found.stdoutText.contains("same"), "\(found.stdoutText)\(found.stderrText)")
+    let missing = try await server.run(.shell("\(fetch) 0000000100000000000000FF /tmp/fetched-segment; echo status=$?"))
+    #expect(missing.stdoutText.contains("status=1"))
+    try await labCommand(["nas-down"])
+    let gone = try await server.run(.shell("\(fetch) \(archived) /tmp/fetched-segment; echo status=$?"))
+    try await labCommand(["nas-up"])
+    #expect(gone.stdoutText.contains("status=126"), "\(gone.stdoutText)")
+    #expect(gone.stderrText.contains("stopping recovery"))
+    await server.close()
+  }
+
+  @Test("plan --probe shows exactly which dumps rotation would remove")
+  func planProbe() async throws {
+    try await clearBackups()
+    for day in 1...8 { #expect(try await nexusDR(["routine", "nightly", "--input", String(format: "date=202610%02d", day)]).status == 0) }
+    let plan = try await nexusDR(["plan", "nightly", "--probe"])
+    #expect(plan.output.contains("rotation removes: nexus_20261001.dump, nexus_20261002.dump"), "\(plan.output)")
+    #expect(files("\(nas)/daily").count == 14, "plan changed nothing")
+    try await clearBackups()
+  }
+
   @Test("WAL under pgbench load with the NAS down for two minutes: spooled, then flushed, no gap in the archive")
   func walSpoolUnderLoad() async throws {
     let server = try lab.ssh("server")

@@ -44,18 +44,24 @@ public struct CheckRunner: Sendable {
         return (false, error.description)
       }
     case .command(let host, let spec):
-      do {
-        let command = try spec.render(values, timeout: .seconds(120))
-        let result = try await transports.transport(for: host).run(command)
-        let output = (result.stdoutText + result.stderrText).split(separator: "\n").last.map(String.init) ?? ""
-        let passed = result.exitCode.map(spec.expectedExit.contains) ?? false
-        return (passed, "\(host): \(command.displayLine) → \(result.termination)\(output.isEmpty ? "" : ": \(output.prefix(200))")")
-      } catch let error as TemplateError {
-        return (false, error.message)
-      } catch {
-        return (false, "\(error)")
-      }
+      return await commandProbe(host: host, spec: spec, values: values)
     }
+  }
+
+  // Kept apart from `probe`: the release compiler (Swift 6.3.1) crashed on this case inline.
+  private func commandProbe(host: String, spec: CommandSpec, values: ReferenceValues) async -> (Bool, String) {
+    let command: HostCommand
+    do { command = try spec.render(values, timeout: .seconds(120)) } catch { return (false, error.message) }
+    let transport: any Transport
+    do { transport = try transports.transport(for: host) } catch { return (false, error.description) }
+    let result: CommandResult
+    do { result = try await transport.run(command) } catch { return (false, error.description) }
+    let termination = result.termination.description
+    let code = result.exitCode ?? -1
+    let passed = spec.expectedExit.contains(code)
+    let lines = (result.stdoutText + result.stderrText).split(separator: "\n")
+    let output = lines.last.map { String($0.prefix(200)) } ?? ""
+    return (passed, "\(host): \(command.displayLine) → \(termination)\(output.isEmpty ? "" : ": \(output)")")
   }
 
   /// What a check will do, for `plan`.

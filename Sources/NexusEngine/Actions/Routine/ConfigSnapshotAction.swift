@@ -93,7 +93,7 @@ public struct ConfigSnapshotAction: StepAction {
         echo "unchanged $latest"; exit 0
       fi
       if [ -n "$latest" ]; then rsync -a --link-dest="$latest" "$stage/" "$root/.$stamp.partial/"; else rsync -a "$stage/" "$root/.$stamp.partial/"; fi
-      sync "$root/.$stamp.partial"
+      sync -f "$root/.$stamp.partial"
       mv "$root/.$stamp.partial" "$root/$stamp"; sync "$root"
       echo "new $root/$stamp"
       """#

@@ -54,7 +54,7 @@ public struct MirrorAction: StepAction {
         case "$name" in [0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]) ;; *) continue ;; esac
         if [ "$name" \< "$cutoff" ]; then rm -rf "$d"; pruned=$((pruned+1)); fi
       done
-      sync "$dst"
+      sync -f "$dst"
       echo "pruned=$pruned"
       """#
     let result = try await context.run(HostCommand(.argv(["bash", "-c", script, "mirror", from, mirror, day, cutoff]), timeout: context.timeout))

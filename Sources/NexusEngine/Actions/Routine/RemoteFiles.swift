@@ -55,6 +55,9 @@ enum BackupDate {
     let value = text.trimmingCharacters(in: .whitespaces)
     if value.isEmpty || value == "today" { return today() }
     guard isValid(value) else { throw StepFailure(.failed, "'\(value)' is not a date as YYYYMMDD") }
+    // A date in the future would become "the newest" and make retention count back from it.
+    let tomorrow = minus(today(), days: -1)
+    guard value <= tomorrow else { throw StepFailure(.failed, "the date \(value) is in the future (today is \(today())); retention would count back from it") }
     return value
   }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import NexusBackup
 import NexusCore
 import NexusPostgres
 import NexusTransport
@@ -97,13 +98,6 @@ public struct WALPruneAction: StepAction {
     ["remove segments in wal/ older than \(days.map(String.init) ?? "retention.wal_days") days AND before the oldest kept base backup's start; none if there is no base backup"]
   }
 
-  /// The segment holding `lsn` (`X/Y`) on `timeline`, for 16 MiB segments.
-  static func segment(lsn: String, timeline: Int) -> String? {
-    let parts = lsn.split(separator: "/")
-    guard parts.count == 2, let high = UInt64(parts[0], radix: 16), let low = UInt64(parts[1], radix: 16) else { return nil }
-    let number = ((high << 32) | low) / (16 << 20)
-    return String(format: "%08X%08X%08X", timeline, Int(number / 0x100), Int(number % 0x100))
-  }
 
   public func run(_ context: StepContext) async throws(StepFailure) -> StepResult {
     let root = try context.render(target)
@@ -113,7 +107,7 @@ public struct WALPruneAction: StepAction {
       timeout: .seconds(60)), quiet: true)
     let segments = starts.stdoutText.split(separator: "\n").compactMap { line -> String? in
       guard let match = line.firstMatch(of: #/"Timeline":([0-9]+),"Start-LSN":"([^"]+)"/#), let timeline = Int(match.output.1) else { return nil }
-      return Self.segment(lsn: String(match.output.2), timeline: timeline)
+      return WALSegment.name(lsn: String(match.output.2), timeline: timeline)
     }
     guard let oldestNeeded = segments.min() else {
       context.console.line("    no base backup yet: nothing removed")
