@@ -66,7 +66,10 @@ public struct WALArchive: Sendable {
       return spool(source: source, name: name, reason: problem)
     }
     var flushed = 0
-    do { flushed = try flushSpool() } catch {
+    do { flushed = try flushSpool() } catch let conflict as ConflictError {
+      // A spooled segment differs from the archived one: stop, loudly, as for any conflict.
+      return Outcome(status: 1, message: conflict.message)
+    } catch {
       // The NAS looked fine but refused the spool: keep spooling, in order.
       return spool(source: source, name: name, reason: "flushing the spool failed: \(error)")
     }
@@ -126,6 +129,9 @@ public struct WALArchive: Sendable {
     for name in spooled() {
       let source = "\(spoolDirectory)/\(name)"
       let outcome = store(source: source, destination: "\(archiveDirectory)/\(name)")
+      if outcome.status != 0, outcome.message.contains("different content") {
+        throw ConflictError(message: "spooled \(name) differs from the archived copy; both are kept (\(source)). Investigate before archiving continues.")
+      }
       guard outcome.status == 0 else { throw FlushError(message: outcome.message) }
       guard try FileSystem.sameContent(source, "\(archiveDirectory)/\(name)") else {
         throw FlushError(message: "\(archiveDirectory)/\(name) does not match the spooled copy")
@@ -135,6 +141,11 @@ public struct WALArchive: Sendable {
     }
     if moved > 0 { try? FileSystem.syncDirectory(spoolDirectory) }
     return moved
+  }
+
+  struct ConflictError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
   }
 
   struct FlushError: Error, CustomStringConvertible {
@@ -147,7 +158,14 @@ public struct WALArchive: Sendable {
   /// end it early and lose what it could not read.
   public func fetch(name: String, destination: String) -> Outcome {
     guard Self.isValidName(name) else { return Outcome(status: 126, message: "refusing '\(name)': not a WAL file name") }
-    let nasProblem = self.nasProblem()
+    // Reading needs the mount and the directory, not write access (a NAS mounted read-only for a restore).
+    var nasProblem: String?
+    if let mount = MountPoint.exactly(at: nasPath, mountinfo: mountTable()) {
+      if let fstype, mount.fstype != fstype { nasProblem = "\(nasPath) is mounted as \(mount.fstype), expected \(fstype)" }
+      else if access(archiveDirectory, R_OK | X_OK) != 0 { nasProblem = "\(archiveDirectory) is not readable" }
+    } else {
+      nasProblem = "\(nasPath) is not a mount point (the NAS is not mounted)"
+    }
     var candidates: [String] = []
     if nasProblem == nil { candidates.append("\(archiveDirectory)/\(name)") }
     candidates.append("\(spoolDirectory)/\(name)")

@@ -7,15 +7,19 @@ public enum Redactor {
   public static let mask = "[REDACTED]"
 
   public static func redact(_ text: String) -> String {
-    // Most text holds none of the words the patterns need; skip the regular expressions then.
-    let lowered = text.lowercased()
-    guard triggers.contains(where: { lowered.contains($0) }) else { return text }
     var result = text
+    // A WireGuard key alone on a line (`wg genkey`, /etc/wireguard/privatekey): 43 base64 characters and '='.
+    if text.contains("=") { result = result.replacing(bareKey) { _ in mask } }
+    // Most text holds none of the words the other patterns need; skip them then.
+    let lowered = result.lowercased()
+    guard triggers.contains(where: { lowered.contains($0) }) else { return result }
     for pattern in patterns {
       result = result.replacing(pattern) { match in String(match.output.1) + mask }
     }
     return result
   }
+
+  nonisolated(unsafe) private static let bareKey = #/(?m)^[A-Za-z0-9+\/]{43}=$/#
 
   /// Every pattern below needs one of these words (lowercased) to match.
   private static let triggers = ["password", "privatekey", "presharedkey", "secret", "token", "postgres"]

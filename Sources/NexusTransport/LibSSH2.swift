@@ -262,11 +262,11 @@ final class SSHConnection: @unchecked Sendable {
           libssh2_channel_write_ex(channel, 0, buffer.baseAddress!.advanced(by: offset).assumingMemoryBound(to: CChar.self), stdin.count - offset)
         }
         if written == Int(LIBSSH2_ERROR_EAGAIN) { try waitSocket(until: deadline); continue }
-        if written < 0 { throw failure(.protocolError, "writing standard input: \(lastError)") }
+        if written < 0 { throw failure(.connectionLost, "writing standard input: \(lastError)") }
         offset += written
       }
     }
-    try retry(until: deadline, code: .protocolError, what: "closing standard input") { libssh2_channel_send_eof(channel) }
+    try retry(until: deadline, code: .connectionLost, what: "closing standard input") { libssh2_channel_send_eof(channel) }
 
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 32 * 1024, alignment: 8)
     defer { buffer.deallocate() }
@@ -296,9 +296,25 @@ final class SSHConnection: @unchecked Sendable {
       sendKeepalive()
     }
     if case .exited = outcome {
-      _ = waitLoop(deadline: .now + .seconds(10)) { libssh2_channel_close(channel) }
-      _ = waitLoop(deadline: .now + .seconds(10)) { libssh2_channel_wait_closed(channel) }
-      return .exited(status: libssh2_channel_get_exit_status(channel), signal: exitSignal(channel))
+      // The command closed its output; it may still run. Its exit status comes just
+      // before the host closes the channel: wait for that, still honouring the
+      // deadline and an interrupt, instead of assuming it finished.
+      while true {
+        let status = libssh2_channel_wait_closed(channel)
+        if status == 0 { break }
+        guard status == LIBSSH2_ERROR_EAGAIN else {
+          throw failure(.connectionLost, "the host did not report how the command ended: \(lastError)",
+            hint: "the command may still be running on the host; check it before retrying")
+        }
+        if isCancelled() { outcome = .cancelled; break }
+        if let deadline, ContinuousClock.now >= deadline { outcome = .deadlineReached; break }
+        try waitSocket(until: deadline, slice: true)
+        sendKeepalive()
+      }
+      if case .exited = outcome {
+        _ = waitLoop(deadline: .now + .seconds(10)) { libssh2_channel_close(channel) }
+        return .exited(status: libssh2_channel_get_exit_status(channel), signal: exitSignal(channel))
+      }
     }
     onStop(outcome!)
     _ = waitLoop(deadline: .now + .seconds(10)) { libssh2_channel_close(channel) }

@@ -159,6 +159,8 @@ public final class SSHTransport: Transport, @unchecked Sendable {
         stdoutTruncated: outcome.stdout.truncated, stderrTruncated: outcome.stderr.truncated,
         stderrTail: outcome.stderr.tailText, duration: duration)
     case .deadlineReached:
+      // A libssh2 call may have been left half done: start the next command on a fresh session.
+      await close()
       throw TransportError(
         .timeout, host: host, address: "\(target.address):\(target.port)",
         detail:
@@ -166,6 +168,7 @@ public final class SSHTransport: Transport, @unchecked Sendable {
         hint: "raise the step's timeout if the work is legitimately slow",
         command: command.displayLine, stderrTail: outcome.stderr.tailText)
     case .cancelled:
+      await close()
       throw TransportError(
         .interrupted, host: host, address: "\(target.address):\(target.port)",
         detail: "stopped by the operator; the command and its children were ended on the host",

@@ -108,6 +108,7 @@ struct RunbookLoaderTests {
     ("bad capture regex", head + "  - { id: a, host: gate, action: shell, with: { argv: [true], capture: { x: \"([\" } } }\n", "\"([\"", "not a valid regular expression"),
     ("exit status out of range", head + "  - { id: a, host: gate, action: shell, with: { argv: [true], expect_exit: [256] } }\n", "256", "out of range 0-255"),
     ("steps not a list", "runbook: x\nsteps: { a: 1 }\n", "{ a: 1 }", "must be a list"),
+    ("reference inside quotes in a command line", "runbook: x\ninputs: { f: }\nsteps:\n  - { id: a, host: gate, action: shell, with: { command: \"echo '{{ inputs.f }}'\" } }\n", "\"echo", "is inside quotes in a command line"),
   ]
 
   @Test("each malformed runbook is rejected with its place and message", arguments: malformed)

@@ -77,7 +77,8 @@ public final class ConsoleOutput: Sendable {
       buffers[key] = buffer
       return complete
     }
-    for text in lines { line(paint("    │ ", "2") + (stream == .stderr ? paint(text, "33") : text)) }
+    // Redact the command's own line before decorating it: the patterns anchor at its start.
+    for text in lines.map(Redactor.redact) { line(paint("    │ ", "2") + (stream == .stderr ? paint(text, "33") : text)) }
   }
 
   /// Prints what is left of partial lines after a command ends.
@@ -86,6 +87,6 @@ public final class ConsoleOutput: Sendable {
       defer { buffers = [:] }
       return buffers.values.filter { !$0.isEmpty }.map { String(decoding: $0, as: UTF8.self) }
     }
-    for text in rest { line(paint("    │ ", "2") + text) }
+    for text in rest.map(Redactor.redact) { line(paint("    │ ", "2") + text) }
   }
 }

@@ -7,7 +7,8 @@ extension RunEngine {
   /// completed steps are skipped with their recorded outputs; an interrupted
   /// step is re-run if it is safe to run twice, otherwise the operator says what
   /// happened (question `resume.STEP-ID`: done, rerun or abort).
-  public func resume(_ history: RunHistory) async -> RunExit {
+  public func resume(_ given: RunHistory) async -> RunExit {
+    var history = given
     let directory = RunDirectory(stateDirectory: options.stateDirectory, runID: history.runID)
     guard let started = history.started else {
       console.error("error: run \(history.runID) has no run-started record; it cannot be resumed")
@@ -47,6 +48,11 @@ extension RunEngine {
       return .invalidInput
     }
     defer { withExtendedLifetime(lock) {} }
+    // Read again under the lock: another resume may have moved the run on meanwhile.
+    do { history = try RunHistory.read(directory: directory.path) } catch {
+      console.error("error: \(error)")
+      return .invalidInput
+    }
 
     var settled = history.settledSteps
     let done = runbook.steps.filter { settled.contains($0.id) }.count

@@ -107,6 +107,10 @@ public final class RunEngine: Sendable {
     let values = ReferenceValues(inputs: inputs, outputs: [:], environment: environment.templateValues)
     if !runbook.preflight.isEmpty {
       let passed = await preflight(values: values, journal: journal)
+      if Task.isCancelled {
+        await transports.closeAll()
+        return (interrupted(step: nil, journal: journal, directory: directory), runID)
+      }
       if !passed {
         console.line("Preflight failed: nothing was changed.")
         await transports.closeAll()

@@ -30,6 +30,18 @@ public final class JournalWriter: @unchecked Sendable {
       throw RunError(.stateUnwritable, "cannot open the journal \(path): \(String(cString: strerror(errno)))")
     }
     _ = fchmod(descriptor, 0o600)
+    // A record cut short by a crash is dropped, so the next one starts on its own line.
+    var info = stat()
+    if fstat(descriptor, &info) == 0, info.st_size > 0 {
+      let reader = open(path, O_RDONLY | O_CLOEXEC)
+      if reader >= 0 {
+        defer { close(reader) }
+        var offset = info.st_size
+        var byte: UInt8 = 0
+        while offset > 0, pread(reader, &byte, 1, offset - 1) == 1, byte != UInt8(ascii: "\n") { offset -= 1 }
+        if offset != info.st_size { _ = ftruncate(descriptor, offset) }
+      }
+    }
   }
 
   deinit { close(descriptor) }
@@ -38,8 +50,12 @@ public final class JournalWriter: @unchecked Sendable {
     var line = try encoder.encode(record)
     line.append(UInt8(ascii: "\n"))
     try lock.withLock {
+      var end = stat()
+      _ = fstat(descriptor, &end)
       let written = line.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
       guard written == line.count, fsync(descriptor) == 0 else {
+        // A short write (a full disk) is taken back, so the journal stays a list of whole records.
+        _ = ftruncate(descriptor, end.st_size)
         throw RunError(.stateUnwritable, "cannot write the journal \(path): \(String(cString: strerror(errno)))")
       }
     }

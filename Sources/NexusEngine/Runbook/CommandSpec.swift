@@ -43,6 +43,28 @@ public struct CommandSpec: Sendable {
 
   static let keys = ["argv", "command", "expect_exit"]
 
+  /// The first reference that sits inside '…' or "…" in a command line, if any.
+  static func referenceInsideQuotes(_ line: Template) -> Reference? {
+    var single = false, double = false, escaped = false
+    for segment in line.segments {
+      switch segment {
+      case .literal(let text):
+        for character in text {
+          if escaped { escaped = false; continue }
+          switch character {
+          case "\\" where !single: escaped = true
+          case "'" where !double: single.toggle()
+          case "\"" where !single: double.toggle()
+          default: break
+          }
+        }
+      case .reference(let reference):
+        if single || double { return reference }
+      }
+    }
+    return nil
+  }
+
   /// Reads `argv:` or `command:` (exactly one) and `expect_exit:` from a mapping's fields.
   static func decode(_ fields: YAMLFields, _ context: StepDecodingContext) throws(ConfigError) -> CommandSpec {
     let argv = fields["argv"], command = fields["command"]
@@ -58,6 +80,10 @@ public struct CommandSpec: Sendable {
       let line = try context.template(command)
       guard !line.description.trimmingCharacters(in: .whitespaces).isEmpty else {
         throw command.error(.invalidValue, "'command' is empty")
+      }
+      if let reference = referenceInsideQuotes(line) {
+        throw command.error(.invalidValue, "{{ \(reference) }} is inside quotes in a command line",
+          hint: "write references bare: nexus-dr quotes every filled-in value itself, and quoting it again would let $(…) in the value run")
       }
       form = .shell(line)
     case (.some, .some):

@@ -72,7 +72,10 @@ public struct RestoreTestAction: StepAction {
       // A leftover from a crashed run is replaced only when it is ours.
       let existing = try await context.run(.argv(["sh", "-c", "cd / && " + postgres + " psql -X -At -d postgres -c \"SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = '\(database)'\"", "psql"]), quiet: true)
       let comment = existing.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
-      if existing.succeeded, !existing.stdoutText.isEmpty, !comment.hasPrefix(Self.marker) {
+      guard existing.succeeded else {
+        throw StepFailure(.failed, "cannot ask PostgreSQL whether '\(database)' exists: \(existing.stderrTail)")
+      }
+      if !existing.stdoutText.isEmpty, !comment.hasPrefix(Self.marker) {
         throw StepFailure(.failed, "a database '\(database)' exists that nexus-dr did not create (its comment: '\(comment)'); it was left alone. Rename or drop it by hand, or choose another name.")
       }
       var cores = jobs ?? 1
@@ -86,8 +89,7 @@ public struct RestoreTestAction: StepAction {
         cd /
         db=$1; dump=$2; jobs=$3; marker=$4
         runuser -u postgres -- dropdb --if-exists "$db"
-        runuser -u postgres -- createdb "$db"
-        runuser -u postgres -- psql -X -q -d postgres -c "COMMENT ON DATABASE \"$db\" IS '$marker'"
+        runuser -u postgres -- createdb "$db" "$marker"
         runuser -u postgres -- pg_restore --exit-on-error --jobs="$jobs" --dbname="$db" "$dump"
         """#, "restore", database, dumpPath, String(cores), "\(Self.marker), started \(JournalTime.format(started))"]), timeout: context.timeout))
       timings["restore"] = (clock.now - mark).milliseconds
@@ -138,7 +140,8 @@ public struct RestoreTestAction: StepAction {
     let encoded: [UInt8]
     do { encoded = try result.encoded() } catch { throw StepFailure(.failed, "cannot encode the result: \(error)") }
     _ = try await context.run(HostCommandLines.makeDirectories("\(root)/restore-test", subdirectories: []), quiet: true)
-    _ = try await context.run(HostCommandLines.writeFile(resultPath, content: encoded), quiet: true)
+    let written = try await context.run(HostCommandLines.writeFile(resultPath, content: encoded), quiet: true)
+    if !written.succeeded { problems.append("the result could not be written to \(resultPath): \(written.stderrTail)") }
     context.console.line("    \(result.passed ? "PASSED" : "FAILED"): \(result.tablesChecked) tables, \(result.rowsChecked) rows; amcheck \(result.amcheckClean.map { $0 ? "clean" : "NOT clean" } ?? "not run"); result in \(resultPath)")
     guard result.passed else {
       throw StepFailure(.failed, "the restore test failed:\n  " + problems.joined(separator: "\n  "))

@@ -64,14 +64,22 @@ public struct ConfigSnapshotAction: StepAction {
       guard !paths.isEmpty else { continue }
       var command = HostCommand(.argv(["sh", "-c", tarScript, "config-tar", patterns] + paths), timeout: .seconds(300))
       command.captureLimit = 256 << 20
-      let tar = try await context.run(command, on: host, quiet: true)
+      let tar: CommandResult
+      do { tar = try await context.run(command, on: host, quiet: true) } catch {
+        _ = try? await context.run(cleanup, quiet: true)
+        throw error
+      }
       guard tar.succeeded, !tar.stdoutTruncated else {
         _ = try? await context.run(cleanup, quiet: true)
         throw StepFailure(.failed, "cannot archive the configuration on \(host): \(tar.termination) \(tar.stderrTail)")
       }
       var unpack = HostCommand(.argv(["sh", "-c", #"mkdir -p "$1" && tar -C "$1" -xzf -"#, "config-untar", "\(stage)/\(host)"]), timeout: .seconds(300))
       unpack.stdin = tar.stdout
-      let unpacked = try await context.run(unpack, quiet: true)
+      let unpacked: CommandResult
+      do { unpacked = try await context.run(unpack, quiet: true) } catch {
+        _ = try? await context.run(cleanup, quiet: true)
+        throw error
+      }
       guard unpacked.succeeded else {
         _ = try? await context.run(cleanup, quiet: true)
         throw StepFailure(.failed, "cannot unpack the configuration of \(host): \(unpacked.stderrTail)")
@@ -82,9 +90,9 @@ public struct ConfigSnapshotAction: StepAction {
       set -e
       stage=$1; root=$2; stamp=$3; rule=$4
       trap 'rm -rf "$stage"' EXIT
-      find "$stage" -type f -exec sed -i -E "$rule" {} +
+      find "$stage" -type f -exec sed -i -E -e "$rule" -e 's#^[A-Za-z0-9+/]{43}=$#[REDACTED]#' {} +
       # A WireGuard key is 44 base64 characters: none may remain after redaction.
-      if grep -rIlE '^[[:space:]]*(PrivateKey|PresharedKey)[[:space:]]*=[[:space:]]*[A-Za-z0-9+/]{42,43}=' "$stage"; then
+      if grep -rIlE '^[[:space:]]*((PrivateKey|PresharedKey)[[:space:]]*=[[:space:]]*)?[A-Za-z0-9+/]{42,43}=[[:space:]]*$' "$stage"; then
         echo "a private key survived redaction in the files above" >&2; exit 4
       fi
       mkdir -p "$root"; chmod 700 "$root"

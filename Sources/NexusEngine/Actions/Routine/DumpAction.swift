@@ -56,6 +56,8 @@ public struct DumpAction: StepAction {
     let partial = "\(directory)/.\(finalName).partial"
     let manifestPath = "\(directory)/\(DumpManifest.name(forDump: finalName))"
     _ = try await context.run(HostCommandLines.makeDirectories(directory, subdirectories: []), quiet: true)
+    // Partial files left by an interrupted earlier run (a crash, a timeout) are never backups.
+    _ = try await context.run(HostCommand(.argv(["find", directory, "-maxdepth", "1", "-name", ".\(prefix)_*.partial", "-delete"]), timeout: .seconds(60)), quiet: true)
 
     let clock = ContinuousClock()
     let started = Date()
@@ -92,7 +94,7 @@ public struct DumpAction: StepAction {
 
       // Check before it counts: readable by pg_restore, on disk, checksummed where it lives.
       let verify = try await context.run(HostCommand(
-        .argv(["sh", "-c", #"pg_restore --list "$1" > /dev/null && sync "$1" && stat -c %s "$1" && sha256sum "$1" | cut -d' ' -f1 && pg_dump --version"#, "verify", partial]),
+        .argv(["sh", "-c", #"pg_restore --list "$1" > /dev/null && sync "$1" && stat -c %s "$1" && h=$(sha256sum "$1") && echo "${h%% *}" && pg_dump --version"#, "verify", partial]),
         timeout: context.timeout), quiet: true)
       let lines = verify.stdoutText.split(separator: "\n").map(String.init)
       guard verify.succeeded, lines.count >= 3, let size = Int64(lines[0]) else {

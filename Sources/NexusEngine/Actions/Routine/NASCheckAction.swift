@@ -43,6 +43,12 @@ public struct NASCheckAction: StepAction {
       if require { throw StepFailure(.failed, "the NAS is not usable: \(report.summary)") }
       let prepare = HostCommandLines.makeDirectories(nas.fallback, subdirectories: NASLayout.directories)
       _ = try await context.run(prepare, quiet: true)
+      // The fallback is the server's own disk: filling it would stop PostgreSQL. It needs min_free too.
+      let space = try await context.run(HostCommand(.argv(["df", "-B1", "--output=avail", nas.fallback]), timeout: .seconds(30)), quiet: true)
+      let free = Int64(space.stdoutText.split(separator: "\n").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "") ?? 0
+      guard free >= nas.minFree.bytes else {
+        throw StepFailure(.failed, "the NAS is not usable (\(report.summary)) and the fallback \(nas.fallback) has only \(ByteSize(bytes: free)) free, less than min_free \(nas.minFree): nothing was written, to keep the server's disk from filling")
+      }
     }
     return StepResult(
       outputs: [
