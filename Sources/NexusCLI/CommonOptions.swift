@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NexusEngine
 import NexusCore
 
 /// Options every command accepts; each also comes from the environment, the option winning.
@@ -48,7 +49,7 @@ struct CommonOptions: ParsableArguments {
       return (inventory, try inventory.environment(environmentName))
     } catch {
       Console.error(error.description)
-      throw ExitCode(ExitStatus.invalidInput.rawValue)
+      throw ExitCode(RunExit.invalidInput.rawValue)
     }
   }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NexusEngine
 import NexusCore
 import NexusPostgres
 import NexusTransport
@@ -54,7 +55,7 @@ struct HostsCheckCommand: AsyncParsableCommand {
       problems.forEach { Console.error($0) }
     }
     await transports.closeAll()
-    if failed { throw ExitCode(ExitStatus.checkFailed.rawValue) }
+    if failed { throw ExitCode(RunExit.checkFailed.rawValue) }
   }
 }
 

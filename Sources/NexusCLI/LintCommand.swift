@@ -44,6 +44,6 @@ struct LintCommand: AsyncParsableCommand {
         failed = true
       }
     }
-    if failed { throw ExitCode(ExitStatus.invalidInput.rawValue) }
+    if failed { throw ExitCode(RunExit.invalidInput.rawValue) }
   }
 }

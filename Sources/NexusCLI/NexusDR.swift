@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NexusEngine
 
 /// The `nexus-dr` command.
 public struct NexusDR: AsyncParsableCommand {
@@ -48,20 +49,7 @@ public struct NexusDR: AsyncParsableCommand {
       let words = CommandLine.arguments.dropFirst().filter { !$0.hasPrefix("-") }
       if words.starts(with: ["wal", "fetch"]) { Foundation.exit(126) }
       if words.first == "health" { Foundation.exit(3) }
-      Foundation.exit(ExitStatus.invalidInput.rawValue)
+      Foundation.exit(RunExit.invalidInput.rawValue)
     }
   }
-}
-
-/// DESIGN.md's exit statuses.
-public enum ExitStatus: Int32, Sendable {
-  case done = 0
-  case stepFailed = 1
-  case invalidInput = 2
-  case checkFailed = 3
-  case declined = 4
-  case locked = 5
-  case interrupted = 130
-
-  var exitCode: ExitCode { ExitCode(rawValue) }
 }

@@ -21,7 +21,7 @@ struct PlanCommand: AsyncParsableCommand {
     let engine = RunEngine(runbook: runbook, environment: environment, options: runOptions)
     do { try engine.checkHosts() } catch {
       Console.error("error: \(error)")
-      throw ExitCode(ExitStatus.invalidInput.rawValue)
+      throw ExitCode(RunExit.invalidInput.rawValue)
     }
     // Inputs not given yet are shown as references.
     var inputValues: [String: String] = [:]

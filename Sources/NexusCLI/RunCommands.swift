@@ -55,7 +55,7 @@ struct ResumeCommand: AsyncParsableCommand {
     if let runID {
       guard let found = runs.first(where: { $0.runID == runID }) else {
         Console.error("error: no run \(runID) in \(options.stateDirectory)/runs; see nexus-dr runs")
-        throw ExitCode(ExitStatus.invalidInput.rawValue)
+        throw ExitCode(RunExit.invalidInput.rawValue)
       }
       history = found
     } else {
@@ -66,24 +66,24 @@ struct ResumeCommand: AsyncParsableCommand {
         })
       else {
         Console.error("error: no unfinished run in environment \(environment.name); see nexus-dr runs")
-        throw ExitCode(ExitStatus.invalidInput.rawValue)
+        throw ExitCode(RunExit.invalidInput.rawValue)
       }
       history = latest
     }
     guard let runbookFile = history.started?.runbookFile else {
       Console.error("error: run \(history.runID) does not name its runbook file")
-      throw ExitCode(ExitStatus.invalidInput.rawValue)
+      throw ExitCode(RunExit.invalidInput.rawValue)
     }
     let runbook = try options.loadRunbook(runbookFile)
     let inventory: Inventory
     do { inventory = try InventoryLoader.load(file: options.inventoryPath) } catch {
       Console.error(error.description)
-      throw ExitCode(ExitStatus.invalidInput.rawValue)
+      throw ExitCode(RunExit.invalidInput.rawValue)
     }
     let environment: Environment
     do { environment = try inventory.environment(options.environmentName ?? history.environment) } catch {
       Console.error(error.description)
-      throw ExitCode(ExitStatus.invalidInput.rawValue)
+      throw ExitCode(RunExit.invalidInput.rawValue)
     }
     let engine = RunEngine(runbook: runbook, environment: environment, options: try options.runOptions())
     let exit = await withInterruptHandling { await engine.resume(history) }

@@ -24,14 +24,14 @@ extension CommonOptions {
       if FileManager.default.fileExists(atPath: candidate) { return candidate }
     }
     Console.error("error: no runbook '\(nameOrPath)' in \(directories.joined(separator: ", "))\n  hint: give a path, or the runbooks directory with --runbooks")
-    throw ExitCode(ExitStatus.invalidInput.rawValue)
+    throw ExitCode(RunExit.invalidInput.rawValue)
   }
 
   func loadRunbook(_ nameOrPath: String) throws -> Runbook {
     let path = try runbookPath(nameOrPath)
     do { return try RunbookLoader.load(file: path) } catch {
       Console.error(error.description)
-      throw ExitCode(ExitStatus.invalidInput.rawValue)
+      throw ExitCode(RunExit.invalidInput.rawValue)
     }
   }
 
@@ -40,14 +40,14 @@ extension CommonOptions {
     if let answers {
       do { answerValues = try Prompter.loadAnswers(file: answers) } catch {
         Console.error(error.description)
-        throw ExitCode(ExitStatus.invalidInput.rawValue)
+        throw ExitCode(RunExit.invalidInput.rawValue)
       }
     }
     var inputValues: [String: String] = [:]
     for item in inputs {
       guard let equals = item.firstIndex(of: "="), equals != item.startIndex else {
         Console.error("error: --input takes NAME=VALUE, got '\(item)'")
-        throw ExitCode(ExitStatus.invalidInput.rawValue)
+        throw ExitCode(RunExit.invalidInput.rawValue)
       }
       inputValues[String(item[..<equals])] = String(item[item.index(after: equals)...])
     }
@@ -77,7 +77,7 @@ func withInterruptHandling(_ body: @escaping @Sendable () async -> RunExit) asyn
         FileHandle.standardError.write(Data("\nnexus-dr: stopping the running command (again to quit at once)…\n".utf8))
         task.cancel()
       } else {
-        Foundation.exit(ExitStatus.interrupted.rawValue)
+        Foundation.exit(RunExit.interrupted.rawValue)
       }
     }
     source.resume()

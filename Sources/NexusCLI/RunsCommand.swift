@@ -37,13 +37,13 @@ struct ReportCommand: AsyncParsableCommand {
   func run() async throws {
     guard let format = ReportWriter.Format(rawValue: format) else {
       Console.error("error: --format must be md, json or html")
-      throw ExitCode(ExitStatus.invalidInput.rawValue)
+      throw ExitCode(RunExit.invalidInput.rawValue)
     }
     let directory = RunDirectory(stateDirectory: options.stateDirectory, runID: runID)
     let history: RunHistory
     do { history = try RunHistory.read(directory: directory.path) } catch {
       Console.error("error: \(error); see nexus-dr runs")
-      throw ExitCode(ExitStatus.invalidInput.rawValue)
+      throw ExitCode(RunExit.invalidInput.rawValue)
     }
     let runbook = try? RunbookLoader.load(file: directory.runbookCopy)
     let report = RunReport.build(history: history, runbook: runbook)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NexusEngine
 import NexusBackup
 import NexusCore
 
@@ -23,7 +24,7 @@ struct WALLocation: ParsableArguments {
     let (_, environment) = try options.loadEnvironment()
     guard let spec = environment.nas else {
       Console.error("error: environment \(environment.name) has no nas section in \(options.inventoryPath)")
-      throw ExitCode(ExitStatus.invalidInput.rawValue)
+      throw ExitCode(RunExit.invalidInput.rawValue)
     }
     return WALArchive(nasPath: nas ?? spec.path, fallbackPath: fallback ?? spec.fallback, fstype: fstype ?? spec.fstype)
   }
