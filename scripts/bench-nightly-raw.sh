@@ -8,7 +8,7 @@ nas=/mnt/nas/nexus-backup
 db=(--no-password --host="${2:?database host}" --username=nexus_backup --dbname=nexus)
 findmnt -n --mountpoint "$nas" > /dev/null
 df -B1 --output=avail "$nas" > /dev/null
-pg_dump --format=custom --compress=6 "${db[@]}" --file="$nas/daily/.nexus_$day.dump.partial"
+pg_dump --format=custom --compress=3 "${db[@]}" --file="$nas/daily/.nexus_$day.dump.partial"
 pg_restore --list "$nas/daily/.nexus_$day.dump.partial" > /dev/null
 sync "$nas/daily/.nexus_$day.dump.partial"
 sha256sum "$nas/daily/.nexus_$day.dump.partial" > "$nas/daily/nexus_$day.sha256"

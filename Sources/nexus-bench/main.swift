@@ -130,11 +130,11 @@ case "dump":
     guard exit == .done else { fatalError("backup.dump failed") }
     engine.append((clock.now - start).secondsValue)
     _ = try await server.run(.argv(["rm", "-rf", "/var/tmp/nexus-bench"]))
-    plain.append(try await plainDump(6).0)
+    plain.append(try await plainDump(3).0)
   }
-  emit(figure("backup.dump (snapshot counts, verify, sha256, manifest), -Z6", unit: "s", engine))
-  emit(figure("plain pg_dump -Fc -Z6", unit: "s", plain))
-  for level in [0, 1, 3, 6, 9] {
+  emit(figure("backup.dump (snapshot counts, verify, sha256, manifest), -Z3", unit: "s", engine))
+  emit(figure("plain pg_dump -Fc -Z3", unit: "s", plain))
+  for level in (ProcessInfo.processInfo.environment["BENCH_LEVELS"] ?? "0,1,3,6,9").split(separator: ",").compactMap({ Int($0) }) {
     let (seconds, size) = try await plainDump(level)
     emit(figure("pg_dump -Fc -Z\(level) time", unit: "s", [seconds]))
     emit(figure("pg_dump -Fc -Z\(level) size", unit: "MB", [Double(size) / 1e6]))

@@ -58,6 +58,12 @@ public enum ActionRegistry {
     ClarityExportAction.self,
     ConfigSnapshotAction.self,
     RestoreTestAction.self,
+    RestoreChooseAction.self,
+    ServicesStopAction.self,
+    ServicesStartAction.self,
+    DatabaseAsideAction.self,
+    LogicalRestoreAction.self,
+    VerifyRestoreAction.self,
   ]
 
   public static func type(named name: String) -> (any StepAction.Type)? {

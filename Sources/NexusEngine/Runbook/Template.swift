@@ -152,6 +152,7 @@ extension Environment {
     if let database {
       values["database.name"] = database.name
       values["database.backup_role"] = database.backupRole
+      values["database.host"] = database.host
     }
     if let attachments { values["attachments"] = attachments }
     for host in hosts {
@@ -162,6 +163,6 @@ extension Environment {
 
   /// Every key an environment may offer, for checking references at load.
   public static let templateKeys: Set<String> = Set([
-    "name", "nas.path", "nas.fallback", "database.name", "database.backup_role", "attachments",
+    "name", "nas.path", "nas.fallback", "database.name", "database.backup_role", "database.host", "attachments",
   ]).union(HostRole.all.map { "hosts.\($0).address" })
 }

@@ -23,7 +23,9 @@ public struct DumpAction: StepAction {
   public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {
     target = try context.template(try parameters.required("target", hint: "the backup root: {{ steps.nas.output.target }}"))
     date = try parameters["date"].map(context.template)
-    compression = 6
+    // -Z3: measured on the ~2 GB fixture, 18.0 s and 325 MB against 37.2 s and 284 MB
+    // at pg_dump's default -Z6 (docs/nas.md): half the time for 15% more space.
+    compression = 3
     if let node = parameters["compression"] {
       compression = try node.int()
       guard (0...9).contains(compression) else { throw node.error(.invalidValue, "compression must be 0 to 9") }
@@ -76,15 +78,22 @@ public struct DumpAction: StepAction {
       let snapshotID = try row.decode(String.self, "snapshot")
       let lsn = try row.decode(String.self, "lsn")
       let serverVersion = try row.decode(String.self, "version")
-      let counts = try await Self.countTables(snapshot)
-      context.console.line("    snapshot \(snapshotID) at \(lsn): \(counts.count) tables, \(counts.values.reduce(0, +)) rows")
-
       var dumpArguments = [
         "pg_dump", "--format=custom", "--compress=\(compression)", "--snapshot=\(snapshotID)", "--no-password",
         "--host=\(database.host)", "--username=\(database.backupRole)", "--dbname=\(database.name)", "--file=\(partial)",
       ]
       if let port = database.port { dumpArguments.insert("--port=\(port)", at: 1) }
-      let dump = try await context.run(HostCommand(.argv(dumpArguments), timeout: context.timeout))
+      // Count while pg_dump runs: both read the same exported snapshot, so the counts
+      // are the dump's own, and the counting costs no extra wall time.
+      let arguments = dumpArguments
+      async let dumping = context.run(HostCommand(.argv(arguments), timeout: context.timeout))
+      let counts: [String: Int64]
+      do { counts = try await Self.countTables(snapshot) } catch {
+        _ = try? await dumping
+        throw error
+      }
+      let dump = try await dumping
+      context.console.line("    snapshot \(snapshotID) at \(lsn): \(counts.count) tables, \(counts.values.reduce(0, +)) rows")
       guard dump.succeeded else {
         _ = try? await context.run(.argv(["rm", "-f", "--", partial]), quiet: true)
         throw StepFailure(.failed, "pg_dump failed (\(dump.termination)); the partial file was removed:\n  \(dump.stderrTail.suffix(800))", exitStatus: dump.exitCode)
@@ -94,7 +103,7 @@ public struct DumpAction: StepAction {
 
       // Check before it counts: readable by pg_restore, on disk, checksummed where it lives.
       let verify = try await context.run(HostCommand(
-        .argv(["sh", "-c", #"pg_restore --list "$1" > /dev/null && sync "$1" && stat -c %s "$1" && h=$(sha256sum "$1") && echo "${h%% *}" && pg_dump --version"#, "verify", partial]),
+        .argv(["sh", "-c", #"sync "$1" && { pg_restore --list "$1" > /dev/null & l=$!; h=$(sha256sum "$1") && wait $l && stat -c %s "$1" && echo "${h%% *}" && pg_dump --version; }"#, "verify", partial]),
         timeout: context.timeout), quiet: true)
       let lines = verify.stdoutText.split(separator: "\n").map(String.init)
       guard verify.succeeded, lines.count >= 3, let size = Int64(lines[0]) else {

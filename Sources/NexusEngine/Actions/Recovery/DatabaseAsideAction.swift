@@ -1,0 +1,61 @@
+import Foundation
+import NexusCore
+import NexusPostgres
+import NexusTransport
+
+/// `pg.set-aside`: keeps the damaged database instead of dropping it — renamed
+/// to `NAME_corrupt_YYYYMMDDTHHMMSS` after its sessions are ended. Nothing is
+/// ever dropped here; removing the copy later is a separate, confirmed step.
+/// Safe to repeat: when the database is already gone and an aside copy exists,
+/// that copy is reported.
+public struct DatabaseAsideAction: StepAction {
+  public static let name = "pg.set-aside"
+  public static let parameterKeys: [String] = []
+  public static let hostUse = HostUse.forbidden
+  public static let naturallyIdempotent = true
+
+  public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {}
+
+  public var declaredOutputs: Set<String>? { ["aside", "owner"] }
+
+  public func plan(_ context: PlanContext) -> [String] {
+    let name = context.values.environment["database.name"] ?? "nexus"
+    return ["end the sessions on \(name); ALTER DATABASE \(name) RENAME TO \(name)_corrupt_<timestamp> (kept, not dropped)"]
+  }
+
+  public func run(_ context: StepContext) async throws(StepFailure) -> StepResult {
+    guard let database = context.environment.database else { throw StepFailure(.failed, "no database in the inventory") }
+    let connection: PGConnection
+    do { connection = try await PGConnection.connect(conninfo: database.conninfo(database: "postgres")) } catch {
+      throw StepFailure(.failed, "cannot connect to the server's postgres database: \(error)")
+    }
+    do {
+      let present = try await connection.query("SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = \(database.name)").first
+      guard let owner = present.flatMap({ $0["owner"] }) else {
+        let asides = try await connection.query(
+          "SELECT datname FROM pg_database WHERE datname LIKE \(database.name + "\\_corrupt\\_%") ORDER BY datname DESC")
+        await connection.close()
+        guard let aside = asides.first?["datname"] else {
+          throw StepFailure(.failed, "there is no database '\(database.name)' and no copy set aside: nothing to keep; check the server")
+        }
+        context.console.line("    \(database.name) is already set aside as \(aside)")
+        return StepResult(outputs: ["aside": aside, "owner": ""])
+      }
+      let stamp = Date().formatted(.iso8601.year().month().day().dateSeparator(.omitted).time(includingFractionalSeconds: false).timeSeparator(.omitted).dateTimeSeparator(.standard)).replacingOccurrences(of: "Z", with: "")
+      let aside = "\(database.name)_corrupt_\(stamp)".lowercased()
+      // No new sessions, then end the existing ones, then rename (which needs none).
+      try await connection.query("ALTER DATABASE \(identifier: database.name) ALLOW_CONNECTIONS false")
+      try await connection.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = \(database.name) AND pid <> pg_backend_pid()")
+      try await connection.query("ALTER DATABASE \(identifier: database.name) RENAME TO \(identifier: aside)")
+      try await connection.query("COMMENT ON DATABASE \(identifier: aside) IS \("set aside by nexus-dr corrupt-db at \(JournalTime.format(Date())); remove only after the restore is verified")")
+      await connection.close()
+      context.console.line("    \(database.name) renamed to \(aside) (kept; connections disabled)")
+      return StepResult(outputs: ["aside": aside, "owner": owner])
+    } catch let failure as StepFailure {
+      throw failure
+    } catch {
+      await connection.close()
+      throw StepFailure(.failed, "setting \(database.name) aside failed: \(error)")
+    }
+  }
+}
