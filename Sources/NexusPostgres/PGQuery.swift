@@ -40,6 +40,12 @@ public struct PGQuery: Sendable, Hashable, ExpressibleByStringInterpolation, Cus
     /// Trusted SQL text, inserted as it is.
     public mutating func appendInterpolation(unsafeSQL text: String) { sql += text }
 
+    /// A string constant where PostgreSQL takes no parameter (COMMENT ON, some DDL):
+    /// single-quoted with quotes doubled, as `standard_conforming_strings` (the default) reads it.
+    public mutating func appendInterpolation(literal: String) {
+      sql += "'" + literal.replacingOccurrences(of: "'", with: "''") + "'"
+    }
+
     /// An identifier (table, schema, role), quoted with `"` as PostgreSQL requires.
     public mutating func appendInterpolation(identifier: String) {
       sql += "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\""

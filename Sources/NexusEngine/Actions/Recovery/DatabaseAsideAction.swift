@@ -47,7 +47,7 @@ public struct DatabaseAsideAction: StepAction {
       try await connection.query("ALTER DATABASE \(identifier: database.name) ALLOW_CONNECTIONS false")
       try await connection.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = \(database.name) AND pid <> pg_backend_pid()")
       try await connection.query("ALTER DATABASE \(identifier: database.name) RENAME TO \(identifier: aside)")
-      try await connection.query("COMMENT ON DATABASE \(identifier: aside) IS \("set aside by nexus-dr corrupt-db at \(JournalTime.format(Date())); remove only after the restore is verified")")
+      try await connection.query("COMMENT ON DATABASE \(identifier: aside) IS \(literal: "set aside by nexus-dr corrupt-db at \(JournalTime.format(Date())); remove only after the restore is verified")")
       await connection.close()
       context.console.line("    \(database.name) renamed to \(aside) (kept; connections disabled)")
       return StepResult(outputs: ["aside": aside, "owner": owner])

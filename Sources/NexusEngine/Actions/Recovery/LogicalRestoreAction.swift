@@ -59,7 +59,7 @@ public struct LogicalRestoreAction: StepAction {
       let create: PGQuery = ownerName.map { "CREATE DATABASE \(identifier: database.name) OWNER \(identifier: $0) TEMPLATE template0" }
         ?? "CREATE DATABASE \(identifier: database.name) TEMPLATE template0"
       try await connection.query(create)
-      try await connection.query("COMMENT ON DATABASE \(identifier: database.name) IS \("\(Self.marker), started \(JournalTime.format(Date()))")")
+      try await connection.query("COMMENT ON DATABASE \(identifier: database.name) IS \(literal: "\(Self.marker), started \(JournalTime.format(Date()))")")
     } catch let failure as StepFailure {
       await connection.close()
       throw failure
