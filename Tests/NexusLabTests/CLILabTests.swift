@@ -4,6 +4,7 @@ import NexusTestSupport
 import NexusTransport
 import Testing
 
+extension LabSuites {
 /// The built `nexus-dr` binary, run as an operator runs it.
 @Suite("nexus-dr command line (lab)", .serialized)
 struct CLILabTests {
@@ -89,4 +90,5 @@ struct CLITests {
     #expect(result.exitCode == 2)
     #expect(result.stderrText.contains("/nonexistent/inv.yaml"))
   }
+}
 }

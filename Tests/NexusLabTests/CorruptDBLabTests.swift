@@ -6,6 +6,7 @@ import NexusTestSupport
 import NexusTransport
 import Testing
 
+extension LabSuites {
 /// `nexus-dr corrupt-db` against real corruption in the lab's PostgreSQL.
 @Suite("corrupt-db (lab)", .serialized)
 struct CorruptDBLabTests {
@@ -113,4 +114,5 @@ struct CorruptDBLabTests {
     await server.close()
     try await dropAsides()
   }
+}
 }

@@ -5,6 +5,7 @@ import NexusTestSupport
 import NexusTransport
 import Testing
 
+extension LabSuites {
 /// The runbook engine, through the built binary, against the lab's hosts.
 @Suite("Runbook engine (lab)", .serialized)
 struct EngineLabTests {
@@ -242,4 +243,5 @@ struct EngineLabTests {
     #expect(resumed.output.contains("changed since run"))
     #expect(resumed.output.contains("+    with: { command: \"echo begin-three"), "the diff shows the changed line: \(resumed.output)")
   }
+}
 }

@@ -5,6 +5,7 @@ import NexusTestSupport
 import NexusTransport
 import Testing
 
+extension LabSuites {
 /// nexus-dr on a real pseudo-terminal (tmux), answered by keystrokes.
 @Suite("Interactive prompts on a terminal (lab)", .serialized)
 struct InteractiveLabTests {
@@ -70,4 +71,5 @@ struct InteractiveLabTests {
     #expect(runs.last?.answers["confirm.wipe"] == "yes")
     _ = try await gate.run(.argv(["rm", "-f", marker]))
   }
+}
 }

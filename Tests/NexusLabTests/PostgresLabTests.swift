@@ -3,6 +3,7 @@ import NexusPostgres
 import NexusTestSupport
 import Testing
 
+extension LabSuites {
 /// The libpq client against the lab's PostgreSQL 15.
 @Suite("PostgreSQL client (lab)", .serialized)
 struct PostgresLabTests {
@@ -97,4 +98,5 @@ struct PostgresLabTests {
       #expect(error.description.contains(nowhere))
     }
   }
+}
 }

@@ -6,6 +6,7 @@ import NexusTestSupport
 import NexusTransport
 import Testing
 
+extension LabSuites {
 /// The routine backups against the lab: real PostgreSQL, the real loop-mounted NAS.
 /// Serialized, and each test leaves the NAS mounted, unfilled and the fallback empty.
 @Suite("Routine backups (lab)", .serialized)
@@ -360,4 +361,5 @@ struct RoutineLabTests {
     #expect(timer.contains("OnCalendar=*-*-* 02:00:00") && timer.contains("Persistent=true"))
     #expect(try String(contentsOfFile: "\(output)/nexus-restore-test.timer", encoding: .utf8).contains("OnCalendar=Sun *-*-* 04:00:00"))
   }
+}
 }

@@ -4,6 +4,7 @@ import NexusTestSupport
 import NexusTransport
 import Testing
 
+extension LabSuites {
 /// The SSH transport against the lab's real sshd hosts.
 @Suite("SSH transport (lab)", .serialized)
 struct SSHTransportLabTests {
@@ -223,4 +224,5 @@ struct SSHTransportLabTests {
     // The connect timeout bounds the wait (with room for a loaded machine).
     #expect(clock.now - start < .seconds(6))
   }
+}
 }
