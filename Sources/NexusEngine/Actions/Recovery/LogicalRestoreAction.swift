@@ -4,8 +4,9 @@ import NexusPostgres
 import NexusTransport
 
 /// `pg.restore`: a logical restore of a dump into a fresh database of the
-/// inventory's name, with `pg_restore -j N` as the PostgreSQL superuser so
-/// roles, owners and grants come back as they were. While it runs the database
+/// inventory's name (owned by the damaged database's owner), with `pg_restore -j N`
+/// as the PostgreSQL superuser so object owners and grants come back as they were
+/// (roles are cluster-wide and stay; database-level settings are not in a dump). While it runs the database
 /// carries a marker comment; a run interrupted half way is recognised by it and
 /// started again (its sessions ended first), so the step is safe to repeat. A
 /// database of that name without the marker is never dropped.

@@ -35,7 +35,7 @@ public struct RestoreChooseAction: StepAction {
     }
     let since = JournalTime.parse(manifest.startedAt) ?? Date()
     let hours = Date().timeIntervalSince(since) / 3600
-    // Estimate from the last restore test when there is one, else ~40 MB/s of dump.
+    // A rough estimate: ~40 MB/s of custom-format dump restored (pg_restore -j N on this kind of machine).
     let estimate = DurationText.format(.seconds(max(10, Int64(Double(latest.size) / 40e6))))
     let window = String(format: "everything written after %@ (%.1f h ago)", JournalTime.display(since), hours)
     var options = [
@@ -43,7 +43,7 @@ public struct RestoreChooseAction: StepAction {
     ]
     let bases = try await context.run(HostCommand(.argv(["sh", "-c", #"ls -1d "$1"/base/*/ 2>/dev/null | wc -l"#, "bases", root]), timeout: .seconds(30)), quiet: true)
     if (Int(bases.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) > 0 {
-      context.console.line("    point-in-time recovery (base backup + WAL) is not offered by this version of nexus-dr; restore from the dump, or follow docs/operator-guide.md by hand")
+      context.console.line("    point-in-time recovery (base backup + WAL) is not offered by this version of nexus-dr; base/ and wal/ on the NAS are kept for it — do not delete them")
     }
     if options.count == 1 { options[0].label += " (the only option)" }
     let answer = try await context.ask(Question(
@@ -58,7 +58,8 @@ public struct RestoreChooseAction: StepAction {
 }
 
 /// `pg.verify`: the restored database against the dump's manifest — exact row
-/// counts, `pg_amcheck --heapallindexed`, staging intact. Fails on any difference.
+/// counts of every table (the staging tables included) and `pg_amcheck
+/// --heapallindexed` (which installs the amcheck extension if missing). Fails on any difference.
 public struct VerifyRestoreAction: StepAction {
   public static let name = "pg.verify"
   public static let parameterKeys = ["manifest"]
@@ -74,7 +75,7 @@ public struct VerifyRestoreAction: StepAction {
   public var declaredOutputs: Set<String>? { ["tables", "rows", "amcheck"] }
 
   public func plan(_ context: PlanContext) -> [String] {
-    ["count every table of \(context.values.environment["database.name"] ?? "nexus") against the manifest (exactly); pg_amcheck --heapallindexed; staging tables present"]
+    ["count every table of \(context.values.environment["database.name"] ?? "nexus") against the manifest (exactly); pg_amcheck --heapallindexed"]
   }
 
   public func run(_ context: StepContext) async throws(StepFailure) -> StepResult {
