@@ -5,53 +5,48 @@ import NexusTransport
 /// `services.stop` and `services.start`: the environment's nexus services (the
 /// inventory's `services`) through systemctl on the host, each checked with
 /// `systemctl is-active` afterwards.
-public struct ServicesStopAction: StepAction {
+public struct ServicesStopAction: ServicesVerbAction {
   public static let name = "services.stop"
-  public static let parameterKeys = ["services"]
-  public static let hostUse = HostUse.required
-  public static let naturallyIdempotent = true
-
+  static let verb = "stop"
   public var services: [String]?
-
-  public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {
-    services = try parameters["services"]?.stringList()
-  }
-
-  public var declaredOutputs: Set<String>? { ["stopped"] }
-
-  public func plan(_ context: PlanContext) -> [String] {
-    ["systemctl stop \(services?.joined(separator: " ") ?? "<inventory services>"); then each must be inactive"]
-  }
-
-  public func run(_ context: StepContext) async throws(StepFailure) -> StepResult {
-    let names = services ?? context.environment.services
-    try await ServiceControl.apply("stop", names, context: context)
-    return StepResult(outputs: ["stopped": names.joined(separator: ",")])
-  }
+  public init(services: [String]?) { self.services = services }
 }
 
-public struct ServicesStartAction: StepAction {
+public struct ServicesStartAction: ServicesVerbAction {
   public static let name = "services.start"
-  public static let parameterKeys = ["services"]
-  public static let hostUse = HostUse.required
-  public static let naturallyIdempotent = true
-
+  static let verb = "start"
   public var services: [String]?
+  public init(services: [String]?) { self.services = services }
+}
+
+/// What `services.stop` and `services.start` share: only the verb differs.
+protocol ServicesVerbAction: StepAction {
+  static var verb: String { get }
+  var services: [String]? { get }
+  init(services: [String]?)
+}
+
+extension ServicesVerbAction {
+  public static var parameterKeys: [String] { ["services"] }
+  public static var hostUse: HostUse { .required }
+  public static var naturallyIdempotent: Bool { true }
 
   public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {
-    services = try parameters["services"]?.stringList()
+    self.init(services: try parameters["services"]?.stringList())
   }
 
-  public var declaredOutputs: Set<String>? { ["started"] }
+  var outputKey: String { Self.verb == "start" ? "started" : "stopped" }
+
+  public var declaredOutputs: Set<String>? { [outputKey] }
 
   public func plan(_ context: PlanContext) -> [String] {
-    ["systemctl start \(services?.joined(separator: " ") ?? "<inventory services>"); then each must be active"]
+    ["systemctl \(Self.verb) \(services?.joined(separator: " ") ?? "<inventory services>"); then each must be \(Self.verb == "start" ? "active" : "inactive")"]
   }
 
   public func run(_ context: StepContext) async throws(StepFailure) -> StepResult {
     let names = services ?? context.environment.services
-    try await ServiceControl.apply("start", names, context: context)
-    return StepResult(outputs: ["started": names.joined(separator: ",")])
+    try await ServiceControl.apply(Self.verb, names, context: context)
+    return StepResult(outputs: [outputKey: names.joined(separator: ",")])
   }
 }
 
