@@ -58,3 +58,37 @@ struct WALSegmentTests {
     #expect(WALSegment.name(lsn: "garbage", timeline: 1) == nil)
   }
 }
+
+@Suite("WAL chain from a base backup")
+struct WALChainTests {
+  @Test("an unbroken run, across a log boundary and onto the next timeline, reaches its last segment")
+  func unbroken() {
+    let archived = [
+      "0000000100000000000000FE", "0000000100000000000000FF", "000000010000000100000000",
+      "00000002.history", "000000020000000100000001", "000000010000000100000001.partial", "000000020000000100000002",
+    ]
+    let chain = WALChain.check(archived: archived, from: "0000000100000000000000FE")
+    #expect(chain.unbroken)
+    #expect(chain.last == "000000020000000100000002")
+    #expect(chain.beyondGap == 0)
+  }
+
+  @Test("a gap ends the chain: the first missing segment and what lies beyond are reported")
+  func gap() {
+    let archived = ["000000010000000000000003", "000000010000000000000004", "000000010000000000000006", "000000010000000000000007"]
+    let chain = WALChain.check(archived: archived, from: "000000010000000000000003")
+    #expect(!chain.unbroken)
+    #expect(chain.last == "000000010000000000000004")
+    #expect(chain.firstMissing == "000000010000000000000005")
+    #expect(chain.beyondGap == 2)
+  }
+
+  @Test("without the base backup's first segment there is no chain")
+  func missingStart() {
+    let chain = WALChain.check(archived: ["000000010000000000000004"], from: "000000010000000000000003")
+    #expect(chain.last == nil)
+    #expect(!chain.unbroken)
+    #expect(WALChain.number("00000001000000000000000g") == nil)
+    #expect(WALChain.number("000000010000000000000100") == nil, "segment part above FF is not a 16 MiB segment name")
+  }
+}

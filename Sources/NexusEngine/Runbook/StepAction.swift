@@ -63,6 +63,7 @@ public enum ActionRegistry {
     ServicesStartAction.self,
     DatabaseAsideAction.self,
     LogicalRestoreAction.self,
+    PointInTimeRecoveryAction.self,
     VerifyRestoreAction.self,
   ]
 

@@ -4,62 +4,185 @@ import NexusPostgres
 import NexusTransport
 
 /// `restore.choose`: the restore points, each with its data-loss window and an
-/// estimate of its duration; the operator picks one (question `choose.STEP-ID`).
-/// Offered: the latest valid dump (loses everything written since its snapshot).
-/// Point-in-time recovery is listed with its window once base backups and an
-/// unbroken WAL chain exist, but this version restores from dumps only.
+/// estimate of its duration from the last measured restore; the operator picks
+/// one (question `choose.STEP-ID`):
+/// - `dump`: the latest valid dump — loses everything written since its snapshot;
+/// - `pitr-latest`: the newest verified base backup rolled forward through the
+///   unbroken WAL chain — loses only what was not archived;
+/// - `pitr-target`: the same, stopped at `target_time` (e.g. just before a bad migration).
+/// A point-in-time option is offered only when the chain from its base backup
+/// reaches the target without a gap; an option whose restore does not fit on the
+/// server's disk is not offered. What is not offered is said, with the reason.
 public struct RestoreChooseAction: StepAction {
   public static let name = "restore.choose"
-  public static let parameterKeys = ["target"]
+  public static let parameterKeys = ["target", "target_time", "data_directory"]
   public static let hostUse = HostUse.required
   public static let naturallyIdempotent = true
 
   public var target: Template?
+  public var targetTime: Template?
+  public var dataDirectory: Template?
 
   public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {
     target = try parameters["target"].map(context.template)
+    targetTime = try parameters["target_time"].map(context.template)
+    dataDirectory = try parameters["data_directory"].map(context.template)
   }
 
-  public var declaredOutputs: Set<String>? { ["choice", "method", "source", "manifest", "loss_since", "loss_window"] }
+  public var declaredOutputs: Set<String>? {
+    ["choice", "method", "source", "manifest", "base", "target_time", "loss_since", "loss_window", "estimate"]
+  }
 
   public func plan(_ context: PlanContext) -> [String] {
-    ["list the restore points with their data-loss windows; ask which (question choose.\(context.step.id))"]
+    [
+      "list the restore points — latest dump; point-in-time to the end of the archived WAL; to --target-time if given — each with what it loses and how long it should take",
+      "a point-in-time option needs a verified base backup and an unbroken WAL chain from it to the target; ask which (question choose.\(context.step.id))",
+    ]
   }
 
   public func run(_ context: StepContext) async throws(StepFailure) -> StepResult {
     guard let nas = context.environment.nas else { throw StepFailure(.failed, "no nas in the inventory") }
     let root = try target.map { template throws(StepFailure) in try context.render(template) } ?? nas.path
-    let dumps = try await DailyDumps.load(context, directory: "\(root)/daily")
-    guard let latest = dumps.entries.first(where: \.valid), let manifest = latest.manifest else {
-      throw StepFailure(.failed, "no valid dump in \(root)/daily to restore from")
+    let targetText = try targetTime.map { template throws(StepFailure) in try context.render(template) }?.trimmingCharacters(in: .whitespaces) ?? ""
+    var targetDate: Date?
+    if !targetText.isEmpty {
+      guard let parsed = TargetTime.parse(targetText) else {
+        throw StepFailure(.failed, "target time '\(targetText)' is not a time: write 2026-11-27T14:03:00Z, 2026-11-27T15:03:00+01:00, or 2026-11-27 15:03 (local time here)")
+      }
+      guard parsed < Date() else { throw StepFailure(.failed, "target time \(JournalTime.display(parsed)) is in the future") }
+      targetDate = parsed
     }
-    let since = JournalTime.parse(manifest.startedAt) ?? Date()
-    let hours = Date().timeIntervalSince(since) / 3600
-    // A rough estimate: ~40 MB/s of custom-format dump restored (pg_restore -j N on this kind of machine).
-    let estimate = DurationText.format(.seconds(max(10, Int64(Double(latest.size) / 40e6))))
-    let window = String(format: "everything written after %@ (%.1f h ago)", JournalTime.display(since), hours)
-    var options = [
-      ChoiceOption(id: "dump", label: "latest dump \(latest.name): loses \(window); restore about \(estimate)"),
-    ]
-    let bases = try await context.run(HostCommand(.argv(["sh", "-c", #"ls -1d "$1"/base/*/ 2>/dev/null | wc -l"#, "bases", root]), timeout: .seconds(30)), quiet: true)
-    if (Int(bases.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) > 0 {
-      context.console.line("    point-in-time recovery (base backup + WAL) is not offered by this version of nexus-dr; base/ and wal/ on the NAS are kept for it — do not delete them")
+    let now = Date()
+    let estimates = try await RestoreEstimates.load(context, root: root)
+    let dataDir = try await DataDirectory.resolve(try dataDirectory.map { template throws(StepFailure) in try context.render(template) }, context: context)
+    let sources = try await RecoverySources.load(context, root: root, spool: "\(nas.fallback)/wal-spool", dataDirectory: dataDir)
+    let free = sources.available.map { ByteSize(bytes: $0).description } ?? "unknown"
+    var options: [ChoiceOption] = []
+    var outputs: [String: [String: String]] = [:]
+    var notOffered: [String] = []
+
+    // The latest valid dump.
+    let dumps = try await DailyDumps.load(context, directory: "\(root)/daily")
+    if let latest = dumps.entries.first(where: \.valid), let manifest = latest.manifest {
+      let since = JournalTime.parse(manifest.startedAt) ?? now
+      let window = "everything written after \(JournalTime.display(since)) (\(Self.ago(since, now)))"
+      let estimate = estimates.logical(dumpBytes: latest.size)
+      let needed = await Self.databaseSize(context)
+      if let needed, let available = sources.available, needed > available {
+        notOffered.append("latest dump \(latest.name): the restored database needs about \(ByteSize(bytes: needed)) next to the damaged one, \(free) free")
+      } else {
+        options.append(ChoiceOption(id: "dump", label: "latest dump \(latest.name): loses \(window); about \(DurationText.about(estimate.seconds)) (\(estimate.basis))"))
+        outputs["dump"] = [
+          "method": "logical", "source": "\(root)/daily/\(latest.name)", "manifest": "\(root)/daily/\(DumpManifest.name(forDump: latest.name))",
+          "base": "", "target_time": "", "loss_since": manifest.startedAt, "loss_window": window, "estimate": DurationText.about(estimate.seconds),
+        ]
+      }
+    } else {
+      notOffered.append("a dump: no valid dump (with a matching manifest) in \(root)/daily")
+    }
+
+    // Point in time, to the end of the archive and to the operator's target.
+    if let base = sources.bases.first {
+      let chain = sources.chain(from: base)
+      if let last = chain.last, let lastAt = sources.archivedAt(last) {
+        let rate = estimates.pitr == nil ? await Self.decompressionRate(context, base: base) : nil
+        let walBytes = sources.walBytes(chain)
+        let estimate = estimates.pointInTime(baseBytes: base.bytes, walBytes: walBytes, decompressRate: rate)
+        let needed = base.dataBytes + walBytes
+        let window = chain.unbroken
+          ? "at most what was not archived yet: writes after \(JournalTime.display(lastAt)) (\(Self.ago(lastAt, now))); less if PostgreSQL still runs (its current WAL is archived first) or the damaged copy's pg_wal holds the rest"
+          : "everything after \(JournalTime.display(lastAt)): WAL segment \(chain.firstMissing ?? "?") is missing, so \(chain.beyondGap) later segment(s) cannot be replayed"
+        if let available = sources.available, needed > available {
+          notOffered.append("point-in-time from base \(base.name): needs about \(ByteSize(bytes: needed)) for the new data directory, \(free) free (the damaged one is kept)")
+        } else {
+          options.append(ChoiceOption(id: "pitr-latest", label: "point in time, to the end of the archived WAL (base \(base.name) + \(walBytes >> 20) MiB of WAL): loses \(window); about \(DurationText.about(estimate.seconds)) (\(estimate.basis))"))
+          outputs["pitr-latest"] = [
+            "method": "pitr", "source": base.path, "manifest": "", "base": base.path, "target_time": "",
+            "loss_since": JournalTime.format(lastAt), "loss_window": window, "estimate": DurationText.about(estimate.seconds),
+          ]
+        }
+      } else {
+        notOffered.append("point-in-time from base \(base.name): its first WAL segment \(base.startSegment) is not archived")
+      }
+      if let targetDate {
+        if let targetBase = sources.bases.first(where: { $0.finishedAt < targetDate }) {
+          let chain = sources.chain(from: targetBase)
+          let lastAt = chain.last.flatMap(sources.archivedAt)
+          if let lastAt, chain.unbroken || lastAt >= targetDate {
+            let rate = estimates.pitr == nil ? await Self.decompressionRate(context, base: targetBase) : nil
+            let walBytes = sources.walBytes(chain)
+            let estimate = estimates.pointInTime(baseBytes: targetBase.bytes, walBytes: walBytes, decompressRate: rate)
+            let window = "everything after \(JournalTime.display(targetDate)) (\(Self.ago(targetDate, now))), including what was done at that moment"
+            let needed = targetBase.dataBytes + walBytes
+            if let available = sources.available, needed > available {
+              notOffered.append("point-in-time to \(JournalTime.display(targetDate)): needs about \(ByteSize(bytes: needed)), \(free) free")
+            } else {
+              options.append(ChoiceOption(id: "pitr-target", label: "point in time, to \(JournalTime.display(targetDate)) (base \(targetBase.name)): loses \(window); about \(DurationText.about(estimate.seconds)) (\(estimate.basis))"))
+              outputs["pitr-target"] = [
+                "method": "pitr", "source": targetBase.path, "manifest": "", "base": targetBase.path,
+                "target_time": TargetTime.postgres(targetDate), "loss_since": JournalTime.format(targetDate), "loss_window": window,
+                "estimate": DurationText.about(estimate.seconds),
+              ]
+            }
+          } else {
+            notOffered.append("point-in-time to \(JournalTime.display(targetDate)): the WAL from base \(targetBase.name) breaks before it (segment \(chain.firstMissing ?? targetBase.startSegment) is missing)")
+          }
+        } else {
+          notOffered.append("point-in-time to \(JournalTime.display(targetDate)): no verified base backup finished before that time")
+        }
+      }
+    } else {
+      notOffered.append("point-in-time: no verified base backup in \(root)/base")
+    }
+
+    for line in notOffered { context.console.line("    not offered — \(line)") }
+    guard !options.isEmpty else {
+      throw StepFailure(.failed, "no restore point can be offered:\n  " + notOffered.joined(separator: "\n  "))
     }
     if options.count == 1 { options[0].label += " (the only option)" }
     let answer = try await context.ask(Question(
       id: "choose.\(context.step.id)",
       text: "Which restore point? Each option says what it loses.", kind: .choice(options)))
-    return StepResult(outputs: [
-      "choice": answer.value, "method": "logical", "source": "\(root)/daily/\(latest.name)",
-      "manifest": "\(root)/daily/\(DumpManifest.name(forDump: latest.name))",
-      "loss_since": manifest.startedAt, "loss_window": window,
-    ])
+    guard var chosen = outputs[answer.value] else { throw StepFailure(.failed, "'\(answer.value)' is not one of the options offered") }
+    chosen["choice"] = answer.value
+    context.console.line("    chosen: \(answer.value) — loses \(chosen["loss_window"] ?? "")")
+    return StepResult(outputs: chosen)
+  }
+
+  static func ago(_ date: Date, _ now: Date) -> String {
+    let seconds = max(0, now.timeIntervalSince(date))
+    return seconds < 5400 ? "\(Int(seconds / 60)) min ago" : String(format: "%.1f h ago", seconds / 3600)
+  }
+
+  /// The damaged database's size (what a logical restore puts next to it), if PostgreSQL answers.
+  static func databaseSize(_ context: StepContext) async -> Int64? {
+    guard let database = context.environment.database,
+      let connection = try? await PGConnection.connect(conninfo: database.conninfo(database: "postgres"))
+    else { return nil }
+    let row = try? await connection.query("SELECT pg_database_size(\(database.name))::bigint AS size").first
+    await connection.close()
+    return row.flatMap { try? $0.decode(Int64.self, "size") }
+  }
+
+  /// Compressed bytes per second gunzip reads from the base backup's first 64 MiB, measured on the server now.
+  static func decompressionRate(_ context: StepContext, base: RecoverySources.Base) async -> Double? {
+    let clock = ContinuousClock()
+    let start = clock.now
+    guard let result = try? await context.run(HostCommand(
+      .argv(["sh", "-c", #"head -c 67108864 "$1/base.tar.gz" | gzip -dc 2>/dev/null | wc -c"#, "measure", base.path]), timeout: .seconds(120)), quiet: true),
+      result.succeeded
+    else { return nil }
+    let seconds = Double((clock.now - start).milliseconds) / 1000
+    return seconds > 0 ? Double(min(base.bytes, 64 << 20)) / seconds : nil
   }
 }
 
-/// `pg.verify`: the restored database against the dump's manifest — exact row
-/// counts of every table (the staging tables included) and `pg_amcheck
-/// --heapallindexed` (which installs the amcheck extension if missing). Fails on any difference.
+/// `pg.verify`: the restored database. After a logical restore (a `manifest`
+/// given): exact row counts of every table (the staging tables included) against
+/// the dump's manifest. After point-in-time recovery (`manifest` empty — there is
+/// no count to compare with): every table counted and reported, and the staging
+/// tables must be there. Both: `pg_amcheck --heapallindexed` (which installs the
+/// amcheck extension if missing). Fails on any difference.
 public struct VerifyRestoreAction: StepAction {
   public static let name = "pg.verify"
   public static let parameterKeys = ["manifest"]
@@ -69,27 +192,48 @@ public struct VerifyRestoreAction: StepAction {
   public var manifest: Template
 
   public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {
-    manifest = try context.template(try parameters.required("manifest", hint: "{{ steps.choose.output.manifest }}"))
+    manifest = try context.template(try parameters.required("manifest", hint: "{{ steps.choose.output.manifest }} (empty after point-in-time recovery)"))
   }
 
   public var declaredOutputs: Set<String>? { ["tables", "rows", "amcheck"] }
 
   public func plan(_ context: PlanContext) -> [String] {
-    ["count every table of \(context.values.environment["database.name"] ?? "nexus") against the manifest (exactly); pg_amcheck --heapallindexed"]
+    let name = context.values.environment["database.name"] ?? "nexus"
+    return [
+      "count every table of \(name): against the dump's manifest exactly (logical restore), or reported (point in time: the staging tables must be there)",
+      "pg_amcheck --heapallindexed over every relation of \(name)",
+    ]
   }
 
   public func run(_ context: StepContext) async throws(StepFailure) -> StepResult {
     guard let spec = context.environment.database else { throw StepFailure(.failed, "no database in the inventory") }
     let path = try context.render(manifest)
-    let text = try await context.run(.argv(["cat", "--", path]), quiet: true)
-    guard text.succeeded, let parsed = try? DumpManifest.decode(Data(text.stdout)) else {
-      throw StepFailure(.failed, "cannot read the manifest \(path)")
+    var parsed: DumpManifest?
+    if !path.isEmpty {
+      let text = try await context.run(.argv(["cat", "--", path]), quiet: true)
+      guard text.succeeded, let decoded = try? DumpManifest.decode(Data(text.stdout)) else {
+        throw StepFailure(.failed, "cannot read the manifest \(path)")
+      }
+      parsed = decoded
     }
     var problems: [String] = []
+    var tables = 0
+    var rows: Int64 = 0
     do {
       let connection = try await PGConnection.connect(conninfo: spec.conninfo())
-      let differences = try await RestoreVerification.compareCounts(parsed, connection: connection)
-      problems += differences.map { "\($0.table): manifest \($0.expected.map(String.init) ?? "—"), restored \($0.found.map(String.init) ?? "—")" }
+      if let parsed {
+        let differences = try await RestoreVerification.compareCounts(parsed, connection: connection)
+        problems += differences.map { "\($0.table): manifest \($0.expected.map(String.init) ?? "—"), restored \($0.found.map(String.init) ?? "—")" }
+        tables = parsed.tables.count
+        rows = parsed.totalRows
+      } else {
+        let counts = try await RestoreVerification.countAll(connection: connection)
+        tables = counts.count
+        rows = counts.values.reduce(0, +)
+        for required in ["staging.sync_inbox", "staging.sync_conflicts"] where counts[required] == nil {
+          problems.append("\(required) is missing")
+        }
+      }
       await connection.close()
     } catch {
       throw StepFailure(.failed, "cannot count the restored tables: \(error)")
@@ -101,8 +245,8 @@ public struct VerifyRestoreAction: StepAction {
       runuser -u postgres -- "$(pgtool pg_amcheck)" --install-missing --heapallindexed --jobs="$2" -d "$1" 2>&1
       """#, "amcheck", spec.name, nproc.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)]), timeout: context.timeout), quiet: true)
     if !amcheck.succeeded { problems.append("pg_amcheck: \(amcheck.stdoutText.suffix(600))") }
-    context.console.line("    \(parsed.tables.count) tables, \(parsed.totalRows) rows against the manifest; pg_amcheck \(amcheck.succeeded ? "clean" : "NOT clean")")
+    context.console.line("    \(tables) tables, \(rows) rows \(parsed == nil ? "counted (point in time: no manifest to compare with)" : "against the manifest"); pg_amcheck \(amcheck.succeeded ? "clean" : "NOT clean")")
     guard problems.isEmpty else { throw StepFailure(.failed, "the restored database does not match:\n  " + problems.joined(separator: "\n  ")) }
-    return StepResult(outputs: ["tables": String(parsed.tables.count), "rows": String(parsed.totalRows), "amcheck": "clean"])
+    return StepResult(outputs: ["tables": String(tables), "rows": String(rows), "amcheck": "clean"])
   }
 }

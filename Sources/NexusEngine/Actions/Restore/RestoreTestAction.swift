@@ -63,7 +63,7 @@ public struct RestoreTestAction: StepAction {
     timings["checksum"] = (clock.now - mark).milliseconds
     let checksum = digest.stdoutText.split(separator: " ").first.map(String.init) ?? ""
     var result = RestoreVerification(
-      passed: false, dump: dumpPath, database: database, startedAt: JournalTime.format(started), finishedAt: "",
+      passed: false, dump: dumpPath, dumpBytes: latest.size, database: database, startedAt: JournalTime.format(started), finishedAt: "",
       checksumMatches: checksum == manifest.sha256, tablesChecked: 0, rowsChecked: 0, differences: [],
       amcheckClean: nil, amcheckOutput: nil, stagingIntact: nil, timingsMs: [:], problems: [])
 

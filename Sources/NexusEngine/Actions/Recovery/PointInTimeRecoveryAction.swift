@@ -1,0 +1,301 @@
+import Foundation
+import NexusBackup
+import NexusCore
+import NexusPostgres
+import NexusTransport
+
+/// `pg.pitr`: point-in-time recovery of the whole cluster from a base backup
+/// and the archived WAL. The damaged data directory is moved aside (kept, never
+/// deleted here); the base backup is extracted into a fresh one with the damaged
+/// copy's WAL that never reached the archive; PostgreSQL replays the archive
+/// through `nexus-dr wal fetch` up to `target_time` (or to its end), promotes,
+/// and must come up on a new timeline. Restartable: a marker file in the data
+/// directory says how far it got (`nexus-dr-extracting`: a half-extracted copy,
+/// removed and extracted again; `nexus-dr-recovering`: extracted, PostgreSQL is
+/// started or waited for). A directory without a marker is never removed.
+public struct PointInTimeRecoveryAction: StepAction {
+  public static let name = "pg.pitr"
+  public static let parameterKeys = ["base", "target_time", "data_directory", "service", "nexus_dr"]
+  public static let hostUse = HostUse.required
+  public static let naturallyIdempotent = true
+
+  public var base: Template
+  public var targetTime: Template?
+  public var dataDirectory: Template?
+  public var service: String
+  public var nexusDR: String
+
+  static let extracting = "nexus-dr-extracting"
+  static let recovering = "nexus-dr-recovering"
+  static let settings = ["restore_command", "recovery_target_time", "recovery_target_action", "recovery_target_timeline"]
+
+  public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {
+    base = try context.template(try parameters.required("base", hint: "the base backup directory: {{ steps.choose.output.base }}"))
+    targetTime = try parameters["target_time"].map(context.template)
+    dataDirectory = try parameters["data_directory"].map(context.template)
+    service = try parameters["service"]?.string() ?? "postgresql"
+    nexusDR = try parameters["nexus_dr"]?.string() ?? "/usr/local/sbin/nexus-dr"
+  }
+
+  public var declaredOutputs: Set<String>? { ["aside", "data_directory", "timeline", "recovered_to", "wal_replayed"] }
+
+  public func plan(_ context: PlanContext) -> [String] {
+    let source = (try? base.render(context.values)) ?? base.description
+    let environment = context.values.environment["name"] ?? "ENV"
+    return [
+      "if PostgreSQL still answers: commit one transaction, pg_switch_wal(), wait until that segment is archived",
+      "systemctl stop \(service); move the data directory aside to DATA.corrupt-<timestamp> (kept, not deleted)",
+      "extract \(source)/base.tar.gz and pg_wal.tar.gz into a fresh data directory (postgres, 0700); add the damaged copy's WAL the archive lacks",
+      "recovery.signal; restore_command = '\(nexusDR) wal fetch --env \(environment) %f %p'; recovery_target_time if given, then promote",
+      "systemctl start \(service); wait for the end of recovery; the timeline must be above the base backup's; the recovery settings are removed",
+    ]
+  }
+
+  public func run(_ context: StepContext) async throws(StepFailure) -> StepResult {
+    guard let database = context.environment.database, let nas = context.environment.nas else {
+      throw StepFailure(.failed, "the inventory needs database and nas sections")
+    }
+    let basePath = try context.render(base)
+    let target = try targetTime.map { template throws(StepFailure) in try context.render(template) } ?? ""
+    let data = try await DataDirectory.resolve(try dataDirectory.map { template throws(StepFailure) in try context.render(template) }, context: context)
+    let clock = ContinuousClock()
+
+    let baseInfo = RecoverySources.parse(try await context.run(HostCommand(
+      .argv(["bash", "-c", RecoverySources.script, "recovery-sources", URL(fileURLWithPath: basePath).deletingLastPathComponent().deletingLastPathComponent().path, "/nonexistent", data]),
+      timeout: .seconds(120)), quiet: true).stdoutText).bases.first { $0.path == basePath }
+    guard let baseInfo else { throw StepFailure(.failed, "\(basePath) is not a verified base backup (no backup_manifest with a start)") }
+
+    var state = try await probe(data, context: context)
+    var aside = ""
+    var extractMs: Int64?
+    if state == "damaged" {
+      try await archiveCurrentWAL(database, context: context)
+      try await stopPostgres(context)
+      let stamp = Date().formatted(.iso8601.year().month().day().dateSeparator(.omitted).time(includingFractionalSeconds: false).timeSeparator(.omitted).dateTimeSeparator(.standard)).replacingOccurrences(of: "Z", with: "")
+      aside = "\(data).corrupt-\(stamp)"
+      let moved = try await context.run(HostCommand(
+        .argv(["sh", "-c", #"[ ! -e "$2" ] && mv -- "$1" "$2" && sync "$(dirname "$1")""#, "aside", data, aside]), timeout: .seconds(120)), quiet: true)
+      guard moved.succeeded else {
+        throw StepFailure(.failed, "could not move \(data) aside to \(aside) (\(moved.stderrTail)); nothing was changed — if the data directory is a mount point, move its contents by hand")
+      }
+      context.console.line("    the damaged data directory is kept as \(aside)")
+      state = "absent"
+    }
+    if aside.isEmpty {
+      let found = try await context.run(.argv(["sh", "-c", #"ls -1d "$1".corrupt-* 2>/dev/null | sort | tail -n 1"#, "asides", data]), quiet: true)
+      aside = found.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+    if state == "extracting" {
+      try await stopPostgres(context)
+      context.console.line("    a half-extracted data directory from an interrupted run is there: extracting again")
+      let removed = try await context.run(HostCommand(
+        .argv(["sh", "-c", #"[ -f "$1/$2" ] && rm -rf -- "$1""#, "remove-partial", data, Self.extracting]), timeout: .seconds(600)), quiet: true)
+      guard removed.succeeded else { throw StepFailure(.failed, "could not remove the half-extracted \(data): \(removed.stderrTail)") }
+      state = "absent"
+    }
+    if state == "absent" {
+      let start = clock.now
+      try await extract(basePath, into: data, aside: aside, target: target, context: context)
+      extractMs = (clock.now - start).milliseconds
+      state = "recovering"
+    }
+
+    let recoveryStart = clock.now
+    let started = try await context.run(HostCommand(.argv(["systemctl", "start", service]), timeout: .seconds(300)), quiet: true)
+    if !started.succeeded {
+      // A long recovery can outlast the start timeout; it is still running if the unit is active.
+      let active = try await context.run(.argv(["systemctl", "is-active", service]), quiet: true)
+      guard active.exitCode == 0 else {
+        throw StepFailure(.failed, "PostgreSQL did not start for recovery: \(started.stdoutText.suffix(400))\(started.stderrTail)")
+      }
+    }
+    context.console.line("    PostgreSQL is replaying WAL\(target.isEmpty ? " to the end of the archive" : " to \(target)")…")
+    let finished = try await waitForPromotion(database, context: context)
+    let recoveryMs = (clock.now - recoveryStart).milliseconds
+    let (end, begin) = (Self.position(finished.lsn) ?? 0, Self.position(baseInfo.startLSN) ?? 0)
+    let walBytes = end > begin ? Int64(end - begin) : 0
+
+    let timeline = WALChain.timeline(finished.segment) ?? 0
+    guard timeline > baseInfo.timeline else {
+      throw StepFailure(.failed, "recovery ended on timeline \(timeline), not above the base backup's \(baseInfo.timeline): PostgreSQL did not promote as expected; it is running — check its log before anything else")
+    }
+    do {
+      let connection = try await PGConnection.connect(conninfo: database.conninfo(database: "postgres"))
+      for setting in Self.settings { try await connection.query("ALTER SYSTEM RESET \(unsafeSQL: setting)") }
+      try await connection.query("SELECT pg_reload_conf()")
+      await connection.close()
+    } catch {
+      throw StepFailure(.failed, "recovered, but the recovery settings could not be removed (ALTER SYSTEM RESET): \(error)")
+    }
+    _ = try await context.run(.argv(["rm", "-f", "--", "\(data)/\(Self.recovering)", "\(data)/\(Self.extracting)"]), quiet: true)
+
+    if let extractMs {
+      let timing = PITRTiming(
+        base: baseInfo.name, baseBytes: baseInfo.bytes, extractMs: extractMs, walBytes: walBytes, recoveryMs: recoveryMs,
+        targetTime: target.isEmpty ? nil : target, recoveredTo: finished.recoveredTo, timeline: timeline, finishedAt: JournalTime.format(Date()))
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+      if let encoded = try? encoder.encode(timing) {
+        let stamp = JournalTime.format(Date()).replacingOccurrences(of: ":", with: "")
+        _ = try? await context.run(HostCommandLines.makeDirectories("\(nas.path)/restore-test", subdirectories: []), quiet: true)
+        _ = try? await context.run(HostCommandLines.writeFile("\(nas.path)/restore-test/pitr-\(stamp).json", content: Array(encoded)), quiet: true)
+      }
+    }
+    context.console.line("    recovered to \(finished.recoveredTo ?? "the end of the archive") on timeline \(timeline); \(walBytes >> 20) MiB of WAL since the base backup")
+    return StepResult(outputs: [
+      "aside": aside, "data_directory": data, "timeline": String(timeline), "recovered_to": finished.recoveredTo ?? "",
+      "wal_replayed": String(walBytes),
+    ])
+  }
+
+  /// `damaged` (a data directory without our marker), `extracting`, `recovering` or `absent`.
+  func probe(_ data: String, context: StepContext) async throws(StepFailure) -> String {
+    let result = try await context.run(.argv(["sh", "-c", #"""
+      if [ -f "$1/$3" ]; then echo recovering; elif [ -f "$1/$2" ]; then echo extracting; elif [ -e "$1" ]; then echo damaged; else echo absent; fi
+      """#, "probe", data, Self.extracting, Self.recovering]), quiet: true)
+    let state = result.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+    guard result.succeeded, ["damaged", "extracting", "recovering", "absent"].contains(state) else {
+      throw StepFailure(.failed, "cannot inspect \(data): \(result.stderrTail)")
+    }
+    return state
+  }
+
+  /// While PostgreSQL still runs: a committed transaction (so a recovery target
+  /// before now is reached) and a WAL switch, then until that segment is archived.
+  func archiveCurrentWAL(_ database: DatabaseSpec, context: StepContext) async throws(StepFailure) {
+    guard let connection = try? await PGConnection.connect(conninfo: database.conninfo(database: "postgres")) else {
+      context.console.line("    PostgreSQL does not answer: WAL it never archived is taken from the damaged data directory")
+      return
+    }
+    let message: String
+    do {
+      message = try await Self.switchAndWait(connection)
+    } catch {
+      message = "could not switch the server's WAL (\(error)): WAL it never archived is taken from the damaged data directory"
+    }
+    await connection.close()
+    context.console.line("    \(message)")
+  }
+
+  static func switchAndWait(_ connection: PGConnection) async throws -> String {
+    guard try await connection.query("SELECT pg_is_in_recovery() AS r").first?.decode(Bool.self, "r") == false else {
+      return "the server is in recovery: nothing to switch"
+    }
+    try await connection.query("SELECT pg_current_xact_id()")
+    guard let segment = try await connection.query("SELECT pg_walfile_name(pg_switch_wal()) AS s").first?["s"] else {
+      return "pg_switch_wal returned nothing"
+    }
+    let deadline = ContinuousClock.now + .seconds(60)
+    while ContinuousClock.now < deadline {
+      let last = try await connection.query("SELECT coalesce(last_archived_wal, '') AS w FROM pg_stat_archiver").first?["w"] ?? ""
+      if last >= segment { return "the server's WAL up to \(segment) is archived" }
+      try await Task.sleep(for: .milliseconds(250))
+    }
+    return "\(segment) was not archived within 60 s: it is taken from the damaged data directory instead"
+  }
+
+  func stopPostgres(_ context: StepContext) async throws(StepFailure) {
+    let stopped = try await context.run(HostCommand(.argv(["systemctl", "stop", service]), timeout: .seconds(300)), quiet: true)
+    let active = try await context.run(.argv(["systemctl", "is-active", service]), quiet: true)
+    guard active.exitCode != 0 else {
+      throw StepFailure(.failed, "PostgreSQL (\(service)) is still running after systemctl stop: \(stopped.stderrTail)")
+    }
+  }
+
+  func extract(_ basePath: String, into data: String, aside: String, target: String, context: StepContext) async throws(StepFailure) {
+    let environment = context.environment.name
+    let restoreCommand = "\(nexusDR) wal fetch --env \(ShellQuote.quote(environment)) %f %p"
+    var settings = "\n# point-in-time recovery by nexus-dr; removed (ALTER SYSTEM RESET) after promotion\n"
+    settings += "restore_command = \(Self.conf(restoreCommand))\nrecovery_target_timeline = 'latest'\n"
+    if !target.isEmpty { settings += "recovery_target_time = \(Self.conf(target))\nrecovery_target_action = 'promote'\n" }
+    let script = #"""
+      set -e
+      data=$1; base=$2; aside=$3; settings=$4; extracting=$5; recovering=$6
+      install -d -o postgres -g postgres -m 0700 "$data"
+      touch "$data/$extracting"
+      tar -xzf "$base/base.tar.gz" -C "$data"
+      mkdir -p "$data/pg_wal"
+      tar -xzf "$base/pg_wal.tar.gz" -C "$data/pg_wal"
+      rm -f "$data/recovery.signal" "$data/standby.signal" "$data/postmaster.pid"
+      copied=0
+      if [ -n "$aside" ] && [ -d "$aside/pg_wal" ]; then
+        for f in "$aside"/pg_wal/*; do
+          n=${f##*/}
+          case "$n" in ????????????????????????|*.history) ;; *) continue ;; esac
+          [ -f "$f" ] && [ ! -e "$data/pg_wal/$n" ] || continue
+          cp -p -- "$f" "$data/pg_wal/$n"; copied=$((copied + 1))
+        done
+      fi
+      printf '%s' "$settings" >> "$data/postgresql.auto.conf"
+      touch "$data/recovery.signal"
+      chown -R postgres:postgres "$data"
+      chmod 0700 "$data"
+      sync -f "$data/PG_VERSION"
+      mv "$data/$extracting" "$data/$recovering"
+      sync "$data"
+      echo "copied=$copied"
+      """#
+    let result = try await context.run(HostCommand(
+      .argv(["bash", "-c", script, "extract", data, basePath, aside, settings, Self.extracting, Self.recovering]), timeout: context.timeout), quiet: true)
+    guard result.succeeded else {
+      throw StepFailure(.failed, "extracting \(basePath) into \(data) failed (\(result.termination)): \(result.stderrTail.suffix(600)); the half-extracted directory carries \(Self.extracting) and is redone when the step runs again")
+    }
+    let copied = result.stdoutText.firstMatch(of: #/copied=([0-9]+)/#).map { String($0.output.1) } ?? "0"
+    context.console.line("    base backup extracted into \(data); \(copied) WAL file(s) from the damaged copy's pg_wal added")
+  }
+
+  /// A value for postgresql.conf: single-quoted, quotes doubled.
+  static func conf(_ value: String) -> String {
+    "'" + value.replacingOccurrences(of: "'", with: "''") + "'"
+  }
+
+  struct Promotion {
+    var segment: String
+    var recoveredTo: String?
+    var lsn: String
+  }
+
+  /// An LSN (`X/Y`) as a byte position.
+  static func position(_ lsn: String) -> UInt64? {
+    let parts = lsn.split(separator: "/")
+    guard parts.count == 2, let high = UInt64(parts[0], radix: 16), let low = UInt64(parts[1], radix: 16) else { return nil }
+    return high << 32 | low
+  }
+
+  /// Until PostgreSQL leaves recovery (it promotes at the target, or at the end of
+  /// the archive); fails when it stops instead (e.g. the target was never reached).
+  func waitForPromotion(_ database: DatabaseSpec, context: StepContext) async throws(StepFailure) -> Promotion {
+    let deadline = ContinuousClock.now + context.timeout
+    var lastError = ""
+    while ContinuousClock.now < deadline {
+      if let connection = try? await PGConnection.connect(conninfo: database.conninfo(database: "postgres")) {
+        do {
+          let row = try await connection.query("""
+            SELECT pg_is_in_recovery() AS recovering, pg_last_xact_replay_timestamp()::text AS replayed,
+                   CASE WHEN pg_is_in_recovery() THEN '' ELSE pg_walfile_name(pg_current_wal_lsn()) END AS segment,
+                   CASE WHEN pg_is_in_recovery() THEN '' ELSE pg_current_wal_lsn()::text END AS lsn
+            """).first
+          await connection.close()
+          if let row, try row.decode(Bool.self, "recovering") == false, let segment = row["segment"] {
+            return Promotion(segment: segment, recoveredTo: row["replayed"], lsn: row["lsn"] ?? "")
+          }
+        } catch {
+          await connection.close()
+          lastError = "\(error)"
+        }
+      } else {
+        let active = try await context.run(.argv(["systemctl", "is-active", service]), quiet: true)
+        if active.exitCode != 0 {
+          let status = try await context.run(.argv(["systemctl", "status", service]), quiet: true)
+          throw StepFailure(.failed, """
+            PostgreSQL stopped during recovery (for example: the WAL ends before the target time, or a segment is missing).
+            The data directory stays as it is, marked \(Self.recovering); the damaged one is kept aside. Its log:
+            \(status.stdoutText.suffix(1200))
+            """)
+        }
+      }
+      try? await Task.sleep(for: .seconds(1))
+    }
+    throw StepFailure(.failed, "PostgreSQL was still recovering after \(DurationText.format(context.timeout)) \(lastError); run the step again to keep waiting")
+  }
+}

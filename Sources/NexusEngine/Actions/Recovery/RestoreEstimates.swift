@@ -1,0 +1,87 @@
+import Foundation
+import NexusCore
+import NexusTransport
+
+/// What one point-in-time recovery took, kept in `restore-test/pitr-<time>.json`
+/// on the NAS so that the next estimate rests on a measurement.
+struct PITRTiming: Codable, Sendable {
+  var base: String
+  var baseBytes: Int64
+  var extractMs: Int64
+  var walBytes: Int64
+  var recoveryMs: Int64
+  var targetTime: String?
+  var recoveredTo: String?
+  var timeline: Int
+  var finishedAt: String
+
+  enum CodingKeys: String, CodingKey {
+    case base, timeline
+    case baseBytes = "base_bytes", extractMs = "extract_ms", walBytes = "wal_bytes", recoveryMs = "recovery_ms"
+    case targetTime = "target_time", recoveredTo = "recovered_to", finishedAt = "finished_at"
+  }
+}
+
+/// Restore-time estimates from the last measured runs on this site: the weekly
+/// restore test (a logical restore of a dump, with its verification) and the
+/// last point-in-time recovery. Without a measurement, the estimate says what it
+/// assumed.
+struct RestoreEstimates {
+  var restoreTest: RestoreVerification?
+  var pitr: PITRTiming?
+
+  static func load(_ context: StepContext, root: String) async throws(StepFailure) -> RestoreEstimates {
+    let script = #"""
+      cd "$1/restore-test" 2>/dev/null || exit 0
+      for f in $(ls -1 result-*.json 2>/dev/null | sort -r | head -n 10); do printf 'R\t'; tr -d '\n' < "$f"; echo; done
+      f=$(ls -1 pitr-*.json 2>/dev/null | sort | tail -n 1)
+      [ -n "$f" ] && { printf 'P\t'; tr -d '\n' < "$f"; echo; }
+      exit 0
+      """#
+    let result = try await context.run(HostCommand(.argv(["sh", "-c", script, "estimates", root]), timeout: .seconds(60)), quiet: true)
+    var estimates = RestoreEstimates()
+    for line in result.stdoutText.split(separator: "\n") {
+      let data = Data(line.dropFirst(2).utf8)
+      if line.hasPrefix("R\t"), estimates.restoreTest == nil, let test = try? JSONDecoder().decode(RestoreVerification.self, from: data),
+        test.passed, test.dumpBytes != nil
+      {
+        estimates.restoreTest = test
+      }
+      if line.hasPrefix("P\t") { estimates.pitr = try? JSONDecoder().decode(PITRTiming.self, from: data) }
+    }
+    return estimates
+  }
+
+  /// A logical restore of `dumpBytes` plus its verification.
+  func logical(dumpBytes: Int64) -> (seconds: Double, basis: String) {
+    if let test = restoreTest, let measured = test.dumpBytes, measured > 0, let restore = test.timingsMs["restore"] {
+      let verify = (test.timingsMs["counts"] ?? 0) + (test.timingsMs["amcheck"] ?? 0)
+      let scale = Double(dumpBytes) / Double(measured)
+      return (Double(restore + verify) / 1000 * scale, "scaled from the restore test of \(test.startedAt.prefix(10))")
+    }
+    return (Double(dumpBytes) / 40e6, "assumed 40 MB/s of dump: no restore test measured yet")
+  }
+
+  /// Extracting a base backup of `baseBytes` and replaying `walBytes` of WAL, plus verification.
+  func pointInTime(baseBytes: Int64, walBytes: Int64, decompressRate: Double?) -> (seconds: Double, basis: String) {
+    let verify = restoreTest.map { Double(($0.timingsMs["amcheck"] ?? 0)) / 1000 } ?? 0
+    if let last = pitr, last.baseBytes > 0 {
+      let extract = Double(last.extractMs) / 1000 * Double(baseBytes) / Double(last.baseBytes)
+      let replay = Double(last.recoveryMs) / 1000 * Double(walBytes) / Double(max(last.walBytes, 16 << 20))
+      return (extract + replay + verify, "scaled from the recovery of \(last.finishedAt.prefix(10))")
+    }
+    // Extraction writes ~3× the compressed bytes; replay assumed at 50 MB/s of WAL.
+    let rate = decompressRate ?? 30e6
+    let extract = Double(baseBytes) / rate * 1.5
+    let replay = Double(walBytes) / 50e6
+    return (extract + replay + verify, decompressRate == nil
+      ? "assumed: no recovery measured yet"
+      : "decompression measured now; WAL replay assumed at 50 MB/s (no recovery measured yet)")
+  }
+}
+
+extension DurationText {
+  static func about(_ seconds: Double) -> String {
+    format(.seconds(max(5, Int64(seconds.rounded(.up)))))
+  }
+}
