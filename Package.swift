@@ -89,7 +89,7 @@ let package = Package(
     ),
     .testTarget(
       name: "NexusLabTests",
-      dependencies: ["NexusCore", "NexusTransport", "NexusPostgres", "NexusEngine", "NexusTestSupport"]
+      dependencies: ["NexusCore", "NexusTransport", "NexusPostgres", "NexusEngine", "NexusBackup", "NexusTestSupport"]
     ),
   ]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import NexusBackup
 import NexusCore
 import NexusEngine
 import NexusPostgres
@@ -113,6 +114,153 @@ struct CorruptDBLabTests {
     try await checkRestored(server)
     await server.close()
     try await dropAsides()
+  }
+
+  /// ipad-1's acknowledged records: (seq, acknowledged at), from its acked.log.
+  func acknowledged() throws -> [(seq: Int64, at: Date)] {
+    let text = try String(contentsOfFile: try lab.value("ACKED_LOG"), encoding: .utf8)
+    return text.split(separator: "\n").compactMap { line in
+      let fields = line.split(separator: "\t")
+      guard fields.count == 2, let seq = Int64(fields[0]), let at = JournalTime.parse(String(fields[1])) else { return nil }
+      return (seq, at)
+    }
+  }
+
+  /// A nightly (for the preflight's dump) and a base backup for point-in-time recovery.
+  func backups() async throws {
+    let nightly = try await CLIProcess.run(["routine", "nightly"] + common)
+    #expect(nightly.status == 0, "\(nightly.output)")
+    let weekly = try await CLIProcess.run(["routine", "weekly"] + common)
+    #expect(weekly.status == 0, "\(weekly.output)")
+  }
+
+  /// Removes the damaged data directories point-in-time recovery kept aside (the test made them).
+  func removeDataAsides(_ server: SSHTransport) async throws -> [String] {
+    let listed = try await server.run(.shell("ls -1d /var/lib/postgresql/15/main.corrupt-* 2>/dev/null")).stdoutText
+    let asides = listed.split(separator: "\n").map(String.init)
+    if !asides.isEmpty { _ = try await server.runChecked(.argv(["rm", "-rf", "--"] + asides, timeout: .seconds(300))) }
+    return asides
+  }
+
+  @Test("point in time without loss: a table dropped at T, recovery to T; every record ipad-1 had acknowledged before T is there")
+  func pointInTimeWithoutLoss() async throws {
+    try await dropAsides()
+    let server = try lab.ssh("server")
+    _ = try await removeDataAsides(server)
+    // Earlier tests restored older restore points on purpose; this one answers for what is acknowledged from now on.
+    let firstSeq = (try acknowledged().last?.seq ?? 0) + 1
+    try await backups()
+    let before = try acknowledged().count
+    #expect(try await eventually(within: .seconds(60)) { try acknowledged().count >= before + 10 }, "ipad-1 keeps pushing after the base backup")
+
+    let target = Date()
+    let nexus = try await PGConnection.connect(conninfo: try lab.conninfo())
+    let appointments = try await nexus.query("SELECT count(*) AS n FROM public.appointments").first?.decode(Int64.self, "n")
+    try await nexus.query("DROP TABLE public.appointments CASCADE")
+    await nexus.close()
+    // Records acknowledged after T are the window this recovery gives up, on purpose.
+    #expect(try await eventually(within: .seconds(60)) { try acknowledged().contains { $0.at > target.addingTimeInterval(1) } })
+    let mustSurvive = try acknowledged().filter { $0.seq >= firstSeq && $0.at < target }.map(\.seq)
+    #expect(mustSurvive.count >= 10)
+
+    let answers = try state.write("pitr-answers.yaml", """
+      choose.choose-restore-point: pitr-target
+      confirm.stop-services: yes
+      confirm.pitr: yes
+      manual.confirm-resync: done
+
+      """)
+    let run = try await CLIProcess.run(["corrupt-db", "--target-time", JournalTime.format(target), "--answers", answers] + common)
+    #expect(run.status == 0, "\(run.output)")
+    #expect(run.output.contains("pitr-target — point in time, to"), "the options are shown with their windows")
+    #expect(run.output.contains("sync resumed"))
+
+    let restored = try await PGConnection.connect(conninfo: try lab.conninfo())
+    #expect(try await restored.query("SELECT count(*) AS n FROM public.appointments").first?.decode(Int64.self, "n") == appointments)
+    let present = Set(try await restored.query("SELECT seq FROM staging.sync_inbox WHERE device = 'ipad-1'").rows.compactMap { try? $0.decode(Int64.self, "seq") })
+    let lost = mustSurvive.filter { !present.contains($0) }
+    #expect(lost.isEmpty, "acknowledged before T but missing: \(lost.prefix(20))")
+    let timeline = try await restored.query("SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) AS t").first?["t"]
+    #expect(timeline.flatMap { Int($0, radix: 16) }.map { $0 >= 2 } == true, "a new timeline: \(timeline ?? "none")")
+    #expect(try await restored.query("SELECT pg_is_in_recovery() AS r").first?.decode(Bool.self, "r") == false)
+    await restored.close()
+
+    let runID = try #require(run.output.firstMatch(of: #/Run (\S+) completed/#).map { String($0.output.1) })
+    let report = try String(contentsOfFile: "\(state.path)/runs/\(runID)/report.json", encoding: .utf8)
+    #expect(report.contains("everything after"), "the report carries the data-loss window")
+    let asides = try await removeDataAsides(server)
+    #expect(asides.count == 1, "the damaged data directory was kept aside: \(asides)")
+    await server.close()
+  }
+
+  @Test("kill -9 right after point-in-time recovery, before it was journaled; resume does not recover a second time", arguments: ["after-start", "after-command"])
+  func killAroundRecovery(phase: String) async throws {
+    try await dropAsides()
+    let server = try lab.ssh("server")
+    _ = try await removeDataAsides(server)
+    try await backups()
+    let answers = try state.write("pitr-latest-answers.yaml", """
+      choose.choose-restore-point: pitr-latest
+      confirm.stop-services: yes
+      confirm.pitr: yes
+      manual.confirm-resync: done
+
+      """)
+    let crashed = try await CLIProcess.run(["corrupt-db", "--answers", answers] + common, environment: ["NEXUS_DR_CRASH_AT": "pitr:\(phase)"])
+    #expect(crashed.status == 128 + SIGKILL, "\(crashed.output)")
+    let timeline = { () async throws -> String? in
+      let connection = try await PGConnection.connect(conninfo: try lab.conninfo())
+      let value = try await connection.query("SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) AS t").first?["t"]
+      await connection.close()
+      return value
+    }
+    let before = phase == "after-command" ? try await timeline() : nil
+    let resumed = try await CLIProcess.run(["resume", "--answers", answers] + common)
+    #expect(resumed.status == 0, "\(resumed.output)")
+    let after = try await timeline()
+    if phase == "after-command" {
+      #expect(after == before, "the recovery done before the crash is kept, not done again")
+      #expect(resumed.output.contains("already recovered"), "\(resumed.output)")
+    }
+    #expect(after.flatMap { Int($0, radix: 16) }.map { $0 >= 2 } == true)
+    #expect(resumed.output.contains("sync resumed"))
+    let asides = try await removeDataAsides(server)
+    #expect(asides.count == 1, "one damaged copy kept aside, not two: \(asides)")
+    await server.close()
+  }
+
+  @Test("a missing WAL segment: point in time to the end is offered only up to the gap, and a target beyond it not at all")
+  func walGap() async throws {
+    try await dropAsides()
+    let server = try lab.ssh("server")
+    try await backups()
+    // Three segments switched and archived past the base backup, then one of them taken away (and put back).
+    let nexus = try await PGConnection.connect(conninfo: try lab.conninfo())
+    var switched = ""
+    for _ in 0..<3 {
+      try await nexus.query("SELECT pg_current_xact_id()")
+      switched = try #require(try await nexus.query("SELECT pg_walfile_name(pg_switch_wal()) AS s").first?["s"])
+    }
+    #expect(try await eventually(within: .seconds(60)) {
+      (try await nexus.query("SELECT coalesce(last_archived_wal, '') AS w FROM pg_stat_archiver").first?["w"] ?? "") >= switched
+    })
+    await nexus.close()
+    let wal = "\(try lab.value("NAS_MOUNT"))/wal"
+    let segments = try FileManager.default.contentsOfDirectory(atPath: wal).filter { WALChain.number($0) != nil }.sorted()
+    let missing = segments[segments.count - 2]
+    try FileManager.default.moveItem(atPath: "\(wal)/\(missing)", toPath: "\(state.path)/\(missing)")
+    defer { try? FileManager.default.moveItem(atPath: "\(state.path)/\(missing)", toPath: "\(wal)/\(missing)") }
+
+    let answers = try state.write("gap-answers.yaml", "choose.choose-restore-point: pitr-target\n")
+    let run = try await CLIProcess.run(["corrupt-db", "--target-time", JournalTime.format(Date()), "--answers", answers] + common)
+    #expect(run.status == 4, "pitr-target is not offered, so the answer does not fit: \(run.output)")
+    #expect(run.output.contains("not offered — point-in-time to"), "\(run.output)")
+    #expect(run.output.contains("segment \(missing) is missing"), "\(run.output)")
+    #expect(run.output.contains("pitr-latest"), "point in time up to the gap is still offered, with its window")
+    #expect(run.output.contains("cannot be replayed"), "\(run.output)")
+    // Nothing was touched: the services still run and nexus answers.
+    #expect(try await server.run(.argv(["systemctl", "is-active", "nexus-sync"])).succeeded)
+    await server.close()
   }
 }
 }

@@ -67,7 +67,13 @@ public class Prompter: @unchecked Sendable {
 
   public func ask(_ question: Question) async throws(StepFailure) -> Answer {
     if let given = answers[question.id] {
-      guard let value = normalize(given, for: question) else {
+      let value = normalize(given, for: question)
+      if case .choice(let options) = question.kind {
+        // What was offered stays in the output and the report, not only the pick.
+        console.line("    ? \(question.text)")
+        for option in options { console.line("      \(option.id == value ? "→" : " ") \(option.id) — \(option.label)") }
+      }
+      guard let value else {
         throw StepFailure(.unanswered, "the answers file gives '\(given)' for \(question.id), but the answer must be \(expected(question))")
       }
       return Answer(value: value, source: "answers-file")

@@ -40,7 +40,7 @@ extension RunEngine {
 
       let context = StepContext(
         step: step, environment: environment, transports: transports, values: values,
-        prompter: JournalingPrompter.wrap(prompter, journal: journal), console: console, checks: checks)
+        prompter: JournalingPrompter.wrap(prompter, journal: journal), console: console, checks: checks, runID: directory.runID)
 
       if step.destructive, !(step.action.definition is ConfirmAction) {
         do {

@@ -10,6 +10,8 @@ public struct StepContext: Sendable {
   public var prompter: Prompter
   public var console: ConsoleOutput
   public var checks: CheckRunner
+  /// The run this step belongs to (empty outside a run, e.g. `plan --probe`).
+  public var runID = ""
 
   /// Default for a step without `timeout:`: long enough for real work, short enough to notice a hang.
   public static let defaultTimeout: Duration = .seconds(600)

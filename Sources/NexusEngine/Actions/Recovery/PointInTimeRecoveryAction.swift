@@ -12,7 +12,9 @@ import NexusTransport
 /// and must come up on a new timeline. Restartable: a marker file in the data
 /// directory says how far it got (`nexus-dr-extracting`: a half-extracted copy,
 /// removed and extracted again; `nexus-dr-recovering`: extracted, PostgreSQL is
-/// started or waited for). A directory without a marker is never removed.
+/// started or waited for; `nexus-dr-recovered`: done, by the run it names —
+/// the same run asking again gets its outputs back instead of a second recovery).
+/// A directory without a marker is never removed.
 public struct PointInTimeRecoveryAction: StepAction {
   public static let name = "pg.pitr"
   public static let parameterKeys = ["base", "target_time", "data_directory", "service", "nexus_dr"]
@@ -27,6 +29,7 @@ public struct PointInTimeRecoveryAction: StepAction {
 
   static let extracting = "nexus-dr-extracting"
   static let recovering = "nexus-dr-recovering"
+  static let recovered = "nexus-dr-recovered"
   static let settings = ["restore_command", "recovery_target_time", "recovery_target_action", "recovery_target_timeline"]
 
   public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {
@@ -66,6 +69,10 @@ public struct PointInTimeRecoveryAction: StepAction {
     guard let baseInfo else { throw StepFailure(.failed, "\(basePath) is not a verified base backup (no backup_manifest with a start)") }
 
     var state = try await probe(data, context: context)
+    if state == "damaged", let outputs = try await recoveredByThisRun(data, context: context) {
+      context.console.line("    this run already recovered \(data) (timeline \(outputs["timeline"] ?? "?")); nothing to do again")
+      return StepResult(outputs: outputs)
+    }
     var aside = ""
     var extractMs: Int64?
     if state == "damaged" {
@@ -127,7 +134,11 @@ public struct PointInTimeRecoveryAction: StepAction {
     } catch {
       throw StepFailure(.failed, "recovered, but the recovery settings could not be removed (ALTER SYSTEM RESET): \(error)")
     }
-    _ = try await context.run(.argv(["rm", "-f", "--", "\(data)/\(Self.recovering)", "\(data)/\(Self.extracting)"]), quiet: true)
+    let outputs = [
+      "aside": aside, "data_directory": data, "timeline": String(timeline), "recovered_to": finished.recoveredTo ?? "",
+      "wal_replayed": String(walBytes),
+    ]
+    try await markRecovered(data, outputs: outputs, context: context)
 
     if let extractMs {
       let timing = PITRTiming(
@@ -142,10 +153,31 @@ public struct PointInTimeRecoveryAction: StepAction {
       }
     }
     context.console.line("    recovered to \(finished.recoveredTo ?? "the end of the archive") on timeline \(timeline); \(walBytes >> 20) MiB of WAL since the base backup")
-    return StepResult(outputs: [
-      "aside": aside, "data_directory": data, "timeline": String(timeline), "recovered_to": finished.recoveredTo ?? "",
-      "wal_replayed": String(walBytes),
-    ])
+    return StepResult(outputs: outputs)
+  }
+
+  struct Recovered: Codable {
+    var run: String
+    var step: String
+    var outputs: [String: String]
+  }
+
+  /// Replaces the `recovering` marker by `recovered`, naming this run and step.
+  func markRecovered(_ data: String, outputs: [String: String], context: StepContext) async throws(StepFailure) {
+    let content = (try? JSONEncoder().encode(Recovered(run: context.runID, step: context.step.id, outputs: outputs))).map(Array.init) ?? []
+    let written = try await context.run(HostCommandLines.writeFile("\(data)/\(Self.recovered)", content: content), quiet: true)
+    guard written.succeeded else { throw StepFailure(.failed, "recovered, but \(data)/\(Self.recovered) could not be written: \(written.stderrTail)") }
+    _ = try await context.run(.argv(["rm", "-f", "--", "\(data)/\(Self.recovering)", "\(data)/\(Self.extracting)"]), quiet: true)
+  }
+
+  /// The outputs recorded when this same run and step finished the recovery already (a rerun after a crash).
+  func recoveredByThisRun(_ data: String, context: StepContext) async throws(StepFailure) -> [String: String]? {
+    guard !context.runID.isEmpty else { return nil }
+    let text = try await context.run(.argv(["sh", "-c", #"cat -- "$1" 2>/dev/null || true"#, "marker", "\(data)/\(Self.recovered)"]), quiet: true)
+    guard let marker = try? JSONDecoder().decode(Recovered.self, from: Data(text.stdout)),
+      marker.run == context.runID, marker.step == context.step.id
+    else { return nil }
+    return marker.outputs
   }
 
   /// `damaged` (a data directory without our marker), `extracting`, `recovering` or `absent`.
