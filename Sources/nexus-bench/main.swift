@@ -167,7 +167,72 @@ case "nightly":
   emit(figure("nightly through nexus-dr", unit: "s", engine))
   emit(figure("nightly as a plain shell script", unit: "s", shell))
   await server.close()
+case "restore":
+  // corrupt-db's logical restore through nexus-dr (choose, stop services, set aside,
+  // pg_restore -j N, exact counts + pg_amcheck, start services, sync resumes) against the
+  // same work by hand (rename, createdb, pg_restore -j N, pg_amcheck), and against a
+  // single-job pg_restore; then one point-in-time recovery to the end of the archive.
+  let rounds = Int(arguments.dropFirst().first ?? "") ?? 3
+  let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+  let server = try lab.ssh("server")
+  let environment = try lab.environment()
+  let scratch = try ScratchDirectory()
+  let jobs = try await server.runChecked(.argv(["nproc"])).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+  func runbook(_ id: String, _ options: RunOptions) async throws {
+    let (exit, _) = await RunEngine(runbook: try RunbookLoader.load(file: "\(repository)/runbooks/\(id).yaml"), environment: environment, options: options).start()
+    guard exit == .done else { fatalError("\(id) failed (\(exit)); see \(options.stateDirectory)") }
+  }
+  func dropAsides() async throws {
+    _ = try await server.runChecked(.shell(#"""
+      cd / && for db in $(runuser -u postgres -- psql -X -At -d postgres -c "SELECT datname FROM pg_database WHERE datname LIKE 'nexus\_corrupt\_%' OR datname = 'nexus_bench_aside'"); do
+        runuser -u postgres -- dropdb --force "$db"; done
+      """#, timeout: .seconds(600)))
+  }
+  try await runbook("nightly", RunOptions(stateDirectory: scratch.file("nightly"), toolVersion: "bench"))
+  let dump = try await server.runChecked(.shell("ls -1 /mnt/nas/nexus-backup/daily/nexus_*.dump | sort | tail -n 1")).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+  let raw = #"""
+    set -e
+    cd /
+    jobs=$1; dump=$2; amcheck=$3
+    systemctl stop nexus-api nexus-sync
+    owner=$(runuser -u postgres -- psql -X -At -d postgres -c "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'nexus'")
+    runuser -u postgres -- psql -X -q -d postgres -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'nexus' AND pid <> pg_backend_pid()" >/dev/null
+    runuser -u postgres -- psql -X -q -d postgres -c "ALTER DATABASE nexus RENAME TO nexus_bench_aside"
+    runuser -u postgres -- createdb -O "$owner" -T template0 nexus
+    runuser -u postgres -- pg_restore --exit-on-error --jobs="$jobs" --dbname=nexus "$dump"
+    [ "$amcheck" = yes ] && runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_amcheck --install-missing --heapallindexed --jobs="$jobs" -d nexus
+    systemctl start nexus-api nexus-sync
+    """#
+  var engine: [Double] = [], byHand: [Double] = [], single: [Double] = []
+  let answers = ["choose.choose-restore-point": "dump", "confirm.stop-services": "yes", "manual.confirm-resync": "done"]
+  for round in 0..<rounds {
+    var start = clock.now
+    try await runbook("corrupt-db", RunOptions(stateDirectory: scratch.file("corrupt-\(round)"), answers: answers, toolVersion: "bench"))
+    engine.append((clock.now - start).secondsValue)
+    try await dropAsides()
+    start = clock.now
+    _ = try await server.runChecked(.argv(["bash", "-c", raw, "raw", jobs, dump, "yes"], timeout: .seconds(7200)))
+    byHand.append((clock.now - start).secondsValue)
+    try await dropAsides()
+    start = clock.now
+    _ = try await server.runChecked(.argv(["bash", "-c", raw, "raw", "1", dump, "no"], timeout: .seconds(7200)))
+    single.append((clock.now - start).secondsValue)
+    try await dropAsides()
+  }
+  emit(figure("corrupt-db logical restore through nexus-dr", unit: "s", engine))
+  emit(figure("by hand: pg_restore -j \(jobs) + pg_amcheck", unit: "s", byHand))
+  emit(figure("by hand: single-job pg_restore, no amcheck", unit: "s", single))
+  if ProcessInfo.processInfo.environment["BENCH_PITR"] != "0" {
+    try await runbook("weekly", RunOptions(stateDirectory: scratch.file("weekly"), toolVersion: "bench"))
+    let start = clock.now
+    try await runbook("corrupt-db", RunOptions(
+      stateDirectory: scratch.file("pitr"), answers: answers.merging(["choose.choose-restore-point": "pitr-latest", "confirm.pitr": "yes"]) { $1 },
+      toolVersion: "bench"))
+    emit(figure("corrupt-db point in time (end of archive) through nexus-dr", unit: "s", [(clock.now - start).secondsValue]))
+    _ = try await server.runChecked(.shell("rm -rf /var/lib/postgresql/15/main.corrupt-*", timeout: .seconds(600)))
+  }
+  await server.close()
 default:
-  FileHandle.standardError.write(Data("usage: nexus-bench commands [N] | transfer [MiB] | engine [N] | dump [ROUNDS] | nightly [ROUNDS]\n".utf8))
+  FileHandle.standardError.write(Data("usage: nexus-bench commands [N] | transfer [MiB] | engine [N] | dump [ROUNDS] | nightly [ROUNDS] | restore [ROUNDS]\n".utf8))
   exit(2)
 }
