@@ -63,7 +63,10 @@ public struct RestoreChooseAction: StepAction {
 
     // The latest valid dump.
     let dumps = try await DailyDumps.load(context, directory: "\(root)/daily")
-    if let latest = dumps.entries.first(where: \.valid), let manifest = latest.manifest {
+    let serverAnswers = await Self.serverAnswers(context)
+    if !serverAnswers {
+      notOffered.append("a dump: PostgreSQL does not accept connections, and a logical restore needs a running server")
+    } else if let latest = dumps.entries.first(where: \.valid), let manifest = latest.manifest {
       let since = JournalTime.parse(manifest.startedAt) ?? now
       let window = "everything written after \(JournalTime.display(since)) (\(Self.ago(since, now)))"
       let estimate = estimates.logical(dumpBytes: latest.size)
@@ -152,6 +155,14 @@ public struct RestoreChooseAction: StepAction {
   static func ago(_ date: Date, _ now: Date) -> String {
     let seconds = max(0, now.timeIntervalSince(date))
     return seconds < 5400 ? "\(Int(seconds / 60)) min ago" : String(format: "%.1f h ago", seconds / 3600)
+  }
+
+  static func serverAnswers(_ context: StepContext) async -> Bool {
+    guard let database = context.environment.database,
+      let connection = try? await PGConnection.connect(conninfo: database.conninfo(database: "postgres"))
+    else { return false }
+    await connection.close()
+    return true
   }
 
   /// The damaged database's size (what a logical restore puts next to it), if PostgreSQL answers.
