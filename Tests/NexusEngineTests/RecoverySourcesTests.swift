@@ -1,0 +1,66 @@
+import Foundation
+import NexusBackup
+@testable import NexusEngine
+import Testing
+
+@Suite("Restore points")
+struct RecoverySourcesTests {
+  let listing = """
+    base\t/nas/base/20261115\t13000000\t52000000\t1763200000\t"Timeline":1,"Start-LSN":"0/2000028"
+    base\t/nas/base/20261122\t14000000\t53000000\t1763800000\t"Timeline":1,"Start-LSN":"0/9000028"
+    base\t/nas/base/broken\t1\t1\t1\tgarbage
+    wal\t000000010000000000000009\t1763800100.5
+    wal\t00000001000000000000000A\t1763800200.25
+    wal\t00000001000000000000000B.partial\t1763800300
+    avail\t987654321
+
+    """
+
+  @Test("the host's listing: base backups newest first with their first segment, segments with their archive time, free space")
+  func parse() throws {
+    let sources = RecoverySources.parse(listing)
+    #expect(sources.bases.map(\.name) == ["20261122", "20261115"], "a base backup whose manifest gives no start is not one")
+    let newest = try #require(sources.bases.first)
+    #expect(newest.startSegment == "000000010000000000000009")
+    #expect(newest.dataBytes == 53_000_000)
+    #expect(sources.available == 987_654_321)
+    let chain = sources.chain(from: newest)
+    #expect(chain.unbroken)
+    #expect(chain.last == "00000001000000000000000A")
+    #expect(sources.walBytes(chain) == 2 * 16 << 20)
+    #expect(sources.archivedAt("00000001000000000000000A") == Date(timeIntervalSince1970: 1763800200.25))
+    #expect(sources.chain(from: sources.bases[1]).last == nil, "the older backup's first segment is not archived")
+  }
+
+  @Test("target times: ISO 8601 with a zone, or local wall-clock time; PostgreSQL gets UTC with a zone")
+  func targetTimes() throws {
+    let utc = try #require(TargetTime.parse("2026-11-27T14:03:00Z"))
+    #expect(TargetTime.parse("2026-11-27T15:03:00+01:00") == utc)
+    #expect(TargetTime.parse("2026-11-27T14:03:00.000Z") == utc)
+    #expect(TargetTime.postgres(utc) == "2026-11-27 14:03:00.000000+00")
+    let local = try #require(TargetTime.parse("2026-11-27 14:03"))
+    #expect(local.timeIntervalSince(utc) == -Double(TimeZone.current.secondsFromGMT(for: local)))
+    #expect(TargetTime.parse("yesterday") == nil)
+    #expect(TargetTime.parse("2026-13-27 14:03") == nil)
+  }
+
+  @Test("estimates scale the site's last measured restore; without one they say what they assume")
+  func estimates() {
+    var estimates = RestoreEstimates()
+    let assumed = estimates.logical(dumpBytes: 400_000_000)
+    #expect(assumed.seconds == 10)
+    #expect(assumed.basis.contains("assumed"))
+    estimates.restoreTest = RestoreVerification(
+      passed: true, dump: "d", dumpBytes: 100_000_000, database: "t", startedAt: "2026-11-22T04:00:00Z", finishedAt: "",
+      checksumMatches: true, tablesChecked: 7, rowsChecked: 1, differences: [], amcheckClean: true, amcheckOutput: nil,
+      stagingIntact: true, timingsMs: ["restore": 20_000, "counts": 1_000, "amcheck": 9_000], problems: [])
+    let measured = estimates.logical(dumpBytes: 200_000_000)
+    #expect(measured.seconds == 60)
+    #expect(measured.basis.contains("2026-11-22"))
+    estimates.pitr = PITRTiming(
+      base: "b", baseBytes: 1_000, extractMs: 10_000, walBytes: 32 << 20, recoveryMs: 4_000, targetTime: nil, recoveredTo: nil,
+      timeline: 2, finishedAt: "2026-11-20T10:00:00Z")
+    let pitr = estimates.pointInTime(baseBytes: 2_000, walBytes: 64 << 20, decompressRate: nil)
+    #expect(pitr.seconds == 20 + 8 + 9)
+  }
+}
