@@ -66,7 +66,7 @@ public struct RestoreChooseAction: StepAction {
     let serverAnswers = await Self.serverAnswers(context)
     if !serverAnswers {
       notOffered.append("a dump: PostgreSQL does not accept connections, and a logical restore needs a running server")
-    } else if let latest = dumps.entries.first(where: \.valid), let manifest = latest.manifest {
+    } else if let (latest, manifest) = try await Self.newestIntactDump(dumps, context: context, notOffered: &notOffered) {
       let since = JournalTime.parse(manifest.startedAt) ?? now
       let window = "everything written after \(JournalTime.display(since)) (\(Self.ago(since, now)))"
       let estimate = estimates.logical(dumpBytes: latest.size)
@@ -81,7 +81,7 @@ public struct RestoreChooseAction: StepAction {
         ]
       }
     } else {
-      notOffered.append("a dump: no valid dump (with a matching manifest) in \(root)/daily")
+      notOffered.append("a dump: no valid dump (with a manifest that matches its size and sha256) in \(root)/daily")
     }
 
     // Point in time, to the end of the archive and to the operator's target.
@@ -155,6 +155,17 @@ public struct RestoreChooseAction: StepAction {
   static func ago(_ date: Date, _ now: Date) -> String {
     let seconds = max(0, now.timeIntervalSince(date))
     return seconds < 5400 ? "\(Int(seconds / 60)) min ago" : String(format: "%.1f h ago", seconds / 3600)
+  }
+
+  /// The newest dump whose size and sha256 match its manifest; each one that does not is said.
+  static func newestIntactDump(_ dumps: DailyDumps, context: StepContext, notOffered: inout [String]) async throws(StepFailure) -> (DailyDumps.Entry, DumpManifest)? {
+    for entry in dumps.entries where entry.valid {
+      guard let manifest = entry.manifest else { continue }
+      let digest = try await context.run(.argv(["sha256sum", "--", "\(dumps.directory)/\(entry.name)"], timeout: .seconds(3600)), quiet: true)
+      if digest.stdoutText.split(separator: " ").first.map(String.init) == manifest.sha256 { return (entry, manifest) }
+      notOffered.append("dump \(entry.name): its sha256 does not match its manifest (changed after it was written); trying the one before")
+    }
+    return nil
   }
 
   static func serverAnswers(_ context: StepContext) async -> Bool {
