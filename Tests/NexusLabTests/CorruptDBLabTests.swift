@@ -229,6 +229,43 @@ struct CorruptDBLabTests {
     await server.close()
   }
 
+  @Test("a dump changed after its manifest is not offered: the one before it is, and nothing is touched")
+  func changedDumpNotOffered() async throws {
+    try await dropAsides()
+    let older = try await CLIProcess.run(["routine", "nightly", "--input", "date=20000101"] + common)
+    #expect(older.status == 0, "\(older.output)")
+    try await backups()
+    let daily = "\(try lab.value("NAS_MOUNT"))/daily"
+    let newest = try #require(try FileManager.default.contentsOfDirectory(atPath: daily).filter { $0.hasSuffix(".dump") }.sorted().last)
+    #expect(newest != "nexus_20000101.dump")
+    // Flip one byte in the middle of the newest dump, and put it back afterwards.
+    let handle = try #require(FileHandle(forUpdatingAtPath: "\(daily)/\(newest)"))
+    let size = try handle.seekToEnd()
+    try handle.seek(toOffset: size / 2)
+    let original = try #require(try handle.read(upToCount: 1))
+    try handle.seek(toOffset: size / 2)
+    try handle.write(contentsOf: Data([original[0] ^ 0xFF]))
+    try handle.close()
+    defer {
+      if let restore = FileHandle(forUpdatingAtPath: "\(daily)/\(newest)") {
+        try? restore.seek(toOffset: size / 2)
+        try? restore.write(contentsOf: original)
+        try? restore.close()
+      }
+      try? FileManager.default.removeItem(atPath: "\(daily)/nexus_20000101.dump")
+      try? FileManager.default.removeItem(atPath: "\(daily)/nexus_20000101.manifest.json")
+    }
+    // An answer that is no option: the step shows what it offers, then stops (exit 4) before anything changes.
+    let answers = try state.write("show-answers.yaml", "choose.choose-restore-point: show-me\n")
+    let run = try await CLIProcess.run(["corrupt-db", "--answers", answers] + common)
+    #expect(run.status == 4, "\(run.output)")
+    #expect(run.output.contains("dump \(newest): its sha256 does not match its manifest"), "\(run.output)")
+    #expect(run.output.contains("dump — older dump nexus_20000101.dump"), "\(run.output)")
+    let server = try lab.ssh("server")
+    #expect(try await server.run(.argv(["systemctl", "is-active", "nexus-api", "nexus-sync"])).succeeded, "nothing was stopped")
+    await server.close()
+  }
+
   @Test("a missing WAL segment: point in time to the end is offered only up to the gap, and a target beyond it not at all")
   func walGap() async throws {
     try await dropAsides()

@@ -74,7 +74,7 @@ public struct RestoreChooseAction: StepAction {
       if let needed, let available = sources.available, needed > available {
         notOffered.append("latest dump \(latest.name): the restored database needs about \(ByteSize(bytes: needed)) next to the damaged one, \(free) free")
       } else {
-        options.append(ChoiceOption(id: "dump", label: "latest dump \(latest.name): loses \(window); about \(DurationText.about(estimate.seconds)) (\(estimate.basis))"))
+        options.append(ChoiceOption(id: "dump", label: "\(latest.name == dumps.entries.first?.name ? "latest" : "older") dump \(latest.name): loses \(window); about \(DurationText.about(estimate.seconds)) (\(estimate.basis))"))
         outputs["dump"] = [
           "method": "logical", "source": "\(root)/daily/\(latest.name)", "manifest": "\(root)/daily/\(DumpManifest.name(forDump: latest.name))",
           "base": "", "target_time": "", "loss_since": manifest.startedAt, "loss_window": window, "estimate": DurationText.about(estimate.seconds),
