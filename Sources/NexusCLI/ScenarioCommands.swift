@@ -24,3 +24,22 @@ struct CorruptDBCommand: AsyncParsableCommand {
     try await command.run()
   }
 }
+
+/// `nexus-dr nas-failure`: the NAS scenario (runbooks/nas-failure.yaml).
+struct NASFailureCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "nas-failure",
+    abstract: "Bring the NAS back: check the new mount, move the fallback's backups onto it (verified), prove it with a nightly and a weekly.",
+    discussion: """
+      Questions: manual.replace-nas, confirm.copy-back (and resume.STEP-ID on resume).
+      See docs/operator-guide.md.
+      """)
+
+  @OptionGroup var options: CommonOptions
+
+  func run() async throws {
+    var command = try RunCommand.parse(["nas-failure"])
+    command.options = options
+    try await command.run()
+  }
+}

@@ -64,6 +64,7 @@ public enum ActionRegistry {
     DatabaseAsideAction.self,
     LogicalRestoreAction.self,
     PointInTimeRecoveryAction.self,
+    CopyBackAction.self,
     VerifyRestoreAction.self,
   ]
 
