@@ -182,7 +182,19 @@ case "restore":
     let (exit, _) = await RunEngine(runbook: try RunbookLoader.load(file: "\(repository)/runbooks/\(id).yaml"), environment: environment, options: options).start()
     guard exit == .done else { fatalError("\(id) failed (\(exit)); see \(options.stateDirectory)") }
   }
+  // Every restore writes the whole database into WAL, which archive_command puts on the
+  // NAS (~2.5 GB per restore at the 2 GB fixture): the bench removes the archived segments
+  // it caused after each restore (older than the current one), or the NAS fills by the
+  // third round. Lab only; the point-in-time measurement below takes a fresh base backup.
+  func dropBenchWAL() async throws {
+    _ = try await server.runChecked(.shell(#"""
+      cd / && current=$(runuser -u postgres -- psql -X -At -d postgres -c "SELECT pg_walfile_name(pg_current_wal_lsn())")
+      find /mnt/nas/nexus-backup/wal -maxdepth 1 -type f -name '0*' ! -name '*.history' -printf '%f\n' |
+        awk -v c="$current" 'substr($0, 1, 24) < c' | while read -r n; do rm -f -- "/mnt/nas/nexus-backup/wal/$n"; done; true
+      """#, timeout: .seconds(600)))
+  }
   func dropAsides() async throws {
+    try await dropBenchWAL()
     _ = try await server.runChecked(.shell(#"""
       cd / && for db in $(runuser -u postgres -- psql -X -At -d postgres -c "SELECT datname FROM pg_database WHERE datname LIKE 'nexus\_corrupt\_%' OR datname = 'nexus_bench_aside'"); do
         runuser -u postgres -- dropdb --force "$db"; done
