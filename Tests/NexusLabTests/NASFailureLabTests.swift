@@ -50,7 +50,12 @@ struct NASFailureLabTests {
 
   /// The failure: the NAS unmounted on the server; a nightly (under `date`) and some WAL go
   /// to the fallback. Returns what the fallback then holds, `path on the NAS → sha256`.
-  func failNAS(_ server: SSHTransport, date: String) async throws -> [String: String] {
+  func failNAS(_ server: SSHTransport, daysAgo: Int) async throws -> [String: String] {
+    // A recent date (retention keeps it) that no other test uses; an earlier run's copies go.
+    let formatter = DateFormatter()
+    formatter.dateFormat = "yyyyMMdd"
+    let date = formatter.string(from: Date().addingTimeInterval(-86_400 * Double(daysAgo)))
+    _ = try await server.runChecked(.shell("rm -f /mnt/nas/nexus-backup/daily/*_\(date).* /mnt/nas/nexus-backup/clarity/*_\(date).* /mnt/nas/nexus-backup/*/*.replaced-*"))
     try await labCommand(["nas-down"])
     let nightly = try await CLIProcess.run(["routine", "nightly", "--input", "date=\(date)"] + common)
     #expect(nightly.status == 0, "\(nightly.output)")
@@ -97,7 +102,7 @@ struct NASFailureLabTests {
   @Test("end to end: everything the fallback held is on the NAS, verified, the nightly and weekly ran there, health is OK")
   func endToEnd() async throws {
     let server = try lab.ssh("server")
-    let expected = try await failNAS(server, date: "20000105")
+    let expected = try await failNAS(server, daysAgo: 1)
     try await labCommand(["nas-up"])
     let run = try await CLIProcess.run(["nas-failure", "--answers", try answers()] + common)
     #expect(run.status == 0, "\(run.output)")
@@ -113,7 +118,7 @@ struct NASFailureLabTests {
   @Test("kill -9 in the middle of the copy back (a file copied and verified, its fallback copy not yet removed), then resume: nothing lost, nothing twice")
   func killDuringCopyBack() async throws {
     let server = try lab.ssh("server")
-    let expected = try await failNAS(server, date: "20000106")
+    let expected = try await failNAS(server, daysAgo: 2)
     #expect(expected.count >= 4)
     try await labCommand(["nas-up"])
     let crashed = try await CLIProcess.run(["nas-failure", "--answers", try answers()] + common, environment: ["NEXUS_DR_CRASH_AT": "copy-back:mid-copy"])
@@ -133,7 +138,7 @@ struct NASFailureLabTests {
   @Test("on a terminal: the manual step and the confirmation answered by keystrokes")
   func interactive() async throws {
     let server = try lab.ssh("server")
-    let expected = try await failNAS(server, date: "20000107")
+    let expected = try await failNAS(server, daysAgo: 3)
     let session = "nexusdr-nas-\(UUID().uuidString.prefix(6))"
     let statusFile = state.file("status-interactive")
     let command = ShellQuote.commandLine([BuiltTool.path, "nas-failure"] + common) + "; echo $? > " + ShellQuote.quote(statusFile) + "; sleep 30"
@@ -143,12 +148,14 @@ struct NASFailureLabTests {
       let shown = try await screen()
       return shown.contains("Repair or replace the NAS") && shown.contains("[done")
     }
-    #expect(manual, "the manual step is shown:\n\(try await screen())")
+    let manualScreen = try await screen()
+    #expect(manual, "the manual step is shown:\n\(manualScreen)")
     // The operator mounts the NAS, then says so.
     try await labCommand(["nas-up"])
     _ = try await local.run(.argv(["tmux", "send-keys", "-t", session, "done", "Enter"], timeout: .seconds(20)))
     let confirm = try await eventually(within: .seconds(60)) { try await screen().contains("[yes/no] >") }
-    #expect(confirm, "the copy back asks first:\n\(try await screen())")
+    let confirmScreen = try await screen()
+    #expect(confirm, "the copy back asks first:\n\(confirmScreen)")
     _ = try await local.run(.argv(["tmux", "send-keys", "-t", session, "yes", "Enter"], timeout: .seconds(20)))
     let finished = await eventually(within: .seconds(300)) { !((try? String(contentsOfFile: statusFile, encoding: .utf8)) ?? "").isEmpty }
     let shown = try await screen()

@@ -68,12 +68,11 @@ public struct PointInTimeRecoveryAction: StepAction {
       timeout: .seconds(120)), quiet: true).stdoutText).bases.first { $0.path == basePath }
     guard let baseInfo else { throw StepFailure(.failed, "\(basePath) is not a verified base backup (no backup_manifest with a start)") }
 
-    var state = try await probe(data, context: context)
+    var (state, aside) = try await probe(data, context: context)
     if state == "damaged", let outputs = try await recoveredByThisRun(data, context: context) {
       context.console.line("    this run already recovered \(data) (timeline \(outputs["timeline"] ?? "?")); nothing to do again")
       return StepResult(outputs: outputs)
     }
-    var aside = ""
     var extractMs: Int64?
     if state == "damaged" {
       try await archiveCurrentWAL(database, context: context)
@@ -87,10 +86,6 @@ public struct PointInTimeRecoveryAction: StepAction {
       }
       context.console.line("    the damaged data directory is kept as \(aside)")
       state = "absent"
-    }
-    if aside.isEmpty {
-      let found = try await context.run(.argv(["sh", "-c", #"ls -1d "$1".corrupt-* 2>/dev/null | sort | tail -n 1"#, "asides", data]), quiet: true)
-      aside = found.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
     }
     if state == "extracting" {
       try await stopPostgres(context)
@@ -180,16 +175,20 @@ public struct PointInTimeRecoveryAction: StepAction {
     return marker.outputs
   }
 
-  /// `damaged` (a data directory without our marker), `extracting`, `recovering` or `absent`.
-  func probe(_ data: String, context: StepContext) async throws(StepFailure) -> String {
+  /// `damaged` (a data directory without our marker), `extracting`, `recovering` or
+  /// `absent`; with a marker, the damaged copy it names (the run that moved it aside).
+  func probe(_ data: String, context: StepContext) async throws(StepFailure) -> (state: String, aside: String) {
     let result = try await context.run(.argv(["sh", "-c", #"""
-      if [ -f "$1/$3" ]; then echo recovering; elif [ -f "$1/$2" ]; then echo extracting; elif [ -e "$1" ]; then echo damaged; else echo absent; fi
+      if [ -f "$1/$3" ]; then echo recovering; cat -- "$1/$3"
+      elif [ -f "$1/$2" ]; then echo extracting; cat -- "$1/$2"
+      elif [ -e "$1" ]; then echo damaged; else echo absent; fi
       """#, "probe", data, Self.extracting, Self.recovering]), quiet: true)
-    let state = result.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+    let lines = result.stdoutText.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    let state = lines.first ?? ""
     guard result.succeeded, ["damaged", "extracting", "recovering", "absent"].contains(state) else {
       throw StepFailure(.failed, "cannot inspect \(data): \(result.stderrTail)")
     }
-    return state
+    return (state, lines.dropFirst().joined().trimmingCharacters(in: .whitespacesAndNewlines))
   }
 
   /// While PostgreSQL still runs: a committed transaction (so a recovery target
@@ -244,7 +243,7 @@ public struct PointInTimeRecoveryAction: StepAction {
       set -e
       data=$1; base=$2; aside=$3; settings=$4; extracting=$5; recovering=$6
       install -d -o postgres -g postgres -m 0700 "$data"
-      touch "$data/$extracting"
+      printf '%s\n' "$aside" > "$data/$extracting"
       tar -xzf "$base/base.tar.gz" -C "$data"
       mkdir -p "$data/pg_wal"
       tar -xzf "$base/pg_wal.tar.gz" -C "$data/pg_wal"
@@ -273,7 +272,9 @@ public struct PointInTimeRecoveryAction: StepAction {
       throw StepFailure(.failed, "extracting \(basePath) into \(data) failed (\(result.termination)): \(result.stderrTail.suffix(600)); the half-extracted directory carries \(Self.extracting) and is redone when the step runs again")
     }
     let copied = result.stdoutText.firstMatch(of: #/copied=([0-9]+)/#).map { String($0.output.1) } ?? "0"
-    context.console.line("    base backup extracted into \(data); \(copied) WAL file(s) from the damaged copy's pg_wal added")
+    context.console.line("    base backup extracted into \(data); " + (aside.isEmpty
+      ? "no damaged copy to take unarchived WAL from (there was no data directory)"
+      : "\(copied) WAL file(s) from the damaged copy's pg_wal added"))
   }
 
   /// A value for postgresql.conf: single-quoted, quotes doubled.
