@@ -26,6 +26,11 @@ struct CommonOptions: ParsableArguments {
   @Flag(help: "Plain output without colours (also when NO_COLOR is set).")
   var noColor = false
 
+  @Option(name: .customLong("host"), help: ArgumentHelp(
+    "Reach a host elsewhere for this run only: NAME=ADDRESS[:PORT], NAME=USER@ADDRESS[:PORT] or NAME=local (repeatable; recorded in the journal and the report).",
+    valueName: "NAME=TARGET"))
+  var hostOverrides: [String] = []
+
   private var processEnvironment: [String: String] { ProcessInfo.processInfo.environment }
 
   var inventoryPath: String {
@@ -42,15 +47,38 @@ struct CommonOptions: ParsableArguments {
     !noColor && processEnvironment["NO_COLOR"] == nil && isatty(STDOUT_FILENO) == 1
   }
 
-  /// Loads the inventory and picks the environment; on error prints it and exits 2.
+  /// Loads the inventory and picks the environment, with the `--host` overrides
+  /// applied; on error prints it and exits 2.
   func loadEnvironment() throws -> (Inventory, Environment) {
     do {
       let inventory = try InventoryLoader.load(file: inventoryPath)
-      return (inventory, try inventory.environment(environmentName))
+      return (inventory, try applyOverrides(hostOverrides, to: try inventory.environment(environmentName)))
+    } catch let exit as ExitCode {
+      throw exit
     } catch {
-      Console.error(error.description)
+      Console.error("\(error)")
       throw ExitCode(RunExit.invalidInput.rawValue)
     }
+  }
+
+  /// The environment with `overrides` (`NAME=TARGET`) in place, each said on stderr.
+  func applyOverrides(_ overrides: [String], to environment: Environment) throws -> Environment {
+    var parsed: [HostOverride] = []
+    for text in overrides {
+      do { parsed.append(try HostOverride.parse(text, environment: environment)) } catch {
+        Console.error(error.description)
+        throw ExitCode(RunExit.invalidInput.rawValue)
+      }
+    }
+    for override in parsed {
+      Console.error("note: for this run, host \(override.name) is \(override.description.dropFirst(override.name.count + 1)) (--host), not what the inventory says")
+    }
+    return environment.applying(parsed)
+  }
+
+  /// The overrides as the journal records them (re-parseable `NAME=TARGET`).
+  func effectiveOverrides(_ environment: Environment) -> [String] {
+    hostOverrides.compactMap { try? HostOverride.parse($0, environment: environment).description }
   }
 }
 

@@ -80,12 +80,17 @@ struct ResumeCommand: AsyncParsableCommand {
       Console.error(error.description)
       throw ExitCode(RunExit.invalidInput.rawValue)
     }
-    let environment: Environment
-    do { environment = try inventory.environment(options.environmentName ?? history.environment) } catch {
+    let inventoryEnvironment: Environment
+    do { inventoryEnvironment = try inventory.environment(options.environmentName ?? history.environment) } catch {
       Console.error(error.description)
       throw ExitCode(RunExit.invalidInput.rawValue)
     }
-    let engine = RunEngine(runbook: runbook, environment: environment, options: try options.runOptions())
+    // The overrides given now, else the ones the run last ran with.
+    let overrides = options.hostOverrides.isEmpty ? history.hostOverrides : options.hostOverrides
+    let environment = try options.applyOverrides(overrides, to: inventoryEnvironment)
+    var runOptions = try options.runOptions()
+    runOptions.hostOverrides = overrides.compactMap { try? HostOverride.parse($0, environment: inventoryEnvironment).description }
+    let engine = RunEngine(runbook: runbook, environment: environment, options: runOptions)
     let exit = await withInterruptHandling { await engine.resume(history) }
     if exit != .done { throw ExitCode(exit.rawValue) }
   }

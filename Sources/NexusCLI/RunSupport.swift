@@ -51,10 +51,14 @@ extension CommonOptions {
       }
       inputValues[String(item[..<equals])] = String(item[item.index(after: equals)...])
     }
-    return RunOptions(
+    var options = RunOptions(
       stateDirectory: stateDirectory, answers: answerValues, assumeYes: yes,
       interactive: isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1, color: useColor, inputs: inputValues,
       toolVersion: NexusDR.version)
+    if let environment = try? InventoryLoader.load(file: inventoryPath).environment(environmentName) {
+      options.hostOverrides = effectiveOverrides(environment)
+    }
+    return options
   }
 }
 

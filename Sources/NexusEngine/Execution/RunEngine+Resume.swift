@@ -39,6 +39,7 @@ extension RunEngine {
       record.machine = ProcessInfo.processInfo.hostName
       record.pid = getpid()
       record.toolVersion = options.toolVersion
+      record.hostOverrides = options.hostOverrides.isEmpty ? nil : options.hostOverrides
       try journal.append(record)
     } catch let error as RunError {
       console.error("error: \(error)")

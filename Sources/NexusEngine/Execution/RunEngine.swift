@@ -92,6 +92,7 @@ public final class RunEngine: Sendable {
       record.pid = getpid()
       record.inputs = inputs.mapValues(Redactor.redact)
       record.steps = runbook.steps.map(\.id)
+      record.hostOverrides = options.hostOverrides.isEmpty ? nil : options.hostOverrides
       try journal.append(record)
     } catch let error as RunError {
       console.error("error: \(error)")

@@ -11,6 +11,8 @@ public struct RunOptions: Sendable {
   public var inputs: [String: String]
   public var operatorName: String
   public var toolVersion: String
+  /// `--host NAME=…` overrides in effect (already applied to the environment), for the journal.
+  public var hostOverrides: [String] = []
 
   public init(
     stateDirectory: String, answers: [String: String] = [:], assumeYes: Bool = false, interactive: Bool = false,

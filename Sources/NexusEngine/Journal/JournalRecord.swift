@@ -32,6 +32,8 @@ public struct JournalRecord: Codable, Sendable {
   public var pid: Int32?
   public var inputs: [String: String]?
   public var steps: [String]?
+  /// `--host NAME=…` overrides this start or resume ran with.
+  public var hostOverrides: [String]?
 
   // steps
   public var step: String?

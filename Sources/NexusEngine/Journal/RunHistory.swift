@@ -8,6 +8,20 @@ public struct RunHistory: Sendable {
   public var directory: String
 
   public var started: JournalRecord? { records.first { $0.type == .runStarted } }
+
+  /// The `--host` overrides the run last started or resumed with.
+  public var hostOverrides: [String] {
+    records.last { $0.type == .runStarted || $0.type == .runResumed }?.hostOverrides ?? []
+  }
+
+  /// Every override any start or resume of this run used, in order, once each.
+  public var allHostOverrides: [String] {
+    var seen: [String] = []
+    for record in records where record.type == .runStarted || record.type == .runResumed {
+      for item in record.hostOverrides ?? [] where !seen.contains(item) { seen.append(item) }
+    }
+    return seen
+  }
   public var runID: String { started?.runID ?? URL(fileURLWithPath: directory).lastPathComponent }
   public var runbookID: String { started?.runbook ?? "?" }
   public var environment: String { started?.environment ?? "?" }

@@ -16,6 +16,9 @@ enum ReportTemplates {
     | Operator | {{{operatorName}}} on {{{machine}}} |
     | nexus-dr | {{{toolVersion}}} |
     | Resumed | {{{resumes}}} time(s) |
+    {{#hasHostOverrides}}
+    | Hosts overridden (--host) | {{{hostOverrides}}} |
+    {{/hasHostOverrides}}
     {{#hasInputs}}
 
     ## Inputs
@@ -117,6 +120,7 @@ enum ReportTemplates {
       <dt>Duration</dt><dd>{{duration}}</dd>
       <dt>Operator</dt><dd>{{operatorName}} on {{machine}}</dd>
       <dt>Runbook</dt><dd><code>{{runbook}}</code>, nexus-dr {{toolVersion}}, resumed {{resumes}} time(s)</dd>
+      {{#hasHostOverrides}}<dt>Hosts overridden</dt><dd><code>{{hostOverrides}}</code> (--host, for this run only)</dd>{{/hasHostOverrides}}
     </dl>
 
     <h2>Timeline</h2>

@@ -50,6 +50,9 @@ public struct RunReport: Codable, Sendable {
   public var durationMs: Int64
   public var duration: String
   public var inputs: [KeyValue]
+  /// `--host` overrides, comma-separated; empty when none.
+  public var hostOverrides: String
+  public var hasHostOverrides: Bool
   public var preflight: [CheckResult]
   public var steps: [StepLine]
   public var answers: [AnswerLine]
@@ -107,7 +110,8 @@ public struct RunReport: Codable, Sendable {
       machine: history.started?.machine ?? "?", toolVersion: history.started?.toolVersion ?? "?",
       state: history.state(lockHeldByThisRun: false).rawValue, started: JournalTime.format(start),
       ended: JournalTime.format(end), durationMs: durationMs, duration: DurationText.format(.milliseconds(durationMs)),
-      inputs: inputs, preflight: preflight, steps: lines, answers: answers,
+      inputs: inputs, hostOverrides: history.allHostOverrides.joined(separator: ", "), hasHostOverrides: !history.allHostOverrides.isEmpty,
+      preflight: preflight, steps: lines, answers: answers,
       resumes: records.filter { $0.type == .runResumed }.count, hasPreflight: !preflight.isEmpty,
       hasAnswers: !answers.isEmpty, hasInputs: !inputs.isEmpty)
   }
