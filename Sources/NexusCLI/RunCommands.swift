@@ -85,8 +85,9 @@ struct ResumeCommand: AsyncParsableCommand {
       Console.error(error.description)
       throw ExitCode(RunExit.invalidInput.rawValue)
     }
-    // The overrides given now, else the ones the run last ran with.
-    let overrides = options.hostOverrides.isEmpty ? history.hostOverrides : options.hostOverrides
+    // The ones the run last ran with, each replaced by one given now for the same host.
+    let overrides = Environment.merge(recorded: history.hostOverrides, given: options.hostOverrides)
+    if !history.hostOverrides.isEmpty { Console.error("note: run \(history.runID) ran with --host \(history.hostOverrides.joined(separator: " ")); resuming with them\(options.hostOverrides.isEmpty ? "" : ", except where given again")") }
     let environment = try options.applyOverrides(overrides, to: inventoryEnvironment)
     var runOptions = try options.runOptions()
     runOptions.hostOverrides = overrides.compactMap { try? HostOverride.parse($0, environment: inventoryEnvironment).description }

@@ -67,12 +67,25 @@ public struct HostOverride: Sendable, Hashable, CustomStringConvertible {
 }
 
 extension Environment {
-  /// This environment with the overrides' transports in place of the inventory's.
+  /// This environment with the overrides' transports in place of the inventory's. When
+  /// `database.host` is the overridden host's inventory address, the database moves with
+  /// it (the new server's PostgreSQL is at the new address).
   public func applying(_ overrides: [HostOverride]) -> Environment {
     var copy = self
     for override in overrides {
-      if let index = copy.hosts.firstIndex(where: { $0.name == override.name }) { copy.hosts[index].transport = override.transport }
+      guard let index = copy.hosts.firstIndex(where: { $0.name == override.name }) else { continue }
+      if case .ssh(let old, _, _) = copy.hosts[index].transport, case .ssh(let new, _, _) = override.transport, copy.database?.host == old {
+        copy.database?.host = new
+      }
+      copy.hosts[index].transport = override.transport
     }
     return copy
+  }
+
+  /// `recorded` with `given` in place, by host name (a resume that changes one override keeps the others).
+  public static func merge(recorded: [String], given: [String]) -> [String] {
+    func name(_ text: String) -> Substring { text.prefix { $0 != "=" } }
+    let replaced = Set(given.map(name))
+    return recorded.filter { !replaced.contains(name($0)) } + given
   }
 }

@@ -40,3 +40,24 @@ struct HostOverrideTests {
     }
   }
 }
+
+@Suite("--host overrides: the database and resume")
+struct HostOverrideDatabaseTests {
+  @Test("the database moves with its host when it is reached at that host's address; a socket stays")
+  func databaseFollows() throws {
+    let text = designInventory.replacingOccurrences(of: "server:       { transport: local }", with: "server:       { address: 10.0.0.10 }")
+      .replacingOccurrences(of: "host: /var/run/postgresql", with: "host: 10.0.0.10")
+    let environment = try InventoryLoader.parse(text).environment(nil)
+    let moved = environment.applying([try HostOverride.parse("server=10.0.0.42", environment: environment)])
+    #expect(moved.database?.host == "10.0.0.42")
+    let production = try InventoryLoader.parse(designInventory).environment(nil)
+    let socket = production.applying([try HostOverride.parse("server=10.0.0.42", environment: production)])
+    #expect(socket.database?.host == "/var/run/postgresql")
+  }
+
+  @Test("resume: a --host given again replaces that host's override only")
+  func merge() {
+    #expect(Environment.merge(recorded: ["server=root@a:22", "gate=root@b:22"], given: ["server=root@c:22"]) == ["gate=root@b:22", "server=root@c:22"])
+    #expect(Environment.merge(recorded: ["gate=root@b:22"], given: []) == ["gate=root@b:22"])
+  }
+}

@@ -229,6 +229,29 @@ struct CorruptDBLabTests {
     await server.close()
   }
 
+  @Test("an attempt killed after extraction, then a new run with another choice: the attempt is redone with it, the damaged original kept once")
+  func anotherChoiceAfterCrash() async throws {
+    try await dropAsides()
+    let server = try lab.ssh("server")
+    _ = try await removeDataAsides(server)
+    try await backups()
+    #expect(try await eventually(within: .seconds(60)) { try acknowledged().contains { $0.at > Date().addingTimeInterval(-0.5) } })
+    let target = Date()
+    let first = try state.write("first-answers.yaml", "choose.choose-restore-point: pitr-target\nconfirm.stop-services: yes\nconfirm.pitr: yes\nmanual.confirm-resync: done\n")
+    let crashed = try await CLIProcess.run(
+      ["corrupt-db", "--target-time", JournalTime.format(target), "--answers", first] + common, environment: ["NEXUS_DR_CRASH_AT": "pitr:after-extract"])
+    #expect(crashed.status == 128 + SIGKILL, "\(crashed.output)")
+    let second = try state.write("second-answers.yaml", "choose.choose-restore-point: pitr-latest\nconfirm.stop-services: yes\nconfirm.pitr: yes\nmanual.confirm-resync: done\n")
+    let run = try await CLIProcess.run(["corrupt-db", "--answers", second] + common)
+    #expect(run.status == 0, "\(run.output)")
+    #expect(run.output.contains("not offered — a dump: PostgreSQL does not accept connections"), "\(run.output)")
+    #expect(run.output.contains("holds an earlier recovery attempt"), "\(run.output)")
+    #expect(run.output.contains("WAL file(s) from the damaged copy's pg_wal added"), "the damaged copy is still found through the marker")
+    let asides = try await removeDataAsides(server)
+    #expect(asides.count == 1, "the damaged original, once: \(asides)")
+    await server.close()
+  }
+
   @Test("a dump changed after its manifest is not offered: the one before it is, and nothing is touched")
   func changedDumpNotOffered() async throws {
     try await dropAsides()

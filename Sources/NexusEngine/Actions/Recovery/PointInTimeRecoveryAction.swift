@@ -68,36 +68,52 @@ public struct PointInTimeRecoveryAction: StepAction {
       timeout: .seconds(120)), quiet: true).stdoutText).bases.first { $0.path == basePath }
     guard let baseInfo else { throw StepFailure(.failed, "\(basePath) is not a verified base backup (no backup_manifest with a start)") }
 
-    var (state, aside) = try await probe(data, context: context)
+    var (state, marker) = try await probe(data, context: context)
+    var aside = marker.aside
     if state == "damaged", let outputs = try await recoveredByThisRun(data, context: context) {
       context.console.line("    this run already recovered \(data) (timeline \(outputs["timeline"] ?? "?")); nothing to do again")
       return StepResult(outputs: outputs)
     }
+    // An earlier attempt (another run, or this one before the operator chose again) with
+    // another base backup or target: ours (it has the marker), never promoted — redo it.
+    if state == "recovering", marker.base != basePath || marker.target != target {
+      context.console.line("    the data directory holds an earlier recovery attempt (base \(marker.base.isEmpty ? "?" : marker.base), target \(marker.target.isEmpty ? "end of the archive" : marker.target)); it never finished: starting again with this choice")
+      state = "extracting"
+    }
     var extractMs: Int64?
     if state == "damaged" {
       try await archiveCurrentWAL(database, context: context)
-      try await stopPostgres(context)
+      try await stopPostgres(data, context: context)
       let stamp = Date().formatted(.iso8601.year().month().day().dateSeparator(.omitted).time(includingFractionalSeconds: false).timeSeparator(.omitted).dateTimeSeparator(.standard)).replacingOccurrences(of: "Z", with: "")
       aside = "\(data).corrupt-\(stamp)"
+      // Where the damaged copy went is written next to the data directory before the move,
+      // so a crash right after it still finds the copy (and its unarchived WAL).
       let moved = try await context.run(HostCommand(
-        .argv(["sh", "-c", #"[ ! -e "$2" ] && mv -- "$1" "$2" && sync "$(dirname "$1")""#, "aside", data, aside]), timeout: .seconds(120)), quiet: true)
+        .argv(["sh", "-c", #"""
+          [ ! -e "$2" ] || exit 1
+          printf '%s\n' "$2" > "$1.nexus-dr-aside" && sync "$1.nexus-dr-aside" && mv -- "$1" "$2" && sync "$(dirname "$1")"
+          """#, "aside", data, aside]), timeout: .seconds(120)), quiet: true)
       guard moved.succeeded else {
+        _ = try? await context.run(.argv(["rm", "-f", "--", "\(data).nexus-dr-aside"]), quiet: true)
         throw StepFailure(.failed, "could not move \(data) aside to \(aside) (\(moved.stderrTail)); nothing was changed — if the data directory is a mount point, move its contents by hand")
       }
       context.console.line("    the damaged data directory is kept as \(aside)")
       state = "absent"
     }
     if state == "extracting" {
-      try await stopPostgres(context)
-      context.console.line("    a half-extracted data directory from an interrupted run is there: extracting again")
+      try await stopPostgres(data, context: context)
+      context.console.line("    removing the unfinished attempt (it carries nexus-dr's marker) and extracting again")
       let removed = try await context.run(HostCommand(
-        .argv(["sh", "-c", #"[ -f "$1/$2" ] && rm -rf -- "$1""#, "remove-partial", data, Self.extracting]), timeout: .seconds(600)), quiet: true)
+        .argv(["sh", "-c", #"{ [ -f "$1/$2" ] || [ -f "$1/$3" ]; } && rm -rf -- "$1""#, "remove-partial", data, Self.extracting, Self.recovering]), timeout: .seconds(600)), quiet: true)
       guard removed.succeeded else { throw StepFailure(.failed, "could not remove the half-extracted \(data): \(removed.stderrTail)") }
       state = "absent"
     }
     if state == "absent" {
       let start = clock.now
       try await extract(basePath, into: data, aside: aside, target: target, context: context)
+      _ = try await context.run(.argv(["rm", "-f", "--", "\(data).nexus-dr-aside"]), quiet: true)
+      // Test-only: NEXUS_DR_CRASH_AT=STEP:after-extract dies like kill -9 with the attempt extracted, not started.
+      FaultInjection.crashIfRequested(step: context.step.id, phase: "after-extract")
       extractMs = (clock.now - start).milliseconds
       state = "recovering"
     }
@@ -105,14 +121,13 @@ public struct PointInTimeRecoveryAction: StepAction {
     let recoveryStart = clock.now
     let started = try await context.run(HostCommand(.argv(["systemctl", "start", service]), timeout: .seconds(300)), quiet: true)
     if !started.succeeded {
-      // A long recovery can outlast the start timeout; it is still running if the unit is active.
-      let active = try await context.run(.argv(["systemctl", "is-active", service]), quiet: true)
-      guard active.exitCode == 0 else {
+      // A long recovery can outlast the start timeout; it is still running if the postmaster is.
+      guard try await postmasterRunning(data, context: context) else {
         throw StepFailure(.failed, "PostgreSQL did not start for recovery: \(started.stdoutText.suffix(400))\(started.stderrTail)")
       }
     }
     context.console.line("    PostgreSQL is replaying WAL\(target.isEmpty ? " to the end of the archive" : " to \(target)")…")
-    let finished = try await waitForPromotion(database, context: context)
+    let finished = try await waitForPromotion(database, data: data, context: context)
     let recoveryMs = (clock.now - recoveryStart).milliseconds
     let (end, begin) = (Self.position(finished.lsn) ?? 0, Self.position(baseInfo.startLSN) ?? 0)
     let walBytes = end > begin ? Int64(end - begin) : 0
@@ -147,7 +162,7 @@ public struct PointInTimeRecoveryAction: StepAction {
         _ = try? await context.run(HostCommandLines.writeFile("\(nas.path)/restore-test/pitr-\(stamp).json", content: Array(encoded)), quiet: true)
       }
     }
-    context.console.line("    recovered to \(finished.recoveredTo ?? "the end of the archive") on timeline \(timeline); \(walBytes >> 20) MiB of WAL since the base backup")
+    context.console.line("    recovered to \(finished.recoveredTo ?? (target.isEmpty ? "the end of the archive (no transaction replayed)" : "\(target) (no transaction replayed)")) on timeline \(timeline); \(walBytes >> 20) MiB of WAL since the base backup")
     return StepResult(outputs: outputs)
   }
 
@@ -175,20 +190,30 @@ public struct PointInTimeRecoveryAction: StepAction {
     return marker.outputs
   }
 
+  /// What an attempt wrote into its marker: the damaged copy it set aside, the base backup, the target.
+  struct Marker {
+    var aside = ""
+    var base = ""
+    var target = ""
+  }
+
   /// `damaged` (a data directory without our marker), `extracting`, `recovering` or
-  /// `absent`; with a marker, the damaged copy it names (the run that moved it aside).
-  func probe(_ data: String, context: StepContext) async throws(StepFailure) -> (state: String, aside: String) {
+  /// `absent`, and what the marker (or, when the directory is gone, the note left
+  /// next to it before the move) says.
+  func probe(_ data: String, context: StepContext) async throws(StepFailure) -> (state: String, marker: Marker) {
     let result = try await context.run(.argv(["sh", "-c", #"""
       if [ -f "$1/$3" ]; then echo recovering; cat -- "$1/$3"
       elif [ -f "$1/$2" ]; then echo extracting; cat -- "$1/$2"
-      elif [ -e "$1" ]; then echo damaged; else echo absent; fi
+      elif [ -e "$1" ]; then echo damaged
+      else echo absent; cat -- "$1.nexus-dr-aside" 2>/dev/null; fi
       """#, "probe", data, Self.extracting, Self.recovering]), quiet: true)
     let lines = result.stdoutText.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
     let state = lines.first ?? ""
     guard result.succeeded, ["damaged", "extracting", "recovering", "absent"].contains(state) else {
       throw StepFailure(.failed, "cannot inspect \(data): \(result.stderrTail)")
     }
-    return (state, lines.dropFirst().joined().trimmingCharacters(in: .whitespacesAndNewlines))
+    let fields = Array(lines.dropFirst()) + ["", "", ""]
+    return (state, Marker(aside: fields[0].trimmingCharacters(in: .whitespaces), base: fields[1], target: fields[2]))
   }
 
   /// While PostgreSQL still runs: a committed transaction (so a recovery target
@@ -225,12 +250,19 @@ public struct PointInTimeRecoveryAction: StepAction {
     return "\(segment) was not archived within 60 s: it is taken from the damaged data directory instead"
   }
 
-  func stopPostgres(_ context: StepContext) async throws(StepFailure) {
+  /// Stops the unit, then checks the cluster itself: no live postmaster on the data
+  /// directory (Debian's `postgresql` unit is an umbrella whose state says nothing about it).
+  func stopPostgres(_ data: String, context: StepContext) async throws(StepFailure) {
     let stopped = try await context.run(HostCommand(.argv(["systemctl", "stop", service]), timeout: .seconds(300)), quiet: true)
-    let active = try await context.run(.argv(["systemctl", "is-active", service]), quiet: true)
-    guard active.exitCode != 0 else {
-      throw StepFailure(.failed, "PostgreSQL (\(service)) is still running after systemctl stop: \(stopped.stderrTail)")
+    guard try await !postmasterRunning(data, context: context) else {
+      throw StepFailure(.failed, "PostgreSQL still runs on \(data) after systemctl stop \(service) (\(stopped.stderrTail)); nothing was moved — stop the cluster (e.g. systemctl stop postgresql@15-main) and run the step again")
     }
+  }
+
+  /// A postmaster is alive on `data` (its postmaster.pid names a live process).
+  func postmasterRunning(_ data: String, context: StepContext) async throws(StepFailure) -> Bool {
+    let check = try await context.run(.argv(["sh", "-c", #"[ -f "$1/postmaster.pid" ] && kill -0 "$(head -n 1 "$1/postmaster.pid")" 2>/dev/null"#, "postmaster", data]), quiet: true)
+    return check.exitCode == 0
   }
 
   func extract(_ basePath: String, into data: String, aside: String, target: String, context: StepContext) async throws(StepFailure) {
@@ -241,9 +273,9 @@ public struct PointInTimeRecoveryAction: StepAction {
     if !target.isEmpty { settings += "recovery_target_time = \(Self.conf(target))\nrecovery_target_action = 'promote'\n" }
     let script = #"""
       set -e
-      data=$1; base=$2; aside=$3; settings=$4; extracting=$5; recovering=$6
+      data=$1; base=$2; aside=$3; settings=$4; extracting=$5; recovering=$6; target=$7
       install -d -o postgres -g postgres -m 0700 "$data"
-      printf '%s\n' "$aside" > "$data/$extracting"
+      printf '%s\n%s\n%s\n' "$aside" "$base" "$target" > "$data/$extracting"
       tar -xzf "$base/base.tar.gz" -C "$data"
       mkdir -p "$data/pg_wal"
       tar -xzf "$base/pg_wal.tar.gz" -C "$data/pg_wal"
@@ -267,7 +299,7 @@ public struct PointInTimeRecoveryAction: StepAction {
       echo "copied=$copied"
       """#
     let result = try await context.run(HostCommand(
-      .argv(["bash", "-c", script, "extract", data, basePath, aside, settings, Self.extracting, Self.recovering]), timeout: context.timeout), quiet: true)
+      .argv(["bash", "-c", script, "extract", data, basePath, aside, settings, Self.extracting, Self.recovering, target]), timeout: context.timeout), quiet: true)
     guard result.succeeded else {
       throw StepFailure(.failed, "extracting \(basePath) into \(data) failed (\(result.termination)): \(result.stderrTail.suffix(600)); the half-extracted directory carries \(Self.extracting) and is redone when the step runs again")
     }
@@ -297,7 +329,7 @@ public struct PointInTimeRecoveryAction: StepAction {
 
   /// Until PostgreSQL leaves recovery (it promotes at the target, or at the end of
   /// the archive); fails when it stops instead (e.g. the target was never reached).
-  func waitForPromotion(_ database: DatabaseSpec, context: StepContext) async throws(StepFailure) -> Promotion {
+  func waitForPromotion(_ database: DatabaseSpec, data: String, context: StepContext) async throws(StepFailure) -> Promotion {
     let deadline = ContinuousClock.now + context.timeout
     var lastError = ""
     while ContinuousClock.now < deadline {
@@ -317,8 +349,7 @@ public struct PointInTimeRecoveryAction: StepAction {
           lastError = "\(error)"
         }
       } else {
-        let active = try await context.run(.argv(["systemctl", "is-active", service]), quiet: true)
-        if active.exitCode != 0 {
+        if try await !postmasterRunning(data, context: context) {
           let status = try await context.run(.argv(["systemctl", "status", service]), quiet: true)
           throw StepFailure(.failed, """
             PostgreSQL stopped during recovery (for example: the WAL ends before the target time, or a segment is missing).

@@ -30,7 +30,7 @@ public struct RestoreChooseAction: StepAction {
   }
 
   public var declaredOutputs: Set<String>? {
-    ["choice", "method", "source", "manifest", "base", "target_time", "loss_since", "loss_window", "estimate"]
+    ["choice", "method", "source", "manifest", "base", "target_time", "loss_since", "loss_window", "estimate", "data_directory"]
   }
 
   public func plan(_ context: PlanContext) -> [String] {
@@ -93,8 +93,8 @@ public struct RestoreChooseAction: StepAction {
         let estimate = estimates.pointInTime(baseBytes: base.bytes, walBytes: walBytes, decompressRate: rate)
         let needed = base.dataBytes + walBytes
         let window = chain.unbroken
-          ? "at most what was not archived yet: writes after \(JournalTime.display(lastAt)) (\(Self.ago(lastAt, now))); less if PostgreSQL still runs (its current WAL is archived first) or the damaged copy's pg_wal holds the rest"
-          : "everything after \(JournalTime.display(lastAt)): WAL segment \(chain.firstMissing ?? "?") is missing, so \(chain.beyondGap) later segment(s) cannot be replayed"
+          ? "at most what was not archived yet: writes after about \(JournalTime.display(lastAt)) (\(Self.ago(lastAt, now))); less if PostgreSQL still runs (its current WAL is archived first) or the damaged copy's pg_wal holds the rest"
+          : "everything after about \(JournalTime.display(lastAt)): WAL segment \(chain.firstMissing ?? "?") is missing, so \(chain.beyondGap) later segment(s) cannot be replayed"
         if let available = sources.available, needed > available {
           notOffered.append("point-in-time from base \(base.name): needs about \(ByteSize(bytes: needed)) for the new data directory, \(free) free (the damaged one is kept)")
         } else {
@@ -115,7 +115,7 @@ public struct RestoreChooseAction: StepAction {
             let rate = estimates.pitr == nil ? await Self.decompressionRate(context, base: targetBase) : nil
             let walBytes = sources.walBytes(chain)
             let estimate = estimates.pointInTime(baseBytes: targetBase.bytes, walBytes: walBytes, decompressRate: rate)
-            let window = "everything after \(JournalTime.display(targetDate)) (\(Self.ago(targetDate, now))), including what was done at that moment"
+            let window = "everything committed after \(JournalTime.display(targetDate)) (\(Self.ago(targetDate, now)))"
             let needed = targetBase.dataBytes + walBytes
             if let available = sources.available, needed > available {
               notOffered.append("point-in-time to \(JournalTime.display(targetDate)): needs about \(ByteSize(bytes: needed)), \(free) free")
@@ -148,6 +148,7 @@ public struct RestoreChooseAction: StepAction {
       text: "Which restore point? Each option says what it loses.", kind: .choice(options)))
     guard var chosen = outputs[answer.value] else { throw StepFailure(.failed, "'\(answer.value)' is not one of the options offered") }
     chosen["choice"] = answer.value
+    chosen["data_directory"] = dataDir
     context.console.line("    chosen: \(answer.value) — loses \(chosen["loss_window"] ?? "")")
     return StepResult(outputs: chosen)
   }
