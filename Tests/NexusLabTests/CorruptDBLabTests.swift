@@ -187,7 +187,7 @@ struct CorruptDBLabTests {
 
     let runID = try #require(run.output.firstMatch(of: #/Run (\S+) completed/#).map { String($0.output.1) })
     let report = try String(contentsOfFile: "\(state.path)/runs/\(runID)/report.json", encoding: .utf8)
-    #expect(report.contains("everything after"), "the report carries the data-loss window")
+    #expect(report.contains("everything committed after"), "the report carries the data-loss window")
     let asides = try await removeDataAsides(server)
     #expect(asides.count == 1, "the damaged data directory was kept aside: \(asides)")
     await server.close()
