@@ -13,6 +13,7 @@ struct RecoverySourcesTests {
     wal\t00000001000000000000000A\t1763800200.25
     wal\t00000001000000000000000B.partial\t1763800300
     avail\t987654321
+    nasavail\t123456789
 
     """
 
@@ -24,6 +25,7 @@ struct RecoverySourcesTests {
     #expect(newest.startSegment == "000000010000000000000009")
     #expect(newest.dataBytes == 53_000_000)
     #expect(sources.available == 987_654_321)
+    #expect(sources.nasAvailable == 123_456_789)
     let chain = sources.chain(from: newest)
     #expect(chain.unbroken)
     #expect(chain.last == "00000001000000000000000A")

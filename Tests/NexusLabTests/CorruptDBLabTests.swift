@@ -290,6 +290,18 @@ struct CorruptDBLabTests {
     await server.close()
   }
 
+  @Test("a NAS without room for the WAL a logical restore writes: the choice says so before anything changes")
+  func walRoomNote() async throws {
+    try await dropAsides()
+    try await backups()
+    _ = try await LocalTransport().runChecked(.argv(["\(repository)/scripts/lab", "nas-fill", "220M"], timeout: .seconds(120)))
+    let answers = try state.write("show-answers.yaml", "choose.choose-restore-point: show-me\n")
+    let run = try await CLIProcess.run(["corrupt-db", "--answers", answers] + common)
+    _ = try await LocalTransport().runChecked(.argv(["\(repository)/scripts/lab", "nas-unfill"], timeout: .seconds(120)))
+    #expect(run.status == 4, "\(run.output)")
+    #expect(run.output.contains("note — a logical restore archives about"), "\(run.output)")
+  }
+
   @Test("a missing WAL segment: point in time to the end is offered only up to the gap, and a target beyond it not at all")
   func walGap() async throws {
     try await dropAsides()

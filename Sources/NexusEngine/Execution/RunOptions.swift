@@ -59,8 +59,7 @@ public struct RunDirectory: Sendable {
   public func report(_ format: String) -> String { "\(path)/report.\(format)" }
 
   public static func newID(runbook: String, date: Date = Date()) -> String {
-    let stamp = date.formatted(.iso8601.year().month().day().dateSeparator(.omitted).time(includingFractionalSeconds: false).timeSeparator(.omitted).dateTimeSeparator(.standard))
-      .replacingOccurrences(of: "Z", with: "")
+    let stamp = JournalTime.compact(date)
     let suffix = String(UInt32.random(in: 0..<0x10000), radix: 16)
     return "\(stamp)-\(runbook)-\(String(repeating: "0", count: 4 - suffix.count) + suffix)"
   }

@@ -74,6 +74,12 @@ public enum JournalTime {
 }
 
 extension JournalTime {
+  /// For names: `20261127T130512` (UTC, no separators).
+  public static func compact(_ date: Date) -> String {
+    date.formatted(.iso8601.year().month().day().dateSeparator(.omitted).time(includingFractionalSeconds: false).timeSeparator(.omitted).dateTimeSeparator(.standard))
+      .replacingOccurrences(of: "Z", with: "")
+  }
+
   /// For people: `2026-11-27 13:05:12Z`.
   public static func display(_ date: Date) -> String {
     date.formatted(.iso8601.year().month().day().dateTimeSeparator(.space).time(includingFractionalSeconds: false))

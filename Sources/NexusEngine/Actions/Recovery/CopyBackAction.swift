@@ -126,7 +126,7 @@ public struct CopyBackAction: StepAction {
     // Test-only: NEXUS_DR_CRASH_AT=STEP:mid-copy stops after two files, with the third
     // copied and verified but its fallback copy not yet removed, then dies like kill -9.
     let stopAfter = FaultInjection.target == "\(context.step.id):mid-copy" ? 2 : 0
-    let stamp = Date().formatted(.iso8601.year().month().day().dateSeparator(.omitted).time(includingFractionalSeconds: false).timeSeparator(.omitted).dateTimeSeparator(.standard)).replacingOccurrences(of: "Z", with: "")
+    let stamp = JournalTime.compact(Date())
     let result = try await context.run(HostCommand(
       .argv(["bash", "-c", Self.script, "copy-back", nas.fallback, nas.path, stamp, String(stopAfter)]), timeout: context.timeout))
     if result.exitCode == 99 { FaultInjection.crashIfRequested(step: context.step.id, phase: "mid-copy") }

@@ -41,7 +41,7 @@ public struct DatabaseAsideAction: StepAction {
         context.console.line("    \(database.name) is already set aside as \(aside)")
         return StepResult(outputs: ["aside": aside, "owner": ""])
       }
-      let stamp = Date().formatted(.iso8601.year().month().day().dateSeparator(.omitted).time(includingFractionalSeconds: false).timeSeparator(.omitted).dateTimeSeparator(.standard)).replacingOccurrences(of: "Z", with: "")
+      let stamp = JournalTime.compact(Date())
       let aside = "\(database.name)_corrupt_\(stamp)".lowercased()
       // No new sessions, then end the existing ones, then rename (which needs none).
       try await connection.query("ALTER DATABASE \(identifier: database.name) ALLOW_CONNECTIONS false")

@@ -84,7 +84,7 @@ public struct PointInTimeRecoveryAction: StepAction {
     if state == "damaged" {
       try await archiveCurrentWAL(database, context: context)
       try await stopPostgres(data, context: context)
-      let stamp = Date().formatted(.iso8601.year().month().day().dateSeparator(.omitted).time(includingFractionalSeconds: false).timeSeparator(.omitted).dateTimeSeparator(.standard)).replacingOccurrences(of: "Z", with: "")
+      let stamp = JournalTime.compact(Date())
       aside = "\(data).corrupt-\(stamp)"
       // Where the damaged copy went is written next to the data directory before the move,
       // so a crash right after it still finds the copy (and its unarchived WAL).

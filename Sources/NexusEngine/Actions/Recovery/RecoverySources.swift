@@ -30,6 +30,8 @@ struct RecoverySources {
   var bases: [Base]
   var segments: [Segment]
   var available: Int64?
+  /// Free bytes on the NAS (where a logical restore's WAL is archived).
+  var nasAvailable: Int64?
 
   static let script = #"""
     root=$1; spool=$2; data=$3
@@ -42,6 +44,7 @@ struct RecoverySources {
     find "$root/wal" "$spool" -maxdepth 1 -type f -printf 'wal\t%f\t%T@\n' 2>/dev/null
     parent=$(dirname "$data")
     [ -d "$parent" ] && printf 'avail\t%s\n' "$(df -B1 --output=avail "$parent" | tail -n 1 | tr -d ' ')"
+    [ -d "$root" ] && printf 'nasavail\t%s\n' "$(df -B1 --output=avail "$root" | tail -n 1 | tr -d ' ')"
     exit 0
     """#
 
@@ -53,7 +56,7 @@ struct RecoverySources {
   }
 
   static func parse(_ text: String) -> RecoverySources {
-    var sources = RecoverySources(bases: [], segments: [], available: nil)
+    var sources = RecoverySources(bases: [], segments: [], available: nil, nasAvailable: nil)
     for line in text.split(separator: "\n") {
       let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
       switch fields.first {
@@ -70,6 +73,8 @@ struct RecoverySources {
         sources.segments.append(Segment(name: fields[1], archivedAt: Date(timeIntervalSince1970: stamp)))
       case "avail" where fields.count == 2:
         sources.available = Int64(fields[1])
+      case "nasavail" where fields.count == 2:
+        sources.nasAvailable = Int64(fields[1])
       default:
         continue
       }

@@ -75,6 +75,10 @@ public struct RestoreChooseAction: StepAction {
         notOffered.append("latest dump \(latest.name): the restored database needs about \(ByteSize(bytes: needed)) next to the damaged one, \(free) free")
       } else {
         options.append(ChoiceOption(id: "dump", label: "\(latest.name == dumps.entries.first?.name ? "latest" : "older") dump \(latest.name): loses \(window); about \(DurationText.about(estimate.seconds)) (\(estimate.basis))"))
+        // A logical restore writes the whole database into WAL, which archive_command puts on the NAS.
+        if let needed, let nasFree = sources.nasAvailable, needed + nas.minFree.bytes > nasFree {
+          context.console.line("    note — a logical restore archives about \(ByteSize(bytes: needed)) of WAL and the NAS has \(ByteSize(bytes: nasFree)) free (min_free \(nas.minFree)): what does not fit is spooled on the server's disk until nas-failure moves it")
+        }
         outputs["dump"] = [
           "method": "logical", "source": "\(root)/daily/\(latest.name)", "manifest": "\(root)/daily/\(DumpManifest.name(forDump: latest.name))",
           "base": "", "target_time": "", "loss_since": manifest.startedAt, "loss_window": window, "estimate": DurationText.about(estimate.seconds),

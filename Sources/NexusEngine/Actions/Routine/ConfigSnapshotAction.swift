@@ -42,7 +42,7 @@ public struct ConfigSnapshotAction: StepAction {
   public func run(_ context: StepContext) async throws(StepFailure) -> StepResult {
     guard let config = context.environment.config else { throw StepFailure(.failed, "no config section in the inventory") }
     let root = "\(try context.render(target))/config"
-    let stamp = Date().formatted(.iso8601.year().month().day().dateSeparator(.omitted).time(includingFractionalSeconds: false).timeSeparator(.omitted).dateTimeSeparator(.standard)).replacingOccurrences(of: "Z", with: "")
+    let stamp = JournalTime.compact(Date())
     let staging = try await context.run(.argv(["mktemp", "-d", "/var/tmp/nexus-dr-config.XXXXXX"]), quiet: true)
     let stage = staging.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
     guard staging.succeeded, stage.hasPrefix("/var/tmp/nexus-dr-config.") else { throw StepFailure(.failed, "cannot create a scratch directory: \(staging.stderrTail)") }
