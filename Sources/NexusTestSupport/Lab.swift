@@ -73,6 +73,13 @@ public struct Lab: Sendable {
     "host=\(try value("PGHOST")) port=\(values["PGPORT"] ?? "5432") dbname=\(database) user=\(user) passfile=\(pgpassFile)"
   }
 
+  /// Runs `scripts/lab ARGUMENTS` (nas-down, nas-up, nas-fill …) of this repository; fails on a non-zero exit.
+  public func command(_ arguments: [String]) async throws {
+    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+      .appendingPathComponent("scripts/lab").path
+    _ = try await LocalTransport().runChecked(.argv([script] + arguments, timeout: .seconds(120)))
+  }
+
   /// Lines of a host's sshd log (it logs each accepted authentication).
   public func sshdLog(_ hostname: String) -> String {
     (try? String(contentsOfFile: "\(directory)/hosts/\(hostname)/sshd.log", encoding: .utf8)) ?? ""

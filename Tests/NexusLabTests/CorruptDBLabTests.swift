@@ -294,10 +294,10 @@ struct CorruptDBLabTests {
   func walRoomNote() async throws {
     try await dropAsides()
     try await backups()
-    _ = try await LocalTransport().runChecked(.argv(["\(repository)/scripts/lab", "nas-fill", "220M"], timeout: .seconds(120)))
+    try await lab.command(["nas-fill", "220M"])
     let answers = try state.write("show-answers.yaml", "choose.choose-restore-point: show-me\n")
     let run = try await CLIProcess.run(["corrupt-db", "--answers", answers] + common)
-    _ = try await LocalTransport().runChecked(.argv(["\(repository)/scripts/lab", "nas-unfill"], timeout: .seconds(120)))
+    try await lab.command(["nas-unfill"])
     #expect(run.status == 4, "\(run.output)")
     #expect(run.output.contains("note — a logical restore archives about"), "\(run.output)")
   }

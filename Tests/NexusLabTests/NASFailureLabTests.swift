@@ -28,9 +28,6 @@ struct NASFailureLabTests {
 
   var common: [String] { ["--inventory", lab.inventoryPath, "--env", "lab", "--state-dir", state.path, "--runbooks", "\(repository)/runbooks"] }
 
-  func labCommand(_ arguments: [String]) async throws {
-    _ = try await local.runChecked(.argv(["\(repository)/scripts/lab"] + arguments, timeout: .seconds(120)))
-  }
 
   func answers() throws -> String {
     try state.write("answers.yaml", "manual.replace-nas: done\nconfirm.copy-back: yes\n")
@@ -56,7 +53,7 @@ struct NASFailureLabTests {
     formatter.dateFormat = "yyyyMMdd"
     let date = formatter.string(from: Date().addingTimeInterval(-86_400 * Double(daysAgo)))
     _ = try await server.runChecked(.shell("rm -f /mnt/nas/nexus-backup/daily/*_\(date).* /mnt/nas/nexus-backup/clarity/*_\(date).* /mnt/nas/nexus-backup/*/*.replaced-*"))
-    try await labCommand(["nas-down"])
+    try await lab.command(["nas-down"])
     let nightly = try await CLIProcess.run(["routine", "nightly", "--input", "date=\(date)"] + common)
     #expect(nightly.status == 0, "\(nightly.output)")
     #expect(nightly.output.contains("NAS NOT USABLE"))
@@ -103,7 +100,7 @@ struct NASFailureLabTests {
   func endToEnd() async throws {
     let server = try lab.ssh("server")
     let expected = try await failNAS(server, daysAgo: 1)
-    try await labCommand(["nas-up"])
+    try await lab.command(["nas-up"])
     let run = try await CLIProcess.run(["nas-failure", "--answers", try answers()] + common)
     #expect(run.status == 0, "\(run.output)")
     #expect(run.output.contains("daily: "), "the preflight shows what the fallback holds")
@@ -120,7 +117,7 @@ struct NASFailureLabTests {
     let server = try lab.ssh("server")
     let expected = try await failNAS(server, daysAgo: 2)
     #expect(expected.count >= 4)
-    try await labCommand(["nas-up"])
+    try await lab.command(["nas-up"])
     let crashed = try await CLIProcess.run(["nas-failure", "--answers", try answers()] + common, environment: ["NEXUS_DR_CRASH_AT": "copy-back:mid-copy"])
     #expect(crashed.status == 128 + SIGKILL, "\(crashed.output)")
     let left = try await checksums(server, fallback)
@@ -151,7 +148,7 @@ struct NASFailureLabTests {
     let manualScreen = try await screen()
     #expect(manual, "the manual step is shown:\n\(manualScreen)")
     // The operator mounts the NAS, then says so.
-    try await labCommand(["nas-up"])
+    try await lab.command(["nas-up"])
     _ = try await local.run(.argv(["tmux", "send-keys", "-t", session, "done", "Enter"], timeout: .seconds(20)))
     let confirm = try await eventually(within: .seconds(60)) { try await screen().contains("[yes/no] >") }
     let confirmScreen = try await screen()

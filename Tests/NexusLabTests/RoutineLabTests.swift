@@ -30,9 +30,6 @@ struct RoutineLabTests {
     try await CLIProcess.run(arguments + common)
   }
 
-  func labCommand(_ arguments: [String]) async throws {
-    _ = try await local.runChecked(.argv(["\(repository)/scripts/lab"] + arguments, timeout: .seconds(120)))
-  }
 
   func files(_ directory: String) -> [String] {
     ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { !$0.hasPrefix(".") || $0.hasSuffix(".partial") }.sorted()
@@ -99,7 +96,7 @@ struct RoutineLabTests {
     #expect(files("\(nas)/daily") == kept.flatMap { ["\($0).dump", "\($0).manifest.json"] })
 
     // Below min_free the NAS is not used: the night goes to the fallback, nothing is deleted on the NAS.
-    try await labCommand(["nas-fill", "64K"])
+    try await lab.command(["nas-fill", "64K"])
     let fallback = try await nexusDR(["routine", "nightly", "--input", "date=20261111"])
     #expect(fallback.status == 0, "\(fallback.output)")
     #expect(fallback.output.contains("less than min_free"))
@@ -111,7 +108,7 @@ struct RoutineLabTests {
     let failing = try await CLIProcess.run(["routine", "nightly", "--input", "date=20261112", "--inventory", tight, "--env", "lab", "--state-dir", state.path, "--runbooks", "\(repository)/runbooks"])
     let health = try await CLIProcess.run(["health", "--inventory", tight, "--env", "lab", "--state-dir", state.path])
     let afterFailure = files("\(nas)/daily")
-    try await labCommand(["nas-unfill"])
+    try await lab.command(["nas-unfill"])
     try await clearBackups()
     #expect(afterFailure == kept.flatMap { ["\($0).dump", "\($0).manifest.json"] }, "nothing deleted, no partial file left: \(afterFailure)")
     #expect(failing.status == 1, "the nightly must fail when the NAS fills: \(failing.output)")
@@ -123,12 +120,12 @@ struct RoutineLabTests {
   @Test("with the NAS unmounted the nightly writes to the fallback and health is CRITICAL")
   func nasDown() async throws {
     try await clearBackups()
-    try await labCommand(["nas-down"])
+    try await lab.command(["nas-down"])
     let run = try await nexusDR(["routine", "nightly", "--input", "date=20261116"])
     let health = try await nexusDR(["health"])
     let server = try lab.ssh("server")
     let fallback = try await server.run(.argv(["ls", "/var/backups/nexus-fallback/daily"])).stdoutText
-    try await labCommand(["nas-up"])
+    try await lab.command(["nas-up"])
     #expect(run.status == 0, "\(run.output)")
     #expect(run.output.contains("NAS NOT USABLE"))
     #expect(fallback.contains("nexus_20261116.dump"))
@@ -171,9 +168,9 @@ struct RoutineLabTests {
     #expect(found.stdoutText.contains("status=0") && found.stdoutText.contains("same"), "\(found.stdoutText)\(found.stderrText)")
     let missing = try await server.run(.shell("\(fetch) 0000000100000000000000FF /tmp/fetched-segment; echo status=$?"))
     #expect(missing.stdoutText.contains("status=1"))
-    try await labCommand(["nas-down"])
+    try await lab.command(["nas-down"])
     let gone = try await server.run(.shell("\(fetch) \(archived) /tmp/fetched-segment; echo status=$?"))
-    try await labCommand(["nas-up"])
+    try await lab.command(["nas-up"])
     #expect(gone.stdoutText.contains("status=126"), "\(gone.stdoutText)")
     #expect(gone.stderrText.contains("stopping recovery"))
     await server.close()
@@ -199,13 +196,13 @@ struct RoutineLabTests {
     let postgres = try await PGConnection.connect(conninfo: try lab.conninfo())
     try await postgres.query("SELECT pg_switch_wal()")
     let archivedBefore = try await WALArchiverStatus.read(try lab.environment().database!)
-    try await labCommand(["nas-down"])
+    try await lab.command(["nas-down"])
     _ = try await server.run(.argv(["runuser", "-u", "postgres", "--", "pgbench", "-c", "2", "-T", "120", "-n", "bench"], timeout: .seconds(400)))
     try await postgres.query("SELECT pg_switch_wal()")
     let spooledDuring = try await eventually { try await server.run(.shell("ls /var/backups/nexus-fallback/wal-spool | wc -l")).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines) != "0" }
     #expect(spooledDuring, "segments were spooled while the NAS was down")
     let spoolCount = Int(try await server.run(.shell("ls /var/backups/nexus-fallback/wal-spool | wc -l")).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
-    try await labCommand(["nas-up"])
+    try await lab.command(["nas-up"])
     try await postgres.query("CREATE TEMP TABLE bump AS SELECT 1")
     try await postgres.query("SELECT pg_switch_wal()")
     let flushed = try await eventually(within: .seconds(120)) {
