@@ -33,4 +33,17 @@ public enum Redactor {
     // WireGuard keys and secret-looking settings in configuration files.
     #/(?im)^(\s*(?:PrivateKey|PresharedKey|[A-Za-z_]*(?:password|secret|token)[A-Za-z_]*)\s*[=:]\s*)\S.*$/#,
   ]
+
+  /// A step's outputs, each value redacted — except outputs named `public_key` (or
+  /// `…_public_key`): a WireGuard public key is a bare base64 key on its own, which the
+  /// line rule would mask, and the actions that declare one derive it from the private
+  /// key and never output the private key itself.
+  public static func redact(outputs: [String: String]) -> [String: String] {
+    var result: [String: String] = [:]
+    for (name, value) in outputs {
+      let isPublicKey = (name == "public_key" || name.hasSuffix("_public_key")) && value.count == 44 && !value.contains("\n")
+      result[name] = isPublicKey ? value : redact(value)
+    }
+    return result
+  }
 }

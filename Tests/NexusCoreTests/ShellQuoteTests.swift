@@ -55,6 +55,17 @@ struct RedactorTests {
     let text = "pg_dump -Fc -f /mnt/nas/nexus-backup/daily/x.dump nexus"
     #expect(Redactor.redact(text) == text)
   }
+
+  @Test("step outputs: a bare key is masked, except an output declared a public key")
+  func outputs() {
+    let key = "LqAI51iT/dsw80Rk9GsHZnoH9afBZKybblFIyc+TTn0="
+    let redacted = Redactor.redact(outputs: ["public_key": key, "server_public_key": key, "key": key, "note": "password=x"])
+    #expect(redacted["public_key"] == key)
+    #expect(redacted["server_public_key"] == key)
+    #expect(redacted["key"] == "[REDACTED]")
+    #expect(redacted["note"] == "password=[REDACTED]")
+    #expect(Redactor.redact(outputs: ["public_key": "PrivateKey = \(key)"])["public_key"] == "PrivateKey = [REDACTED]", "only a bare key passes")
+  }
 }
 
 @Suite("Durations and sizes")

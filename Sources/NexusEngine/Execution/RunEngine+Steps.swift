@@ -71,7 +71,7 @@ extension RunEngine {
           FaultInjection.crashIfRequested(step: step.id, phase: "after-command")
           var completed = JournalRecord(.stepCompleted)
           completed.step = step.id
-          completed.outputs = result.outputs.mapValues(Redactor.redact)
+          completed.outputs = Redactor.redact(outputs: result.outputs)
           completed.durationMs = (clock.now - start).milliseconds
           completed.exitStatus = result.exitStatus
           completed.command = result.command.map(Redactor.redact)

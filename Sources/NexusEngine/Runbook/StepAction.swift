@@ -65,6 +65,11 @@ public enum ActionRegistry {
     LogicalRestoreAction.self,
     PointInTimeRecoveryAction.self,
     CopyBackAction.self,
+    GateReplacementAction.self,
+    WireGuardInstallAction.self,
+    TakeAddressAction.self,
+    WireGuardUpAction.self,
+    WireGuardHandshakesAction.self,
     VerifyRestoreAction.self,
   ]
 
