@@ -260,6 +260,13 @@ struct RoutineLabTests {
       checked += 1
     }
     #expect(checked > 5, "searched \(checked) files")
+    // What a restore needs: settings that only look like secrets survive; the excluded files are named.
+    let latest = try FileManager.default.contentsOfDirectory(atPath: "\(nas)/config").filter { $0.hasPrefix("2") }.sorted().last ?? ""
+    let conf = try String(contentsOfFile: "\(nas)/config/\(latest)/server/etc/postgresql/15/main/postgresql.conf", encoding: .utf8)
+    #expect(conf.contains("password_encryption = scram-sha-256"), "a non-secret setting is kept")
+    let excluded = try String(contentsOfFile: "\(nas)/config/\(latest)/server/.nexus-dr-excluded", encoding: .utf8)
+    #expect(excluded.split(separator: "\n").contains("/etc/nexus/secrets/pgpass"), "\(excluded)")
+    #expect(excluded.split(separator: "\n").contains("/etc/nexus/tls/server.key"), "\(excluded)")
   }
 
   @Test("an attachment deleted on the server is still on the NAS the next night")

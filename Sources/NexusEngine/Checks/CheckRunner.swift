@@ -33,6 +33,15 @@ public struct CheckRunner: Sendable {
       } catch {
         return (false, error.description)
       }
+    case .hostDown(let host):
+      guard environment.host(host) != nil else { return (false, "environment '\(environment.name)' has no host '\(host)'") }
+      do {
+        let transport = try transports.transport(for: host)
+        let name = try await transport.runChecked(.argv(["hostname"], timeout: .seconds(30))).stdoutText
+        return (false, "\(host) answers as \(name.trimmingCharacters(in: .whitespacesAndNewlines)) with its known host key: it is not down")
+      } catch {
+        return (true, "\(host) does not answer with its known host key: \(error.description.split(separator: "\n").first ?? "")")
+      }
     case .databaseUp:
       guard let database = environment.database else { return (false, "environment '\(environment.name)' has no database") }
       do {
@@ -68,6 +77,7 @@ public struct CheckRunner: Sendable {
   public static func describe(_ check: Check, values: ReferenceValues) -> String {
     switch check.probe {
     case .hostReachable(let host): "connect to \(host), verify its host key, run hostname"
+    case .hostDown(let host): "connect to \(host): passes only if it does not answer with its known host key"
     case .databaseUp: "connect to the database and ask its version"
     case .command(let host, let spec): "run on \(host): \(spec.display(values))"
     }

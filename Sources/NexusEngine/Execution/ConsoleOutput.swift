@@ -60,6 +60,7 @@ public final class ConsoleOutput: Sendable {
       for (index, option) in options.enumerated() { text += "  \(index + 1)) \(option.id) — \(option.label)\n" }
       text += "  Choose (number or id) > "
     case .words(let words): text += "  [\(words.joined(separator: "/"))] > "
+    case .fingerprint: text += "  Fingerprint (SHA256:…) or abort > "
     }
     write(text)
   }

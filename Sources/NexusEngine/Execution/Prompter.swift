@@ -13,6 +13,9 @@ public struct Question: Sendable {
     case choice([ChoiceOption])
     /// A fixed set of words (`done`, `abort`; `done`, `rerun`, `abort`).
     case words([String])
+    /// An SSH host key fingerprint as OpenSSH prints it (`SHA256:` and 43 base64
+    /// characters), or `abort`.
+    case fingerprint
   }
 
   public var id: String
@@ -109,6 +112,9 @@ public class Prompter: @unchecked Sendable {
       return nil
     case .words(let words):
       return words.contains(trimmed.lowercased()) ? trimmed.lowercased() : nil
+    case .fingerprint:
+      if trimmed.lowercased() == "abort" { return "abort" }
+      return trimmed.wholeMatch(of: #/SHA256:[A-Za-z0-9+\/]{43}/#) != nil ? trimmed : nil
     }
   }
 
@@ -118,6 +124,7 @@ public class Prompter: @unchecked Sendable {
     case .typeExactly(let text): "the exact text '\(text)' (or no)"
     case .choice(let options): "one of: \(options.map(\.id).joined(separator: ", "))"
     case .words(let words): "one of: \(words.joined(separator: ", "))"
+    case .fingerprint: "a fingerprint as ssh-keygen -lf prints it (SHA256: and 43 characters), or abort"
     }
   }
 
@@ -127,6 +134,7 @@ public class Prompter: @unchecked Sendable {
     case .typeExactly(let text): text
     case .choice(let options): options.first?.id ?? "OPTION"
     case .words(let words): words.first ?? "done"
+    case .fingerprint: "SHA256:…"
     }
   }
 }

@@ -5,6 +5,9 @@ public struct Check: Sendable {
   public enum Probe: Sendable {
     /// The host answers over its transport with a verified host key.
     case hostReachable(String)
+    /// The host does not answer with the host key nexus-dr trusts (it is dead, or it
+    /// is another machine now): the guard of a scenario that rebuilds that host.
+    case hostDown(String)
     /// The environment's database accepts a connection and a query.
     case databaseUp
     /// A command on a host exits with an expected status; its output is the evidence.
@@ -18,7 +21,7 @@ public struct Check: Sendable {
   /// Host this check contacts, if any.
   public var host: String? {
     switch probe {
-    case .hostReachable(let host): host
+    case .hostReachable(let host), .hostDown(let host): host
     case .databaseUp: nil
     case .command(let host, _): host
     }
@@ -29,13 +32,16 @@ public struct Check: Sendable {
     for role in HostRole.all where name == "\(role)-reachable" {
       return Check(id: name, title: "\(role) reachable, host key verified", probe: .hostReachable(role))
     }
+    for role in HostRole.all where name == "\(role)-down" {
+      return Check(id: name, title: "\(role) is down (it does not answer with its known host key)", probe: .hostDown(role))
+    }
     if name == "database-up" {
       return Check(id: name, title: "database accepts connections", probe: .databaseUp)
     }
     return nil
   }
 
-  public static var builtinNames: [String] { HostRole.all.map { "\($0)-reachable" } + ["database-up"] }
+  public static var builtinNames: [String] { HostRole.all.flatMap { ["\($0)-reachable", "\($0)-down"] } + ["database-up"] }
 
   static let inlineKeys = ["id", "title", "host"] + CommandSpec.keys
 

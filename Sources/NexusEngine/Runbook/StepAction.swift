@@ -70,6 +70,10 @@ public enum ActionRegistry {
     TakeAddressAction.self,
     WireGuardUpAction.self,
     WireGuardHandshakesAction.self,
+    HostVerifyAction.self,
+    ConfigRestoreAction.self,
+    SecretsRestoreAction.self,
+    WireGuardPeerUpdateAction.self,
     VerifyRestoreAction.self,
   ]
 

@@ -17,7 +17,7 @@ import NexusTransport
 /// A directory without a marker is never removed.
 public struct PointInTimeRecoveryAction: StepAction {
   public static let name = "pg.pitr"
-  public static let parameterKeys = ["base", "target_time", "data_directory", "service", "nexus_dr"]
+  public static let parameterKeys = ["base", "target_time", "data_directory", "service", "nexus_dr", "replaces"]
   public static let hostUse = HostUse.required
   public static let naturallyIdempotent = true
 
@@ -26,6 +26,11 @@ public struct PointInTimeRecoveryAction: StepAction {
   public var dataDirectory: Template?
   public var service: String
   public var nexusDR: String
+  /// `damaged` (corrupt-db: the cluster being replaced is this site's, its last WAL
+  /// is worth saving) or `new-cluster` (server-failure: the empty cluster a fresh
+  /// install made — none of its WAL is archived or used, it is set aside as
+  /// `DATA.new-cluster-TIME`).
+  public var replaces: String
 
   static let extracting = "nexus-dr-extracting"
   static let recovering = "nexus-dr-recovering"
@@ -38,6 +43,10 @@ public struct PointInTimeRecoveryAction: StepAction {
     dataDirectory = try parameters["data_directory"].map(context.template)
     service = try parameters["service"]?.string() ?? "postgresql"
     nexusDR = try parameters["nexus_dr"]?.string() ?? "/usr/local/sbin/nexus-dr"
+    replaces = try parameters["replaces"]?.string() ?? "damaged"
+    guard ["damaged", "new-cluster"].contains(replaces) else {
+      throw (parameters["replaces"] ?? parameters.owner).error(.invalidValue, "replaces is damaged or new-cluster, not '\(replaces)'")
+    }
   }
 
   public var declaredOutputs: Set<String>? { ["aside", "data_directory", "timeline", "recovered_to", "wal_replayed"] }
@@ -82,10 +91,14 @@ public struct PointInTimeRecoveryAction: StepAction {
     }
     var extractMs: Int64?
     if state == "damaged" {
-      try await archiveCurrentWAL(database, context: context)
+      if replaces == "damaged" {
+        try await archiveCurrentWAL(database, context: context)
+      } else {
+        context.console.line("    the cluster in \(data) is the new install's own: none of its WAL is archived or replayed")
+      }
       try await stopPostgres(data, context: context)
       let stamp = JournalTime.compact(Date())
-      aside = "\(data).corrupt-\(stamp)"
+      aside = "\(data).\(replaces == "damaged" ? "corrupt" : "new-cluster")-\(stamp)"
       // Where the damaged copy went is written next to the data directory before the move,
       // so a crash right after it still finds the copy (and its unarchived WAL).
       let moved = try await context.run(HostCommand(
@@ -97,7 +110,7 @@ public struct PointInTimeRecoveryAction: StepAction {
         _ = try? await context.run(.argv(["rm", "-f", "--", "\(data).nexus-dr-aside"]), quiet: true)
         throw StepFailure(.failed, "could not move \(data) aside to \(aside) (\(moved.stderrTail)); nothing was changed — if the data directory is a mount point, move its contents by hand")
       }
-      context.console.line("    the damaged data directory is kept as \(aside)")
+      context.console.line("    the \(replaces == "damaged" ? "damaged" : "new cluster's") data directory is kept as \(aside)")
       state = "absent"
     }
     if state == "extracting" {
@@ -281,6 +294,11 @@ public struct PointInTimeRecoveryAction: StepAction {
       tar -xzf "$base/pg_wal.tar.gz" -C "$data/pg_wal"
       rm -f "$data/recovery.signal" "$data/standby.signal" "$data/postmaster.pid"
       copied=0
+      # WAL is only taken from a data directory of the same cluster (system identifier).
+      sid() { pgc=$(command -v pg_controldata || ls -1 /usr/lib/postgresql/*/bin/pg_controldata 2>/dev/null | tail -n 1); [ -n "$pgc" ] && "$pgc" "$1" 2>/dev/null | sed -n 's/^Database system identifier: *//p'; }
+      if [ -n "$aside" ] && [ -d "$aside/pg_wal" ] && [ "$(sid "$aside")" != "$(sid "$data")" ]; then
+        echo "other=$(sid "$aside")"; aside=""
+      fi
       if [ -n "$aside" ] && [ -d "$aside/pg_wal" ]; then
         for f in "$aside"/pg_wal/*; do
           n=${f##*/}
@@ -304,6 +322,10 @@ public struct PointInTimeRecoveryAction: StepAction {
       throw StepFailure(.failed, "extracting \(basePath) into \(data) failed (\(result.termination)): \(result.stderrTail.suffix(600)); the half-extracted directory carries \(Self.extracting) and is redone when the step runs again")
     }
     let copied = result.stdoutText.firstMatch(of: #/copied=([0-9]+)/#).map { String($0.output.1) } ?? "0"
+    if result.stdoutText.contains("other=") {
+      context.console.line("    base backup extracted into \(data); \(aside) is another cluster (its system identifier differs from the base backup's): none of its WAL is used")
+      return
+    }
     context.console.line("    base backup extracted into \(data); " + (aside.isEmpty
       ? "no damaged copy to take unarchived WAL from (there was no data directory)"
       : "\(copied) WAL file(s) from the damaged copy's pg_wal added"))

@@ -9,6 +9,8 @@ import NexusTransport
 /// which a WireGuard private key survives is refused. Unchanged files are hard
 /// links to the previous snapshot (rsync --link-dest), and a snapshot identical
 /// to the previous one is not kept at all, so history is forever and cheap.
+/// Each host's part holds `.nexus-dr-excluded`: the paths (not the contents) of the
+/// files the excludes left out — the secrets a restore asks the operator to put back.
 public struct ConfigSnapshotAction: StepAction {
   public static let name = "config.snapshot"
   public static let parameterKeys = ["target", "hosts"]
@@ -55,8 +57,13 @@ public struct ConfigSnapshotAction: StepAction {
       IFS='
       '
       for p in "$@"; do for f in $p; do [ -e "$f" ] && printf '%s\n' "${f#/}" >> "$list"; done; done
-      tar -C / -czf - -X "$excludes" --files-from="$list" 2>/dev/null
-      status=$?; rm -f "$list" "$excludes"; [ $status -le 1 ] || exit $status
+      # The names (never the contents) of the excluded files: the secrets a restore must put back.
+      names=$(mktemp -d)
+      tar -C / -cvf /dev/null --files-from="$list" 2>/dev/null | sort > "$names/all"
+      tar -C / -cvf /dev/null -X "$excludes" --files-from="$list" 2>/dev/null | sort > "$names/kept"
+      comm -23 "$names/all" "$names/kept" | grep -v '/$' | sed 's#^#/#' > "$names/.nexus-dr-excluded"
+      tar -C / -czf - -X "$excludes" --files-from="$list" -C "$names" .nexus-dr-excluded 2>/dev/null
+      status=$?; rm -rf "$list" "$excludes" "$names"; [ $status -le 1 ] || exit $status
       """#
     let patterns = config.exclude.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }.joined(separator: "\n")
     for host in hosts {
@@ -90,7 +97,9 @@ public struct ConfigSnapshotAction: StepAction {
       set -e
       stage=$1; root=$2; stamp=$3; rule=$4
       trap 'rm -rf "$stage"' EXIT
-      find "$stage" -type f -exec sed -i -E -e "$rule" -e 's#^[A-Za-z0-9+/]{43}=$#[REDACTED]#' {} +
+      # Settings named like secrets that are not (password_encryption = scram-sha-256) are kept:
+      # a restored postgresql.conf with it redacted would not start.
+      find "$stage" -type f -exec sed -i -E -e '/^[[:space:]]*password_encryption[[:space:]]*=/b' -e "$rule" -e 's#^[A-Za-z0-9+/]{43}=$#[REDACTED]#' {} +
       # A WireGuard key is 44 base64 characters: none may remain after redaction.
       if grep -rIlE '^[[:space:]]*((PrivateKey|PresharedKey)[[:space:]]*=[[:space:]]*)?[A-Za-z0-9+/]{42,43}=[[:space:]]*$' "$stage"; then
         echo "a private key survived redaction in the files above" >&2; exit 4
