@@ -75,9 +75,14 @@ public struct Lab: Sendable {
 
   /// Runs `scripts/lab ARGUMENTS` (nas-down, nas-up, nas-fill …) of this repository; fails on a non-zero exit.
   public func command(_ arguments: [String]) async throws {
+    try await Self.command(arguments)
+  }
+
+  /// `scripts/lab ARGUMENTS` without a lab at hand (`up`, `reset`).
+  public static func command(_ arguments: [String]) async throws {
     let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
       .appendingPathComponent("scripts/lab").path
-    _ = try await LocalTransport().runChecked(.argv([script] + arguments, timeout: .seconds(120)))
+    _ = try await LocalTransport().runChecked(.argv([script] + arguments, timeout: .seconds(900)))
   }
 
   /// Lines of a host's sshd log (it logs each accepted authentication).

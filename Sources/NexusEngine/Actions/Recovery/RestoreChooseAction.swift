@@ -15,18 +15,21 @@ import NexusTransport
 /// server's disk is not offered. What is not offered is said, with the reason.
 public struct RestoreChooseAction: StepAction {
   public static let name = "restore.choose"
-  public static let parameterKeys = ["target", "target_time", "data_directory"]
+  public static let parameterKeys = ["target", "target_time", "data_directory", "server_lost"]
   public static let hostUse = HostUse.required
   public static let naturallyIdempotent = true
 
   public var target: Template?
   public var targetTime: Template?
   public var dataDirectory: Template?
+  /// The old server is gone (server-failure): nothing of its unarchived WAL can be saved.
+  public var serverLost: Bool
 
   public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {
     target = try parameters["target"].map(context.template)
     targetTime = try parameters["target_time"].map(context.template)
     dataDirectory = try parameters["data_directory"].map(context.template)
+    serverLost = try parameters["server_lost"]?.bool() ?? false
   }
 
   public var declaredOutputs: Set<String>? {
@@ -97,7 +100,9 @@ public struct RestoreChooseAction: StepAction {
         let estimate = estimates.pointInTime(baseBytes: base.bytes, walBytes: walBytes, decompressRate: rate)
         let needed = base.dataBytes + walBytes
         let window = chain.unbroken
-          ? "at most what was not archived yet: writes after about \(JournalTime.display(lastAt)) (\(Self.ago(lastAt, now))); less if PostgreSQL still runs (its current WAL is archived first) or the damaged copy's pg_wal holds the rest"
+          ? (serverLost
+            ? "what was not archived: writes after about \(JournalTime.display(lastAt)) (\(Self.ago(lastAt, now))), the last archived WAL segment; the old server's unarchived WAL is gone with it"
+            : "at most what was not archived yet: writes after about \(JournalTime.display(lastAt)) (\(Self.ago(lastAt, now))); less if PostgreSQL still runs (its current WAL is archived first) or the damaged copy's pg_wal holds the rest")
           : "everything after about \(JournalTime.display(lastAt)): WAL segment \(chain.firstMissing ?? "?") is missing, so \(chain.beyondGap) later segment(s) cannot be replayed"
         if let available = sources.available, needed > available {
           notOffered.append("point-in-time from base \(base.name): needs about \(ByteSize(bytes: needed)) for the new data directory, \(free) free (the damaged one is kept)")
