@@ -48,9 +48,13 @@ struct GatewayFailureLabTests {
   /// leaves), then the failure. Returns ipad-1's acknowledgements before the failure.
   func failGate() async throws -> [Int64] {
     try await lab.command(["gate-up"])
+    // Only this test's window: earlier suites restore the database to earlier points on purpose.
+    let since = try acked().last ?? 0
     let snapshot = try await CLIProcess.run(["run", "config-snapshot", "--yes"] + common)
     #expect(snapshot.status == 0, "\(snapshot.output)")
-    let before = try acked()
+    let count = try acked().count
+    #expect(try await eventually(within: .seconds(60)) { try acked().count >= count + 5 })
+    let before = try acked().filter { $0 > since }
     #expect(!before.isEmpty)
     try await lab.command(["gate-down"])
     return before

@@ -85,9 +85,19 @@ struct NASFailureLabTests {
 
   /// No file nexus-dr wrote (journals, reports, the NAS) holds a WireGuard private key.
   func checkNoSecrets() async throws {
-    let keys = try FileManager.default.contentsOfDirectory(atPath: "\(lab.directory)/secure-storage")
-      .map { try String(contentsOfFile: "\(lab.directory)/secure-storage/\($0)", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) }
-      .filter { !$0.isEmpty }
+    // Every secret the lab keeps in secure storage (files at any depth): each line's value.
+    let root = "\(lab.directory)/secure-storage"
+    var keys: [String] = []
+    let enumerator = FileManager.default.enumerator(atPath: root)
+    while let name = enumerator?.nextObject() as? String {
+      guard let text = try? String(contentsOfFile: "\(root)/\(name)", encoding: .utf8) else { continue }
+      for line in text.split(separator: "\n") where !line.hasPrefix("-----") {
+        let value = line.split(separator: "=", maxSplits: 1).count == 2 && line.contains(" = ")
+          ? String(line.split(separator: "=", maxSplits: 1)[1]).trimmingCharacters(in: .whitespaces)
+          : String(line.split(separator: ":").last ?? "")
+        if value.count >= 20 { keys.append(value) }
+      }
+    }
     #expect(!keys.isEmpty)
     let patterns = try state.write("keys.txt", keys.joined(separator: "\n") + "\n")
     for directory in [state.path + "/runs", nas] {

@@ -54,10 +54,13 @@ public struct PointInTimeRecoveryAction: StepAction {
   public func plan(_ context: PlanContext) -> [String] {
     let source = (try? base.render(context.values)) ?? base.description
     let environment = context.values.environment["name"] ?? "ENV"
+    let fresh = replaces == "new-cluster"
     return [
-      "if PostgreSQL still answers: commit one transaction, pg_switch_wal(), wait until that segment is archived",
-      "systemctl stop \(service); move the data directory aside to DATA.corrupt-<timestamp> (kept, not deleted)",
-      "extract \(source)/base.tar.gz and pg_wal.tar.gz into a fresh data directory (postgres, 0700); add the damaged copy's WAL the archive lacks",
+      fresh
+        ? "the cluster in the data directory is the new install's own: none of its WAL is archived or used"
+        : "if PostgreSQL still answers: commit one transaction, pg_switch_wal(), wait until that segment is archived",
+      "systemctl stop \(service); move the data directory aside to DATA.\(fresh ? "new-cluster" : "corrupt")-<timestamp> (kept, not deleted)",
+      "extract \(source)/base.tar.gz and pg_wal.tar.gz into a fresh data directory (postgres, 0700)\(fresh ? "" : "; add the damaged copy's WAL the archive lacks (same system identifier only)")",
       "recovery.signal; restore_command = '\(nexusDR) wal fetch --env \(environment) %f %p'; recovery_target_time if given, then promote",
       "systemctl start \(service); wait for the end of recovery; the timeline must be above the base backup's; the recovery settings are removed",
     ]

@@ -241,7 +241,7 @@ public struct SecretsRestoreAction: StepAction {
   public func plan(_ context: PlanContext) -> [String] {
     [
       "list the newest snapshot's excluded files, the settings still [REDACTED] on \(context.step.host ?? "the host"), and \(also.isEmpty ? "nothing else" : also.joined(separator: ", "))",
-      "copy them from \(from.map { (try? $0.render(context.values)) ?? $0.description } ?? "(no directory given)") on this machine when there; ask for the rest (question manual.\(context.step.id)); check all are there",
+      "copy them from \(from.flatMap { try? $0.render(context.values) }.flatMap { $0.isEmpty ? nil : $0 + " on this machine" } ?? "(no secure-storage directory given: all by hand)") when there; ask for the rest (question manual.\(context.step.id)); check all are there",
     ]
   }
 
