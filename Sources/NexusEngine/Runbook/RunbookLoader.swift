@@ -85,7 +85,7 @@ public enum RunbookLoader {
     }
 
     let title = try fields["title"]?.string() ?? id
-    let hash = SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+    let hash = Digest.sha256Hex(Array(text.utf8))
     return Runbook(
       id: id, title: title, description: try fields["description"]?.string(), file: file, content: text,
       contentHash: hash, inputs: inputs, preflight: preflight, steps: steps)

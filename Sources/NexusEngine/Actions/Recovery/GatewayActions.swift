@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import NexusCore
 import NexusTransport
@@ -38,7 +37,7 @@ public struct GateReplacementAction: StepAction {
       text: """
         \(host) (\(address)) does not answer. Provision a new Raspberry Pi from the nexus-gate repository:
         give it the address \(address), root's SSH key of nexus-dr in authorized_keys, and put its host key
-        (ssh-keyscan, checked against the fingerprint on its console) into \(context.environment.ssh.knownHosts ?? "the known_hosts file").
+        (ssh-keyscan, checked against the fingerprint on its console) into \(context.environment.ssh.knownHosts).
         At another address: answer abort and resume with --host \(host)=ADDRESS.
         When it is done, answer 'done' (or 'abort' to stop here).
         """,
@@ -141,7 +140,7 @@ public struct WireGuardInstallAction: StepAction {
     }
     config.set("PrivateKey", to: keyText, in: interfaceSection)
     let content = Array(config.text.utf8)
-    let digest = SHA256.hash(data: Data(content)).map { String(format: "%02x", $0) }.joined()
+    let digest = Digest.sha256Hex(content)
 
     // Install: same content already there → nothing; a different file → kept aside.
     let target = "/etc/wireguard/\(interface).conf"

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import NexusCore
 import NexusTransport
@@ -146,7 +145,6 @@ public struct ConfigRestoreAction: StepAction {
     nas=$1; part=$2; stamp=$3
     snap=$(ls -1d "$nas"/config/2*/"$part" 2>/dev/null | sort | tail -n 1)
     [ -n "$snap" ] || { echo "no snapshot of $part under $nas/config" >&2; exit 3; }
-    echo "snapshot $snap"
     cd "$snap"
     files=$(find . \( -type f -o -type l \) ! -name .nexus-dr-excluded -printf '%P\n' | sort)
     out=$(printf '%s\n' "$files" | rsync -a --checksum --no-implied-dirs --backup --suffix=".setup-$stamp" --files-from=- --itemize-changes ./ /) ||
@@ -154,10 +152,6 @@ public struct ConfigRestoreAction: StepAction {
     echo "changed $(printf '%s\n' "$out" | grep -c '^>f' || true)"
     echo "files $(printf '%s\n' "$files" | grep -c . || true)"
     printf '%s\n' "$files" | while read -r f; do [ -e "/$f.setup-$stamp" ] && echo "replaced /$f.setup-$stamp"; done || true
-    [ -f .nexus-dr-excluded ] && sed 's/^/excluded /' .nexus-dr-excluded || echo "unlisted yes"
-    printf '%s\n' "$files" | while read -r f; do
-      [ -f "/$f" ] && grep -E '\[REDACTED\]' "/$f" | sed -E 's/^[[:space:]]*([^=:[:space:]]+).*/\1/' | sed "s#^#redacted /$f #"
-    done || true
     """#
 
   public func run(_ context: StepContext) async throws(StepFailure) -> StepResult {
@@ -165,7 +159,7 @@ public struct ConfigRestoreAction: StepAction {
     let stamp = JournalTime.compact(Date())
     let result = try await context.run(.argv(["bash", "-c", Self.script, "config-restore", nas.path, part, stamp], timeout: .seconds(600)), quiet: true)
     guard result.succeeded else { throw StepFailure(.failed, "cannot restore the configuration: \(result.stderrTail)") }
-    let listing = SecretListing(result.stdoutText)
+    let listing = try await SecretListing.read(nas: nas.path, part: part, context: context, restored: result.stdoutText)
     context.console.line("    from \(listing.snapshot): \(listing.files) file(s), \(listing.changed) written\(listing.replaced.isEmpty ? "" : "; the host's own versions kept: \(listing.replaced.joined(separator: ", "))")")
     if listing.unlisted { context.console.line("    this snapshot predates the list of excluded files: check the inventory's config excludes by hand") }
     let secrets = listing.secrets
@@ -206,6 +200,27 @@ struct SecretListing {
 
   /// `/path` for an excluded file, `/path: key` for a redacted setting.
   var secrets: [String] { excluded + redacted.map { "\($0.file): \($0.key)" } }
+
+  /// The newest snapshot of PART and what it could not hold: its `.nexus-dr-excluded`
+  /// and its `KEY = [REDACTED]` settings (names only), with `restored`'s lines parsed too.
+  static func read(nas: String, part: String, context: StepContext, restored: String = "") async throws(StepFailure) -> SecretListing {
+    let listed = try await context.run(.argv(["bash", "-c", script, "secrets-list", nas, part], timeout: .seconds(120)), quiet: true)
+    guard listed.succeeded else { throw StepFailure(.failed, "cannot list the secrets: \(listed.stderrTail)") }
+    return SecretListing(restored + "\n" + listed.stdoutText)
+  }
+
+  static let script = #"""
+    set -eu
+    nas=$1; part=$2
+    snap=$(ls -1d "$nas"/config/2*/"$part" 2>/dev/null | sort | tail -n 1)
+    [ -n "$snap" ] || { echo "no snapshot of $part under $nas/config" >&2; exit 3; }
+    echo "snapshot $snap"
+    cd "$snap"
+    [ -f .nexus-dr-excluded ] && sed 's/^/excluded /' .nexus-dr-excluded || echo "unlisted yes"
+    find . -type f ! -name .nexus-dr-excluded -printf '%P\n' | while read -r f; do
+      grep -E '\[REDACTED\]' "$f" | sed -E 's/^[[:space:]]*([^=:[:space:]]+).*/\1/' | sed "s#^#redacted /$f #"
+    done || true
+    """#
 }
 
 /// `secrets.restore`: puts back what the configuration snapshot could not hold.
@@ -247,9 +262,7 @@ public struct SecretsRestoreAction: StepAction {
 
   public func run(_ context: StepContext) async throws(StepFailure) -> StepResult {
     guard let nas = context.environment.nas else { throw StepFailure(.failed, "no nas section in the inventory") }
-    let listed = try await context.run(.argv(["bash", "-c", Self.listScript, "secrets-list", nas.path, part], timeout: .seconds(120)), quiet: true)
-    guard listed.succeeded else { throw StepFailure(.failed, "cannot list the secrets: \(listed.stderrTail)") }
-    var listing = SecretListing(listed.stdoutText)
+    var listing = try await SecretListing.read(nas: nas.path, part: part, context: context)
     listing.excluded = Array(Set(listing.excluded + also)).sorted()
     let directory = try from.map { template throws(StepFailure) in try context.render(template) } ?? ""
     var copied: [String] = []
@@ -315,19 +328,6 @@ public struct SecretsRestoreAction: StepAction {
     guard result.succeeded else { throw StepFailure(.failed, "cannot check the secrets: \(result.stderrTail)") }
     return result.stdoutText.split(whereSeparator: \.isNewline).map(String.init)
   }
-
-  static let listScript = #"""
-    set -eu
-    nas=$1; part=$2
-    snap=$(ls -1d "$nas"/config/2*/"$part" 2>/dev/null | sort | tail -n 1)
-    [ -n "$snap" ] || { echo "no snapshot of $part under $nas/config" >&2; exit 3; }
-    echo "snapshot $snap"
-    cd "$snap"
-    [ -f .nexus-dr-excluded ] && sed 's/^/excluded /' .nexus-dr-excluded || echo "unlisted yes"
-    find . -type f ! -name .nexus-dr-excluded -printf '%P\n' | while read -r f; do
-      grep -E '\[REDACTED\]' "$f" | sed -E 's/^[[:space:]]*([^=:[:space:]]+).*/\1/' | sed "s#^#redacted /$f #"
-    done || true
-    """#
 
   static let writeScript = #"""
     set -eu
@@ -409,7 +409,7 @@ public struct WireGuardPeerUpdateAction: StepAction {
     let changed = config.text != read.stdoutText
     if changed {
       let content = Array(config.text.utf8)
-      let digest = SHA256.hash(data: Data(content)).map { String(format: "%02x", $0) }.joined()
+      let digest = Digest.sha256Hex(content)
       var write = HostCommand(.argv(["sh", "-c", Self.writeScript, "wg-edit", path, digest, JournalTime.compact(Date())]), timeout: .seconds(60))
       write.stdin = content
       let written = try await context.run(write, quiet: true)

@@ -110,3 +110,10 @@ public enum WireGuardKey {
     text.count == 44 && Data(base64Encoded: text)?.count == 32
   }
 }
+
+/// Hex sha256, as sha256sum prints it.
+enum Digest {
+  static func sha256Hex(_ bytes: [UInt8]) -> String {
+    SHA256.hash(data: Data(bytes)).map { String(format: "%02x", $0) }.joined()
+  }
+}
