@@ -107,6 +107,8 @@ struct GatewayFailureLabTests {
     #expect(run.output.contains("is nexus-server's peer"), "the key was checked against the server's peers")
     #expect(run.output.contains("2 peer(s) with a recent handshake"), "\(run.output)")
     #expect(run.output.contains("sync resumed"))
+    let key = try String(contentsOfFile: try keyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+    #expect(!run.output.contains(key), "the key is never printed")
     try await checkTakenOver(acknowledgedBefore: before)
     try await checkNoSecrets()
     try await lab.command(["gate-up"])
@@ -137,6 +139,28 @@ struct GatewayFailureLabTests {
     #expect(!addresses.contains(" \(try lab.value("GATE_IP"))/"), "the address was not taken")
     await standby.close()
     try await lab.command(["gate-up"])
+  }
+
+  @Test("net.take-address refuses an address that still answers (the gate is up): nothing added")
+  func takeLiveAddress() async throws {
+    try await lab.command(["gate-up"])
+    let runbook = try state.write("take-live-address.yaml", """
+      runbook: take-live-address
+      title: Take an address that is still in use
+      steps:
+        - id: take
+          title: Take the gate's address while the gate is up
+          host: gate-standby
+          action: net.take-address
+          with: { address: "{{ env.hosts.gate.address }}" }
+      """)
+    let run = try await CLIProcess.run(["run", runbook, "--yes"] + common)
+    #expect(run.status == 1, "\(run.output)")
+    #expect(run.output.contains("still answers"), "\(run.output)")
+    let standby = try lab.ssh("gate-standby")
+    let addresses = try await standby.runChecked(.argv(["ip", "-o", "-4", "addr", "show", "dev", "eth0"])).stdoutText
+    await standby.close()
+    #expect(!addresses.contains(" \(try lab.value("GATE_IP"))/"), "nothing added: \(addresses)")
   }
 
   @Test("kill -9 right after the configuration was written, and again right after the address was taken: resume completes, nothing done twice")

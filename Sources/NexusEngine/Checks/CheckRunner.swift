@@ -40,7 +40,15 @@ public struct CheckRunner: Sendable {
         let name = try await transport.runChecked(.argv(["hostname"], timeout: .seconds(30))).stdoutText
         return (false, "\(host) answers as \(name.trimmingCharacters(in: .whitespacesAndNewlines)) with its known host key: it is not down")
       } catch {
-        return (true, "\(host) does not answer with its known host key: \(error.description.split(separator: "\n").first ?? "")")
+        // Down means: nothing answers, or another machine (another host key) does. An error
+        // on this side (a missing key file, refused authentication) proves nothing.
+        let line = error.description.split(separator: "\n").first.map(String.init) ?? ""
+        switch error.code {
+        case .unreachable, .hostKeyChanged, .hostKeyUnknown, .timeout, .connectionLost:
+          return (true, "\(host) does not answer with its known host key: \(line)")
+        default:
+          return (false, "cannot tell whether \(host) is down: \(line)")
+        }
       }
     case .databaseUp:
       guard let database = environment.database else { return (false, "environment '\(environment.name)' has no database") }

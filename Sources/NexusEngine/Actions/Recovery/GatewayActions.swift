@@ -139,6 +139,10 @@ public struct WireGuardInstallAction: StepAction {
       context.console.line("    nexus-server's \(interface) could not be asked; the key's public key is \(publicKey)")
     }
     config.set("PrivateKey", to: keyText, in: interfaceSection)
+    let stillRedacted = config.lines.compactMap { WireGuardConfig.setting($0) }.filter { $0.value == "[REDACTED]" }.map(\.key)
+    guard stillRedacted.isEmpty else {
+      throw StepFailure(.failed, "\(snapshot) has other redacted settings (\(stillRedacted.joined(separator: ", "))) that this step cannot put back; install the configuration by hand (wg0.conf, mode 0600) and resume")
+    }
     let content = Array(config.text.utf8)
     let digest = Digest.sha256Hex(content)
 
@@ -211,17 +215,23 @@ public struct TakeAddressAction: StepAction {
     if ip -o -4 addr show | grep -q " inet $addr/"; then
       echo "already here: $(ip -o -4 addr show | grep " inet $addr/" | awk '{print $2, $4}')"; exit 0
     fi
-    dev=$(ip -o route get "$addr" 2>/dev/null | sed -n 's/.* dev \([^ ]*\).*/\1/p')
-    [ -n "$dev" ] || { echo "no route from this host to $addr" >&2; exit 1; }
+    route=$(ip -o route get "$addr" 2>/dev/null) || { echo "no route from this host to $addr" >&2; exit 1; }
+    case $route in *" via "*) echo "$addr is not on a subnet this host is on ($route): it cannot take it over" >&2; exit 1;; esac
+    dev=$(printf '%s\n' "$route" | sed -n 's/.* dev \([^ ]*\).*/\1/p')
+    [ -n "$dev" ] || { echo "no interface toward $addr" >&2; exit 1; }
     prefix=$(ip -o -4 addr show dev "$dev" | awk '{print $4}' | head -n 1 | cut -d/ -f2)
     [ -n "$prefix" ] || { echo "$dev has no IPv4 address to take the prefix from" >&2; exit 1; }
-    if command -v arping >/dev/null 2>&1; then
+    # iputils' arping (its -D is duplicate-address detection; another arping's -D is not).
+    iputils=no; arping -V 2>&1 | grep -q iputils && iputils=yes
+    if [ $iputils = yes ]; then
       arping -D -q -c 2 -w 2 -I "$dev" "$addr" || { echo "$addr still answers on $dev (ARP): the old gate is still on the network. Power it off or unplug it, then resume." >&2; exit 3; }
-    elif ping -c 2 -W 1 "$addr" >/dev/null 2>&1; then
-      echo "$addr still answers ping: the old gate is still on the network. Power it off or unplug it, then resume." >&2; exit 3
+    else
+      if ping -c 2 -W 1 "$addr" >/dev/null 2>&1 || ip neigh show "$addr" dev "$dev" | grep -q 'lladdr.*REACHABLE'; then
+        echo "$addr still answers: the old gate is still on the network. Power it off or unplug it, then resume." >&2; exit 3
+      fi
     fi
-    ip address add "$addr/$prefix" dev "$dev"
-    command -v arping >/dev/null 2>&1 && arping -q -U -c 2 -w 3 -I "$dev" "$addr" || true
+    ip address add "$addr/$prefix" dev "$dev" || { echo "ip address add $addr/$prefix dev $dev failed" >&2; exit 1; }
+    [ $iputils = yes ] && arping -q -U -c 2 -w 3 -I "$dev" "$addr" || true
     echo "took over $addr/$prefix on $dev"
     """#
 
@@ -230,7 +240,9 @@ public struct TakeAddressAction: StepAction {
     let result = try await context.run(.argv(["sh", "-c", Self.script, "take-address", value], timeout: .seconds(60)))
     guard result.succeeded else { throw StepFailure(.failed, "cannot take over \(value) on \(context.step.host ?? "the host"): \(result.stderrTail)") }
     let said = result.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
-    let device = said.split(separator: " ").last.map(String.init) ?? ""
+    // "took over A/P on DEV" or "already here: DEV A/P"
+    let words = said.split(separator: " ").map(String.init)
+    let device = said.hasPrefix("already here: ") ? (words.count > 2 ? words[2] : "") : (words.last ?? "")
     return StepResult(outputs: ["address": value, "interface": device])
   }
 }
@@ -254,12 +266,15 @@ public struct WireGuardUpAction: StepAction {
   public var declaredOutputs: Set<String>? { ["public_key", "listen_port", "address"] }
 
   public func plan(_ context: PlanContext) -> [String] {
-    ["systemctl restart wg-quick@\(interface); then wg show \(interface): its public key must be the installed one"]
+    ["systemctl restart wg-quick@\(interface), systemctl enable wg-quick@\(interface); then wg show \(interface): its public key must be the installed one"]
   }
 
   public func run(_ context: StepContext) async throws(StepFailure) -> StepResult {
     let restart = try await context.run(.argv(["systemctl", "restart", "wg-quick@\(interface)"], timeout: .seconds(60)))
     guard restart.succeeded else { throw StepFailure(.failed, "systemctl restart wg-quick@\(interface) failed: \(restart.stderrTail)") }
+    // Up again after a reboot too.
+    let enable = try await context.run(.argv(["systemctl", "enable", "wg-quick@\(interface)"], timeout: .seconds(60)), quiet: true)
+    guard enable.succeeded else { throw StepFailure(.failed, "systemctl enable wg-quick@\(interface) failed: \(enable.stderrTail)") }
     let show = try await context.run(.argv(["sh", "-c", #"wg show "$1" public-key && wg show "$1" listen-port && ip -o -4 addr show dev "$1" | awk '{print $4}' | head -n 1 | cut -d/ -f1"#, "wg-show", interface], timeout: .seconds(30)), quiet: true)
     let lines = show.stdoutText.split(whereSeparator: \.isNewline).map(String.init)
     guard show.succeeded, lines.count >= 2 else { throw StepFailure(.failed, "\(interface) is not up after the restart: \(show.stderrTail)") }
@@ -362,9 +377,7 @@ public struct WireGuardHandshakesAction: StepAction {
         return StepResult(outputs: ["peers": String(considered.count), "waited": "\(waited) ms", "traffic": traffic])
       }
       if clock.now >= deadline { break }
-      if reached || trafficFrom == nil {
-        do { try await Task.sleep(for: .seconds(1)) } catch { throw StepFailure(.interrupted, "interrupted while waiting for handshakes") }
-      }
+      do { try await Task.sleep(for: .seconds(1)) } catch { throw StepFailure(.interrupted, "interrupted while waiting for handshakes") }
     }
     var problems = missing.map { "no recent handshake from \($0) (\(names[$0] ?? "?"))" }
     if !reached, let trafficFrom { problems.append("\(trafficFrom) does not reach \(target) through the tunnel") }

@@ -299,8 +299,11 @@ public struct PointInTimeRecoveryAction: StepAction {
       copied=0
       # WAL is only taken from a data directory of the same cluster (system identifier).
       sid() { pgc=$(command -v pg_controldata || ls -1 /usr/lib/postgresql/*/bin/pg_controldata 2>/dev/null | tail -n 1); [ -n "$pgc" ] && "$pgc" "$1" 2>/dev/null | sed -n 's/^Database system identifier: *//p'; }
-      if [ -n "$aside" ] && [ -d "$aside/pg_wal" ] && [ "$(sid "$aside")" != "$(sid "$data")" ]; then
-        echo "other=$(sid "$aside")"; aside=""
+      if [ "$8" = new-cluster ]; then aside=""
+      elif [ -n "$aside" ] && [ -d "$aside/pg_wal" ]; then
+        old_sid=$(sid "$aside"); new_sid=$(sid "$data")
+        # Unknown (no pg_controldata, a damaged pg_control): taken, as before; different: never.
+        if [ -n "$old_sid" ] && [ -n "$new_sid" ] && [ "$old_sid" != "$new_sid" ]; then echo "other=$old_sid"; aside=""; fi
       fi
       if [ -n "$aside" ] && [ -d "$aside/pg_wal" ]; then
         for f in "$aside"/pg_wal/*; do
@@ -320,11 +323,15 @@ public struct PointInTimeRecoveryAction: StepAction {
       echo "copied=$copied"
       """#
     let result = try await context.run(HostCommand(
-      .argv(["bash", "-c", script, "extract", data, basePath, aside, settings, Self.extracting, Self.recovering, target]), timeout: context.timeout), quiet: true)
+      .argv(["bash", "-c", script, "extract", data, basePath, aside, settings, Self.extracting, Self.recovering, target, replaces]), timeout: context.timeout), quiet: true)
     guard result.succeeded else {
       throw StepFailure(.failed, "extracting \(basePath) into \(data) failed (\(result.termination)): \(result.stderrTail.suffix(600)); the half-extracted directory carries \(Self.extracting) and is redone when the step runs again")
     }
     let copied = result.stdoutText.firstMatch(of: #/copied=([0-9]+)/#).map { String($0.output.1) } ?? "0"
+    if replaces == "new-cluster" {
+      context.console.line("    base backup extracted into \(data); none of the new install's WAL is used")
+      return
+    }
     if result.stdoutText.contains("other=") {
       context.console.line("    base backup extracted into \(data); \(aside) is another cluster (its system identifier differs from the base backup's): none of its WAL is used")
       return

@@ -282,11 +282,15 @@ public struct SecretsRestoreAction: StepAction {
       }
       for (file, key) in listing.redacted {
         guard let source = FileManager.default.contents(atPath: directory + file) else { continue }
-        let values = String(decoding: source, as: UTF8.self).split(whereSeparator: \.isNewline).compactMap { WireGuardConfig.setting(String($0)) }
-        guard let value = values.first(where: { $0.key == key })?.value, !value.isEmpty else { continue }
+        // The value is everything after the first `=` (trimmed): a secret may hold `#`.
+        let value = String(decoding: source, as: UTF8.self).split(whereSeparator: \.isNewline).lazy.compactMap { line -> String? in
+          guard WireGuardConfig.setting(String(line))?.key == key, let equals = line.firstIndex(of: "=") else { return nil }
+          return line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+        }.first ?? ""
+        guard !value.isEmpty else { continue }
         let current = try await context.run(.argv(["cat", "--", file], timeout: .seconds(30)), quiet: true)
-        guard current.succeeded else { continue }
-        var lines = current.stdoutText.components(separatedBy: "\n")
+        guard current.succeeded, !current.stdoutTruncated, let currentText = String(validating: current.stdout, as: UTF8.self) else { continue }
+        var lines = currentText.components(separatedBy: "\n")
         var changed = false
         for index in lines.indices where WireGuardConfig.setting(lines[index])?.key == key && lines[index].contains("[REDACTED]") {
           lines[index] = lines[index].replacingOccurrences(of: "[REDACTED]", with: value)
@@ -331,15 +335,16 @@ public struct SecretsRestoreAction: StepAction {
 
   static let writeScript = #"""
     set -eu
-    umask 077; dir=$(dirname "$1"); mkdir -p "$dir"
-    cat > "$1.nexus-dr-new"; chmod 0600 "$1.nexus-dr-new"; sync "$1.nexus-dr-new"; mv -f "$1.nexus-dr-new" "$1"
+    umask 077; dir=$(dirname "$1"); mkdir -p "$dir"; trap 'rm -f "$1.nexus-dr-new"' EXIT
+    cat > "$1.nexus-dr-new"; chmod 0600 "$1.nexus-dr-new"; sync "$1.nexus-dr-new"; mv -f "$1.nexus-dr-new" "$1"; trap - EXIT
     """#
 
   /// stdin replaces the file, keeping its owner and mode.
   static let rewriteScript = #"""
     set -eu
+    umask 077; trap 'rm -f "$1.nexus-dr-new"' EXIT
     cat > "$1.nexus-dr-new"; chown --reference="$1" "$1.nexus-dr-new"; chmod --reference="$1" "$1.nexus-dr-new"
-    sync "$1.nexus-dr-new"; mv -f "$1.nexus-dr-new" "$1"
+    sync "$1.nexus-dr-new"; mv -f "$1.nexus-dr-new" "$1"; trap - EXIT
     """#
 
   static let checkScript = #"""
@@ -396,8 +401,10 @@ public struct WireGuardPeerUpdateAction: StepAction {
     let newEndpoint = try endpoint.map { template throws(StepFailure) in try context.render(template) } ?? ""
     // The file holds the gate's private key: read quietly, kept in memory, never output.
     let read = try await context.run(.argv(["cat", "--", path], timeout: .seconds(30)), quiet: true)
-    guard read.succeeded else { throw StepFailure(.failed, "cannot read \(path) on \(context.step.host ?? "the gate"): \(read.stderrTail)") }
-    var config = WireGuardConfig(text: read.stdoutText)
+    guard read.succeeded, !read.stdoutTruncated, let text = String(validating: read.stdout, as: UTF8.self) else {
+      throw StepFailure(.failed, "cannot read \(path) on \(context.step.host ?? "the gate") whole and as UTF-8: \(read.stderrTail)")
+    }
+    var config = WireGuardConfig(text: text)
     guard let peer = config.peer(allowing: address) else {
       throw StepFailure(.failed, "\(path) has no [Peer] with AllowedIPs \(address); add the peer by hand (wg0.conf and wg set) and resume")
     }
@@ -406,7 +413,7 @@ public struct WireGuardPeerUpdateAction: StepAction {
     if !newEndpoint.isEmpty, let current = config.value(of: "Endpoint", in: peer), let colon = current.lastIndex(of: ":") {
       config.set("Endpoint", to: newEndpoint + current[colon...], in: config.peer(allowing: address)!)
     }
-    let changed = config.text != read.stdoutText
+    let changed = config.text != text
     if changed {
       let content = Array(config.text.utf8)
       let digest = Digest.sha256Hex(content)
@@ -420,7 +427,12 @@ public struct WireGuardPeerUpdateAction: StepAction {
     }
     // Test-only: NEXUS_DR_CRASH_AT=STEP:after-write dies like kill -9 with the file edited, not yet applied.
     FaultInjection.crashIfRequested(step: context.step.id, phase: "after-write")
-    let sync = try await context.run(.argv(["bash", "-c", #"wg syncconf "$1" <(wg-quick strip "$2") && wg show "$1" peers"#, "wg-syncconf", interface, path], timeout: .seconds(60)), quiet: true)
+    // syncconf with an empty configuration would remove every peer: strip first, check, then apply.
+    let sync = try await context.run(.argv(["bash", "-c", #"""
+      conf=$(wg-quick strip "$2") || exit 1
+      printf '%s\n' "$conf" | grep -q '^\[Peer\]' || { echo "wg-quick strip $2 gave no peer: not applied" >&2; exit 1; }
+      wg syncconf "$1" <(printf '%s\n' "$conf") && wg show "$1" peers
+      """#, "wg-syncconf", interface, path], timeout: .seconds(60)), quiet: true)
     guard sync.succeeded else { throw StepFailure(.failed, "wg syncconf \(interface) failed: \(sync.stderrTail)") }
     let peers = sync.stdoutText.split(whereSeparator: \.isNewline).map(String.init)
     guard peers.contains(newKey), oldKey == newKey || !peers.contains(oldKey) else {

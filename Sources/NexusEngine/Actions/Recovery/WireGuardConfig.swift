@@ -13,17 +13,22 @@ public struct WireGuardConfig: Sendable, Equatable {
   }
 
   public private(set) var lines: [String]
+  /// `\n`, or `\r\n` for a file written with CRLF line ends (Swift sees `\r\n` as one
+  /// character, so such a file is split on it and joined with it again).
+  public let lineEnd: String
 
   public init(text: String) {
-    lines = text.components(separatedBy: "\n")
+    lineEnd = text.contains("\r\n") ? "\r\n" : "\n"
+    lines = text.components(separatedBy: lineEnd)
   }
 
-  public var text: String { lines.joined(separator: "\n") }
+  public var text: String { lines.joined(separator: lineEnd) }
 
   public var sections: [Section] {
     var result: [Section] = []
     for (index, line) in lines.enumerated() {
-      let trimmed = line.trimmingCharacters(in: .whitespaces)
+      // `[Peer] # nexus-server` and CRLF line ends are headers too.
+      let trimmed = String(line.prefix { $0 != "#" }).trimmingCharacters(in: .whitespacesAndNewlines)
       if trimmed.hasPrefix("["), trimmed.hasSuffix("]") {
         if var last = result.popLast() {
           last.lines = last.lines.lowerBound..<index
@@ -41,7 +46,7 @@ public struct WireGuardConfig: Sendable, Equatable {
   /// `Key = value` of a line (keys compared case-insensitively, as wg does), or nil for
   /// comments, blank lines and headers.
   static func setting(_ line: String) -> (key: String, value: String)? {
-    let trimmed = line.trimmingCharacters(in: .whitespaces)
+    let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
     guard !trimmed.hasPrefix("#"), !trimmed.hasPrefix("["), let equals = trimmed.firstIndex(of: "=") else { return nil }
     let key = trimmed[..<equals].trimmingCharacters(in: .whitespaces)
     var value = trimmed[trimmed.index(after: equals)...].trimmingCharacters(in: .whitespaces)
@@ -62,11 +67,15 @@ public struct WireGuardConfig: Sendable, Equatable {
   /// spelling of the key; adds `Key = value` after the last setting when absent.
   public mutating func set(_ key: String, to value: String, in section: Section) {
     if let index = lineIndex(of: key, in: section) {
+      // Only the old value's characters change: indentation, spacing, a trailing
+      // comment and a CR line end stay.
       let line = lines[index]
       let equals = line.firstIndex(of: "=")!
-      var prefix = String(line[...equals])
-      if line[line.index(after: equals)...].first == " " { prefix += " " }
-      lines[index] = prefix + value
+      var start = line.index(after: equals)
+      while start < line.endIndex, line[start] == " " || line[start] == "\t" { start = line.index(after: start) }
+      var end = line[start...].firstIndex { $0 == "#" || $0 == "\r" } ?? line.endIndex
+      while end > start, line[line.index(before: end)] == " " || line[line.index(before: end)] == "\t" { end = line.index(before: end) }
+      lines[index] = String(line[..<start]) + (start == line.index(after: equals) && start == end ? " " : "") + value + String(line[end...])
     } else {
       let last = section.lines.last { !lines[$0].trimmingCharacters(in: .whitespaces).isEmpty } ?? section.lines.lowerBound
       lines.insert("\(key) = \(value)", at: last + 1)
