@@ -267,6 +267,8 @@ struct RoutineLabTests {
     let excluded = try String(contentsOfFile: "\(nas)/config/\(latest)/server/.nexus-dr-excluded", encoding: .utf8)
     #expect(excluded.split(separator: "\n").contains("/etc/nexus/secrets/pgpass"), "\(excluded)")
     #expect(excluded.split(separator: "\n").contains("/etc/nexus/tls/server.key"), "\(excluded)")
+    let owners = try String(contentsOfFile: "\(nas)/config/\(latest)/server/.nexus-dr-owners", encoding: .utf8)
+    #expect(owners.split(separator: "\n").contains("postgres postgres 640 /etc/postgresql/15/main/pg_hba.conf"), "\(owners)")
   }
 
   @Test("an attachment deleted on the server is still on the NAS the next night")

@@ -66,6 +66,11 @@ struct ServerFailureLabTests {
       let run = try await CLIProcess.run(arguments + common(lab))
       #expect(run.status == 0, "\(arguments): \(run.output)")
     }
+    // The old server's postgres had another uid than the new install's: the snapshot's copy
+    // carries a number this machine does not know. Restored by name, PostgreSQL can read it.
+    let nas = try lab.value("NAS_MOUNT")
+    let latest = try FileManager.default.contentsOfDirectory(atPath: "\(nas)/config").filter { $0.hasPrefix("2") }.sorted().last ?? ""
+    _ = try await local.runChecked(.argv(["chown", "4242:4242", "\(nas)/config/\(latest)/server/etc/postgresql/15/main/pg_hba.conf"]))
     let gate = try lab.ssh("gate")
     let gateConfig = try await gate.runChecked(.argv(["cat", "/etc/wireguard/wg0.conf"])).stdoutText
     await gate.close()
@@ -138,6 +143,8 @@ struct ServerFailureLabTests {
     let newKey = try await server.runChecked(.argv(["wg", "show", "wg0", "public-key"])).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
     let serverPrivate = try await server.runChecked(.shell("sed -n 's/^PrivateKey = //p' /etc/wireguard/wg0.conf")).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
     let modes = try await server.runChecked(.shell("stat -c '%a %n' /etc/nexus/secrets/pgpass /etc/nexus/tls/server.key /root/.pgpass")).stdoutText
+    let hba = try await server.runChecked(.shell("stat -c '%U %G %a' /etc/postgresql/15/main/pg_hba.conf")).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+    #expect(hba == "postgres postgres 640", "owners restored by name: \(hba)")
     await server.close()
     #expect(newKey != before.oldServerKey && newKey.count == 44)
     #expect(before.gateConfig.components(separatedBy: before.oldServerKey).count == 2)

@@ -146,12 +146,25 @@ public struct ConfigRestoreAction: StepAction {
     snap=$(ls -1d "$nas"/config/2*/"$part" 2>/dev/null | sort | tail -n 1)
     [ -n "$snap" ] || { echo "no snapshot of $part under $nas/config" >&2; exit 3; }
     cd "$snap"
-    files=$(find . \( -type f -o -type l \) ! -name .nexus-dr-excluded -printf '%P\n' | sort)
+    files=$(find . \( -type f -o -type l \) ! -name .nexus-dr-excluded ! -name .nexus-dr-owners -printf '%P\n' | sort)
     out=$(printf '%s\n' "$files" | rsync -a --checksum --no-implied-dirs --backup --suffix=".setup-$stamp" --files-from=- --itemize-changes ./ /) ||
       { echo "rsync from $snap to / failed" >&2; exit 1; }
     echo "changed $(printf '%s\n' "$out" | grep -c '^>f' || true)"
     echo "files $(printf '%s\n' "$files" | grep -c . || true)"
     printf '%s\n' "$files" | while read -r f; do [ -e "/$f.setup-$stamp" ] && echo "replaced /$f.setup-$stamp"; done || true
+    # Owners by name (this install's uids may differ from the old server's) and modes.
+    if [ -f .nexus-dr-owners ]; then
+      fixed=0
+      while read -r u g m p; do
+        [ -f "$p" ] && [ -e "./${p#/}" ] || continue
+        if id -u "$u" >/dev/null 2>&1 && getent group "$g" >/dev/null 2>&1; then
+          chown -h "$u:$g" "$p" && chmod "$m" "$p" && fixed=$((fixed + 1))
+        else
+          echo "unknown-owner $u:$g $p"
+        fi
+      done < .nexus-dr-owners
+      echo "owners $fixed"
+    fi
     """#
 
   public func run(_ context: StepContext) async throws(StepFailure) -> StepResult {
@@ -162,6 +175,8 @@ public struct ConfigRestoreAction: StepAction {
     let listing = try await SecretListing.read(nas: nas.path, part: part, context: context, restored: result.stdoutText)
     context.console.line("    from \(listing.snapshot): \(listing.files) file(s), \(listing.changed) written\(listing.replaced.isEmpty ? "" : "; the host's own versions kept: \(listing.replaced.joined(separator: ", "))")")
     if listing.unlisted { context.console.line("    this snapshot predates the list of excluded files: check the inventory's config excludes by hand") }
+    if listing.ownersFixed > 0 { context.console.line("    owners and modes set by name as recorded: \(listing.ownersFixed) file(s)") }
+    if !listing.unknownOwners.isEmpty { context.console.line("    owners this install does not know (left as copied): \(listing.unknownOwners.joined(separator: ", "))") }
     let secrets = listing.secrets
     context.console.line(secrets.isEmpty ? "    no secret to put back" : "    secrets to put back from secure storage: \(secrets.joined(separator: ", "))")
     return StepResult(outputs: [
@@ -180,6 +195,10 @@ struct SecretListing {
   var excluded: [String] = []
   var redacted: [(file: String, key: String)] = []
   var unlisted = false
+  var ownersFixed = 0
+  var unknownOwners: [String] = []
+  /// path → (user, group, mode) as the snapshot recorded them.
+  var owners: [String: (user: String, group: String, mode: String)] = [:]
 
   init(_ text: String) {
     for line in text.split(whereSeparator: \.isNewline) {
@@ -193,6 +212,12 @@ struct SecretListing {
       case "excluded": excluded.append(parts[1])
       case "redacted" where parts.count == 3: redacted.append((parts[1], parts[2]))
       case "unlisted": unlisted = true
+      case "owners": ownersFixed = Int(parts[1]) ?? 0
+      case "unknown-owner" where parts.count == 3: unknownOwners.append("\(parts[2]) (\(parts[1]))")
+      case "owner":
+        // owner USER GROUP MODE /path (the path may hold spaces)
+        let fields = line.split(separator: " ", maxSplits: 4).map(String.init)
+        if fields.count == 5 { owners[fields[4]] = (fields[1], fields[2], fields[3]) }
       default: break
       }
     }
@@ -217,7 +242,8 @@ struct SecretListing {
     echo "snapshot $snap"
     cd "$snap"
     [ -f .nexus-dr-excluded ] && sed 's/^/excluded /' .nexus-dr-excluded || echo "unlisted yes"
-    find . -type f ! -name .nexus-dr-excluded -printf '%P\n' | while read -r f; do
+    [ -f .nexus-dr-owners ] && sed 's/^/owner /' .nexus-dr-owners
+    find . -type f ! -name .nexus-dr-excluded ! -name .nexus-dr-owners -printf '%P\n' | while read -r f; do
       grep -E '\[REDACTED\]' "$f" | sed -E 's/^[[:space:]]*([^=:[:space:]]+).*/\1/' | sed "s#^#redacted /$f #"
     done || true
     """#
@@ -274,7 +300,8 @@ public struct SecretsRestoreAction: StepAction {
       }
       for path in listing.excluded {
         guard let data = FileManager.default.contents(atPath: directory + path) else { continue }
-        var write = HostCommand(.argv(["sh", "-c", Self.writeScript, "secret-write", path]), timeout: .seconds(60))
+        let owner = listing.owners[path]
+        var write = HostCommand(.argv(["sh", "-c", Self.writeScript, "secret-write", path, owner?.user ?? "", owner?.group ?? "", owner?.mode ?? ""]), timeout: .seconds(60))
         write.stdin = Array(data)
         let result = try await context.run(write, quiet: true)
         guard result.succeeded else { throw StepFailure(.failed, "cannot write \(path): \(result.stderrTail)") }
@@ -333,10 +360,16 @@ public struct SecretsRestoreAction: StepAction {
     return result.stdoutText.split(whereSeparator: \.isNewline).map(String.init)
   }
 
+  /// stdin → PATH, root 0600 — or USER:GROUP and MODE as the snapshot recorded them when
+  /// this install knows them.
   static let writeScript = #"""
     set -eu
     umask 077; dir=$(dirname "$1"); mkdir -p "$dir"; trap 'rm -f "$1.nexus-dr-new"' EXIT
-    cat > "$1.nexus-dr-new"; chmod 0600 "$1.nexus-dr-new"; sync "$1.nexus-dr-new"; mv -f "$1.nexus-dr-new" "$1"; trap - EXIT
+    cat > "$1.nexus-dr-new"; chmod 0600 "$1.nexus-dr-new"
+    if [ -n "$2" ] && id -u "$2" >/dev/null 2>&1 && getent group "$3" >/dev/null 2>&1; then
+      chown "$2:$3" "$1.nexus-dr-new"; chmod "$4" "$1.nexus-dr-new"
+    fi
+    sync "$1.nexus-dr-new"; mv -f "$1.nexus-dr-new" "$1"; trap - EXIT
     """#
 
   /// stdin replaces the file, keeping its owner and mode.

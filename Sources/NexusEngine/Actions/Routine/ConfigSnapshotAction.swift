@@ -10,7 +10,8 @@ import NexusTransport
 /// links to the previous snapshot (rsync --link-dest), and a snapshot identical
 /// to the previous one is not kept at all, so history is forever and cheap.
 /// Each host's part holds `.nexus-dr-excluded`: the paths (not the contents) of the
-/// files the excludes left out — the secrets a restore asks the operator to put back.
+/// files the excludes left out — the secrets a restore asks the operator to put back —
+/// and `.nexus-dr-owners`: `USER GROUP MODE /path` of every file, by name.
 public struct ConfigSnapshotAction: StepAction {
   public static let name = "config.snapshot"
   public static let parameterKeys = ["target", "hosts"]
@@ -62,7 +63,10 @@ public struct ConfigSnapshotAction: StepAction {
       tar -C / -cvf /dev/null --files-from="$list" 2>/dev/null | sort > "$names/all"
       tar -C / -cvf /dev/null -X "$excludes" --files-from="$list" 2>/dev/null | sort > "$names/kept"
       comm -23 "$names/all" "$names/kept" | grep -v '/$' | sed 's#^#/#' > "$names/.nexus-dr-excluded"
-      tar -C / -czf - -X "$excludes" --files-from="$list" -C "$names" .nexus-dr-excluded 2>/dev/null
+      # Owners by name and modes of every file (excluded ones too): a new install's users may
+      # have other uids than the numbers the snapshot's files carry.
+      grep -v '/$' "$names/all" | while IFS= read -r f; do stat -c '%U %G %a %n' -- "/$f" 2>/dev/null; done > "$names/.nexus-dr-owners"
+      tar -C / -czf - -X "$excludes" --files-from="$list" -C "$names" .nexus-dr-excluded .nexus-dr-owners 2>/dev/null
       status=$?; rm -rf "$list" "$excludes" "$names"; [ $status -le 1 ] || exit $status
       """#
     let patterns = config.exclude.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }.joined(separator: "\n")
