@@ -19,9 +19,7 @@ struct CorruptDBCommand: AsyncParsableCommand {
   var targetTime: String?
 
   func run() async throws {
-    var command = try RunCommand.parse(["corrupt-db"] + (targetTime.map { ["--input", "target_time=\($0)"] } ?? []))
-    command.options = options
-    try await command.run()
+    try await runScenario("corrupt-db", inputs: ["target_time": targetTime], options: options)
   }
 }
 
@@ -38,9 +36,7 @@ struct NASFailureCommand: AsyncParsableCommand {
   @OptionGroup var options: CommonOptions
 
   func run() async throws {
-    var command = try RunCommand.parse(["nas-failure"])
-    command.options = options
-    try await command.run()
+    try await runScenario("nas-failure", inputs: [:], options: options)
   }
 }
 
@@ -74,9 +70,7 @@ struct GatewayFailureCommand: AsyncParsableCommand {
       Console.error("error: --key-file \(path) is \(error.reason)")
       throw ExitCode(RunExit.invalidInput.rawValue)
     }
-    var command = try RunCommand.parse(["gateway-failure", "--input", "key_file=\(path)"])
-    command.options = options
-    try await command.run()
+    try await runScenario("gateway-failure", inputs: ["key_file": path], options: options)
   }
 }
 
@@ -101,8 +95,7 @@ struct ServerFailureCommand: AsyncParsableCommand {
   var setupScript: String?
 
   func run() async throws {
-    var arguments = ["server-failure"]
-    if let targetTime { arguments += ["--input", "target_time=\(targetTime)"] }
+    var secretsPath: String?
     if let secretsDir {
       let path = URL(fileURLWithPath: secretsDir).standardizedFileURL.path
       var isDirectory: ObjCBool = false
@@ -110,11 +103,21 @@ struct ServerFailureCommand: AsyncParsableCommand {
         Console.error("error: --secrets-dir \(path) is not a directory on this machine")
         throw ExitCode(RunExit.invalidInput.rawValue)
       }
-      arguments += ["--input", "secrets_dir=\(path)"]
+      secretsPath = path
     }
-    if let setupScript { arguments += ["--input", "setup_script=\(setupScript)"] }
-    var command = try RunCommand.parse(arguments)
-    command.options = options
-    try await command.run()
+    try await runScenario(
+      "server-failure", inputs: ["target_time": targetTime, "secrets_dir": secretsPath, "setup_script": setupScript], options: options)
   }
+}
+
+/// A scenario command is `nexus-dr run RUNBOOK` with its options turned into `--input`s
+/// (the ones given; the runbook's defaults stand for the rest).
+func runScenario(_ runbook: String, inputs: [String: String?], options: CommonOptions) async throws {
+  var arguments = [runbook]
+  for (name, value) in inputs.sorted(by: { $0.key < $1.key }) {
+    if let value { arguments += ["--input", "\(name)=\(value)"] }
+  }
+  var command = try RunCommand.parse(arguments)
+  command.options = options
+  try await command.run()
 }
