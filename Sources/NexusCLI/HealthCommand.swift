@@ -14,6 +14,7 @@ struct HealthCommand: AsyncParsableCommand {
   @OptionGroup var options: CommonOptions
   @Flag(help: "JSON for nexus-health.") var json = false
   @Flag(help: "node_exporter textfile format.") var prometheus = false
+  @Flag(help: "Leave out the rehearsal items (the backups alone: what nas-failure checks at its end).") var skipRehearsals = false
 
   func run() async throws {
     let environment: Environment
@@ -22,7 +23,9 @@ struct HealthCommand: AsyncParsableCommand {
       throw ExitCode(3)
     }
     let transports = HostTransports(environment: environment)
-    let report = await HealthCheck(environment: environment, transports: transports, stateDirectory: options.stateDirectory).run()
+    var check = HealthCheck(environment: environment, transports: transports, stateDirectory: options.stateDirectory)
+    check.includeRehearsals = !skipRehearsals
+    let report = await check.run()
     await transports.closeAll()
     if json {
       print(try report.json())

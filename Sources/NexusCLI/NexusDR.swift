@@ -17,7 +17,7 @@ public struct NexusDR: AsyncParsableCommand {
     version: version,
     subcommands: [
       RunCommand.self, PlanCommand.self, PreflightCommand.self, ResumeCommand.self, RunsCommand.self,
-      ReportCommand.self, LintCommand.self, HostsCommand.self, HealthCommand.self, WALCommand.self, RoutineCommand.self, TimersCommand.self, CorruptDBCommand.self, NASFailureCommand.self, GatewayFailureCommand.self, ServerFailureCommand.self,
+      ReportCommand.self, LintCommand.self, HostsCommand.self, HealthCommand.self, WALCommand.self, RoutineCommand.self, TimersCommand.self, CorruptDBCommand.self, NASFailureCommand.self, GatewayFailureCommand.self, ServerFailureCommand.self, RehearseCommand.self,
     ]
   )
 

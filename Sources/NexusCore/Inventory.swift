@@ -38,6 +38,9 @@ public struct Environment: Sendable {
   public var services: [String]
   public var retention: Retention
   public var objectives: Objectives?
+  /// How `nexus-dr rehearse` breaks and repairs this environment, and whose acknowledgements
+  /// measure the data lost. Nil: the built-in injections only, no data-loss measurement.
+  public var rehearsal: RehearsalSpec? = nil
 
   public func host(_ name: String) -> HostSpec? { hosts.first { $0.name == name } }
 }
@@ -141,4 +144,51 @@ public struct Retention: Sendable, Hashable {
 public struct Objectives: Sendable, Hashable {
   public var rto: Duration
   public var rpo: Duration
+}
+
+/// An environment's rehearsal settings (`rehearsal:` in the inventory). Commands are argument
+/// arrays run on the machine nexus-dr runs on (never through a shell).
+public struct RehearsalSpec: Sendable, Hashable {
+  /// A witness of what the site promised: a log of records a sync client had acknowledged,
+  /// one `SEQ<TAB>ISO-TIME` line each, on this machine.
+  public struct Acknowledgements: Sendable, Hashable {
+    public var device: String
+    public var log: String
+  }
+
+  public struct Scenario: Sendable, Hashable {
+    /// Breaks the environment (a host powered off, a link cut). Nil: the built-in injection.
+    public var inject: [String]?
+    /// The repair a person makes before the runbook starts (a new machine installed, the NAS
+    /// replaced). A line `answer ID VALUE` on its standard output answers that question.
+    public var repair: [String]?
+    /// Puts the environment back in its usual shape after the measurement (the old gate back).
+    public var restore: [String]?
+    /// corrupt-db: the table the built-in injection drops (default `appointments`).
+    public var dropTable: String?
+    public var inputs: [String: String] = [:]
+    public var answers: [String: String] = [:]
+
+    public init(
+      inject: [String]? = nil, repair: [String]? = nil, restore: [String]? = nil, dropTable: String? = nil,
+      inputs: [String: String] = [:], answers: [String: String] = [:]
+    ) {
+      self.inject = inject
+      self.repair = repair
+      self.restore = restore
+      self.dropTable = dropTable
+      self.inputs = inputs
+      self.answers = answers
+    }
+  }
+
+  public static let scenarios = ["corrupt-db", "server-failure", "gateway-failure", "nas-failure"]
+
+  public var acknowledgements: Acknowledgements?
+  public var scenarios: [String: Scenario] = [:]
+
+  public init(acknowledgements: Acknowledgements? = nil, scenarios: [String: Scenario] = [:]) {
+    self.acknowledgements = acknowledgements
+    self.scenarios = scenarios
+  }
 }

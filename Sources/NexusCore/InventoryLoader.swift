@@ -38,7 +38,7 @@ public enum InventoryLoader {
 
   static let environmentKeys = [
     "hosts", "ssh", "database", "nas", "attachments", "config", "services", "retention",
-    "objectives",
+    "objectives", "rehearsal",
   ]
 
   static func environment(name: String, _ value: YAMLValue) throws(ConfigError) -> Environment {
@@ -73,7 +73,8 @@ public enum InventoryLoader {
       config: try fields["config"].map(configPaths),
       services: try fields["services"]?.stringList() ?? [],
       retention: try fields["retention"].map(retention) ?? Retention(),
-      objectives: try fields["objectives"].map(objectives))
+      objectives: try fields["objectives"].map(objectives),
+      rehearsal: try fields["rehearsal"].map(rehearsal))
   }
 
   static func host(name: String, _ value: YAMLValue) throws(ConfigError) -> HostSpec {
@@ -160,6 +161,41 @@ public enum InventoryLoader {
     retention.baseBackups = try positive("base_backups") ?? retention.baseBackups
     retention.clarityDays = try positive("clarity_days") ?? retention.clarityDays
     return retention
+  }
+
+  static func rehearsal(_ value: YAMLValue) throws(ConfigError) -> RehearsalSpec {
+    let fields = try value.fields(allowed: ["acknowledgements", "scenarios"])
+    var spec = RehearsalSpec()
+    if let node = fields["acknowledgements"] {
+      let ack = try node.fields(allowed: ["device", "log"])
+      spec.acknowledgements = .init(
+        device: try ack.required("device", hint: "the sync client whose acknowledgements are logged, e.g. ipad-1").string(),
+        log: try ack.required("log", hint: "a file on this machine, one SEQ<TAB>ISO-TIME line per acknowledged record").string())
+    }
+    for (name, node) in try fields["scenarios"]?.mapping() ?? [] {
+      guard RehearsalSpec.scenarios.contains(name) else {
+        throw node.error(.invalidValue, "unknown scenario '\(name)' under rehearsal.scenarios",
+          hint: YAMLValue.suggestion(for: name, among: RehearsalSpec.scenarios))
+      }
+      let scenario = try node.fields(allowed: ["inject", "repair", "restore", "drop_table", "inputs", "answers"])
+      func command(_ key: String) throws(ConfigError) -> [String]? {
+        guard let node = scenario[key] else { return nil }
+        let argv = try node.stringList()
+        guard !argv.isEmpty, !argv[0].isEmpty else {
+          throw node.error(.invalidValue, "'\(key)' of scenario '\(name)' is an empty command", hint: "an argument array: [program, arg, ...]")
+        }
+        return argv
+      }
+      func map(_ key: String) throws(ConfigError) -> [String: String] {
+        var result: [String: String] = [:]
+        for (k, v) in try scenario[key]?.mapping() ?? [] { result[k] = try v.string() }
+        return result
+      }
+      spec.scenarios[name] = .init(
+        inject: try command("inject"), repair: try command("repair"), restore: try command("restore"),
+        dropTable: try scenario["drop_table"]?.string(), inputs: try map("inputs"), answers: try map("answers"))
+    }
+    return spec
   }
 
   static func objectives(_ value: YAMLValue) throws(ConfigError) -> Objectives {

@@ -17,6 +17,10 @@ public struct HealthCheck: Sendable {
   public var baseWarning: TimeInterval = 8 * 86_400
   public var baseCritical: TimeInterval = 15 * 86_400
   public var restoreTestWarning: TimeInterval = 8 * 86_400
+  /// Per scenario, when it was last rehearsed (WARNING if never, over 30 days ago, failed or
+  /// outside an objective). Off for `health --skip-rehearsals`.
+  public var includeRehearsals = true
+  public var rehearsalWarning: TimeInterval = 30 * 86_400
 
   public init(environment: Environment, transports: HostTransports, stateDirectory: String? = nil) {
     self.environment = environment
@@ -171,6 +175,11 @@ public struct HealthCheck: Sendable {
       items.append(.init(name: "restore_test", status: .warning, summary: "no restore test result yet in restore-test/"))
     }
     items += routineRuns()
+    if includeRehearsals, let stateDirectory {
+      items += RehearsalHealth.items(
+        rehearsals: RehearsalStore.all(stateDirectory: stateDirectory), objectives: environment.objectives, now: now,
+        warningAge: rehearsalWarning)
+    }
     return HealthReport(environment: environment.name, checkedAt: JournalTime.format(now), items: items)
   }
 

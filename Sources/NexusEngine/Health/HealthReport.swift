@@ -67,7 +67,7 @@ public struct HealthReport: Codable, Sendable {
   public var text: String {
     var lines = ["nexus backup health (\(environment)): \(status.rawValue)"]
     for item in items {
-      lines.append("  \(item.status.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) \(item.name.padding(toLength: 14, withPad: " ", startingAt: 0)) \(item.summary)")
+      lines.append("  \(item.status.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) \(item.name.count < 14 ? item.name.padding(toLength: 14, withPad: " ", startingAt: 0) : item.name) \(item.summary)")
     }
     return lines.joined(separator: "\n")
   }
