@@ -57,6 +57,21 @@ struct RehearseCommand: AsyncParsableCommand {
 
     let base = try options.runOptions()
     let console = ConsoleOutput(color: options.useColor)
+    // Ready? The runbook's own checks, but for those that need the failure (the host down,
+    // the fallback holding backups): a drill that cannot recover is not started.
+    console.heading("Is \(environment.name) ready for this drill? (the runbook's checks that do not need the failure)")
+    var ready = runbook
+    ready.preflight = runbook.preflight.filter { check in
+      if case .hostDown = check.probe { return false }
+      return !Drill.failureChecks.contains(check.id)
+    }
+    var readyOptions = base
+    readyOptions.inputs = drill.spec.inputs
+    if await RunEngine(runbook: ready, environment: environment, options: readyOptions).preflightOnly() != .done {
+      Console.error("error: \(environment.name) is not ready to rehearse \(scenario) (above); nothing was broken")
+      throw ExitCode(RunExit.checkFailed.rawValue)
+    }
+    console.line("")
     console.heading("Rehearsal of \(scenario) in \(environment.name)")
     for line in drill.plan { console.line("  " + line) }
     let prompter = Prompter(answers: base.answers, assumeYes: options.yes, interactive: base.interactive, console: console)
@@ -134,6 +149,9 @@ struct Drill: Sendable {
     }
   }
 
+  /// Preflight checks that hold only once the failure is there.
+  static let failureChecks: Set<String> = ["server-down", "gate-down", "fallback-holds"]
+
   static let failureWords = [
     "corrupt-db": "damages the database",
     "server-failure": "destroys nexus-server",
@@ -199,7 +217,7 @@ struct Drill: Sendable {
         droppedRows = rows
         inputs["target_time"] = JournalTime.format(at)
         if !interactive && answers["choose.choose-restore-point"] == nil { answers["choose.choose-restore-point"] = "pitr-target" }
-        result.failure = "\(failure), at \(JournalTime.format(at)) (\(rows) rows)"
+        result.failure = "\(failure) (\(rows) rows)"
         console.line("  dropped \(dropTable.schema).\(dropTable.table) (\(rows) rows) at \(JournalTime.format(at)); the recovery may target that time")
       } else if let inject = spec.inject {
         _ = try await hook(inject, console: console)
@@ -267,6 +285,8 @@ struct Drill: Sendable {
       result.runState = "not started (exit \(recovery.exit.rawValue))"
       result.recoveryMs = since(injected)
     }
+    if acknowledgements == nil { result.dataLossNote = "not measured (the inventory names no rehearsal.acknowledgements)" }
+    else if result.runState != "completed" { result.dataLossNote = "not measured (not recovered)" }
 
     // Verify, and measure what was lost.
     if result.runState == "completed" {
@@ -329,7 +349,8 @@ struct Drill: Sendable {
         let entries = try AcknowledgementLog.read(acknowledgements.log)
         let loss = AcknowledgementLog.loss(
           device: acknowledgements.device, entries: entries, baselineTakenAt: baseline.at,
-          presentBefore: baseline.present, failure: injected, presentAfter: present)
+          presentBefore: baseline.present, failure: injected,
+          recovered: JournalTime.parse(result.recoveredAt) ?? Date(), presentAfter: present)
         result.dataLoss = loss
         result.checks.append("\(loss.lost) of the \(loss.acknowledged) records \(loss.device) had acknowledged before the failure are missing")
         // The service works end to end: the witness is acknowledged again.

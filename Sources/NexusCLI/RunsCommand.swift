@@ -28,16 +28,28 @@ struct RunsCommand: AsyncParsableCommand {
 
 /// `nexus-dr report RUN-ID`: the run's report, rebuilt from its journal.
 struct ReportCommand: AsyncParsableCommand {
-  static let configuration = CommandConfiguration(commandName: "report", abstract: "Print a run's report (md, json or html), rebuilt from its journal.")
+  static let configuration = CommandConfiguration(
+    commandName: "report", abstract: "Print a run's report (md, json or html), rebuilt from its journal; or a rehearsal's, by its id.")
 
   @OptionGroup var options: CommonOptions
-  @Argument(help: "The run's id (see nexus-dr runs).") var runID: String
+  @Argument(help: "The run's id (see nexus-dr runs), or a rehearsal's (STATE/rehearsals/ID).") var runID: String
   @Option(help: "md, json or html.") var format: String = "md"
 
   func run() async throws {
     guard let format = ReportWriter.Format(rawValue: format) else {
       Console.error("error: --format must be md, json or html")
       throw ExitCode(RunExit.invalidInput.rawValue)
+    }
+    if let rehearsal = RehearsalStore.all(stateDirectory: options.stateDirectory).first(where: { $0.id == runID }) {
+      switch format {
+      case .json:
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        print(String(decoding: try encoder.encode(rehearsal), as: UTF8.self))
+      case .md: print(try RehearsalReport.render(rehearsal, format: .md), terminator: "")
+      case .html: print(try RehearsalReport.render(rehearsal, format: .html), terminator: "")
+      }
+      return
     }
     let directory = RunDirectory(stateDirectory: options.stateDirectory, runID: runID)
     let history: RunHistory

@@ -44,8 +44,8 @@ public struct RehearsalResult: Codable, Sendable {
     public var windowEnd: String
     /// From the first lost acknowledgement to the failure: what the RPO is compared with.
     public var windowMs: Int64
-    /// Acknowledged after the failure (the site still answered), and of those not kept by the
-    /// restore: what a restore to a point before the failure gives up on purpose.
+    /// Acknowledged between the failure and the verified service (the site still answered), and
+    /// of those not kept by the restore: what a restore to a point before the failure gives up.
     public var acknowledgedAfter: Int
     public var lostAfter: Int
 
@@ -81,14 +81,16 @@ public struct RehearsalResult: Codable, Sendable {
   public var checks: [String]
   public var verified: Bool
   public var dataLoss: DataLoss?
+  /// Why there is no data-loss figure, when there is none.
+  public var dataLossNote: String?
   public var phases: [Phase]
   public var outcome: Outcome
   /// Why, when not passed.
   public var reason: String
 
-  public var rtoMet: Bool? { rtoMs.map { recoveryMs <= $0 } }
+  public var rtoMet: Bool? { runState == "completed" ? rtoMs.map { recoveryMs <= $0 } : nil }
   public var rpoMet: Bool? {
-    guard let rpoMs, let dataLoss else { return nil }
+    guard runState == "completed", let rpoMs, let dataLoss else { return nil }
     return dataLoss.windowMs <= rpoMs
   }
 
@@ -209,11 +211,12 @@ public enum AcknowledgementLog {
   /// acknowledged up to `failure` and present before it (`presentBefore`, or acknowledged after
   /// that baseline was taken), missing from `presentAfter`.
   public static func loss(
-    device: String, entries: [Entry], baselineTakenAt: Date, presentBefore: Set<Int64>, failure: Date, presentAfter: Set<Int64>
+    device: String, entries: [Entry], baselineTakenAt: Date, presentBefore: Set<Int64>, failure: Date, recovered: Date,
+    presentAfter: Set<Int64>
   ) -> RehearsalResult.DataLoss {
     let promised = entries.filter { $0.at <= failure && (presentBefore.contains($0.seq) || $0.at > baselineTakenAt) }
     let lost = promised.filter { !presentAfter.contains($0.seq) }.sorted { $0.at < $1.at }
-    let after = entries.filter { $0.at > failure }
+    let after = entries.filter { $0.at > failure && $0.at <= recovered }
     let lostAfter = after.filter { !presentAfter.contains($0.seq) }
     let windowMs = lost.first.map { Int64(max(0, failure.timeIntervalSince($0.at)) * 1000) } ?? 0
     return .init(

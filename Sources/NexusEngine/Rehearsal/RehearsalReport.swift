@@ -66,7 +66,10 @@ public enum RehearsalReport {
     var rtoClass = ""
     var rpoClass = ""
     var lossText: String
+    var lossValue: String
+    var lossNote: String
     var lossDetail: String
+    var lossDevice: String
     var hasLossWindow: Bool
     var lossWindow: String
     var checks: [String]
@@ -108,20 +111,26 @@ public enum RehearsalReport {
       hasReason = !r.reason.isEmpty
       recovery = r.runState == "completed" ? text(r.recoveryMs) : "not recovered (\(text(r.recoveryMs)) until the run stopped)"
       rto = r.rtoMs.map(text) ?? "none set"
-      rtoVerdict = r.rtoMet.map { $0 ? "met" : "MISSED" } ?? "no objective in the inventory"
+      rtoVerdict = r.rtoMet.map { $0 ? "met" : "MISSED" } ?? (r.runState != "completed" ? "MISSED (not recovered)" : "no objective in the inventory")
       rpo = r.rpoMs.map(text) ?? "none set"
       if let loss = r.dataLoss {
         lossText = loss.lost == 0
           ? "0 of \(loss.acknowledged) records \(loss.device) had acknowledged before the failure"
           : "\(loss.lost) of \(loss.acknowledged) records \(loss.device) had acknowledged before the failure, acknowledged over the \(text(loss.windowMs)) before it"
         lossDetail = loss.acknowledgedAfter == 0
-          ? "No record was acknowledged between the failure and the recovery."
-          : "\(loss.acknowledgedAfter) record(s) were acknowledged after the failure, while the site still answered; \(loss.lostAfter) of them are not in the recovered database (a restore to a point before the failure gives those up by design)."
+          ? "No record was acknowledged between the failure and the verified service."
+          : "\(loss.acknowledgedAfter) record(s) were acknowledged between the failure and the verified service (the site still answered); \(loss.lostAfter) of them are missing" + (loss.lostAfter > 0 ? " — a restore to a point before the failure gives those up by design." : ".")
+        lossValue = "\(loss.lost) record\(loss.lost == 1 ? "" : "s")"
+        lossNote = loss.lost == 0
+          ? "of \(loss.acknowledged) acknowledged before the failure"
+          : "of \(loss.acknowledged) acknowledged; over the \(text(loss.windowMs)) before the failure"
         rpoVerdict = r.rpoMet.map { $0 ? "met" : "MISSED" } ?? "no objective in the inventory"
         hasLossWindow = loss.lost > 0
         lossWindow = loss.lost > 0 ? "\(loss.windowStart) – \(loss.windowEnd) (seq \(loss.lostSeqs.prefix(12).map(String.init).joined(separator: ", "))\(loss.lost > 12 ? ", …" : ""))" : ""
       } else {
-        lossText = "not measured (the inventory names no acknowledgement log)"
+        lossText = r.dataLossNote ?? "not measured"
+        lossValue = "not measured"
+        lossNote = r.dataLossNote ?? ""
         lossDetail = ""
         rpoVerdict = "not measured"
         hasLossWindow = false
@@ -129,6 +138,7 @@ public enum RehearsalReport {
       }
       checks = r.checks
       verified = r.verified
+      lossDevice = r.dataLoss?.device ?? "acknowledged records"
 
       // The axis: from the first lost acknowledgement (or the failure) to the recovery's end.
       let lossMs = r.dataLoss?.windowMs ?? 0
@@ -163,7 +173,7 @@ public enum RehearsalReport {
       lossGaugeWidth = percent(lossMs == 0 ? 0 : max(0.35, Double(lossMs) / lossScale * 100))
       rpoGaugeLeft = percent(Double(r.rpoMs ?? 0) / lossScale * 100)
       hasRPOGauge = r.rpoMs != nil && r.dataLoss != nil
-      rtoClass = rtoVerdict == "met" ? "met" : rtoVerdict == "MISSED" ? "missed" : ""
+      rtoClass = rtoVerdict == "met" ? "met" : rtoVerdict.hasPrefix("MISSED") ? "missed" : ""
       rpoClass = rpoVerdict == "met" ? "met" : rpoVerdict == "MISSED" ? "missed" : ""
     }
   }
@@ -229,14 +239,14 @@ public enum RehearsalReport {
       .card .v { font-size: 1.5rem; font-weight: 650; margin: .15rem 0; font-variant-numeric: tabular-nums; }
       .card .n { font-size: .9rem; }
       .met { color: var(--ok); font-weight: 600; } .missed { color: var(--bad); font-weight: 600; }
-      .gauge { display: grid; grid-template-columns: 12rem 1fr; gap: .8rem; align-items: center; margin: .5rem 0; }
+      .gauge { display: grid; grid-template-columns: 12rem 1fr; gap: .8rem; align-items: center; margin: 1.6rem 0 .6rem; }
       .gtrack { position: relative; height: 1.3rem; background: var(--soft); border-radius: 4px; }
       .gbar { position: absolute; left: 0; top: 0; bottom: 0; border-radius: 4px; background: #0969da; min-width: 2px; }
       .gbar.loss { background: var(--bad); }
       .gline { position: absolute; top: -.35rem; bottom: -.35rem; width: 0; border-left: 2px dashed #1f2328; }
-      .gline span { position: absolute; top: -1.25rem; left: .3rem; font-size: .75rem; white-space: nowrap; color: #1f2328; }
+      .gline span { position: absolute; top: -1.3rem; right: .3rem; font-size: .75rem; white-space: nowrap; color: #1f2328; }
       .timeline { position: relative; margin: 2.2rem 0 1rem; }
-      .row { display: grid; grid-template-columns: 19rem 1fr 5.5rem; gap: .7rem; align-items: center; padding: .16rem 0; }
+      .row { display: grid; grid-template-columns: 23rem 1fr 5.5rem; gap: .7rem; align-items: center; padding: .16rem 0; }
       .label { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; font-size: .92rem; }
       .track { position: relative; height: 1.05rem; }
       .bar { position: absolute; top: 0; bottom: 0; border-radius: 3px; min-width: 3px; }
@@ -244,13 +254,13 @@ public enum RehearsalReport {
       .bar.failed, .bar.declined, .bar.interrupted { background: var(--bad); }
       .bar.injection { background: #8250df; } .bar.outage { background: #bf8700; } .bar.repair { background: #0969da; } .bar.restore { background: #8c959f; }
       .dur { text-align: right; color: var(--muted); font-variant-numeric: tabular-nums; font-size: .9rem; }
-      .overlay { position: absolute; top: 0; bottom: 0; left: calc(19rem + .7rem); right: calc(5.5rem + .7rem); pointer-events: none; }
+      .overlay { position: absolute; top: 0; bottom: 0; left: calc(23rem + .7rem); right: calc(5.5rem + .7rem); pointer-events: none; }
       .marker { position: absolute; top: -1.6rem; bottom: 0; width: 0; }
       .marker span { position: absolute; top: 0; left: .3rem; font-size: .75rem; white-space: nowrap; font-weight: 600; }
       .marker.failure { border-left: 2px solid #8250df; } .marker.failure span { color: #8250df; }
       .marker.rto { border-left: 2px dashed var(--bad); } .marker.rto span { color: var(--bad); }
       .lossband { position: absolute; top: 0; bottom: 0; background: rgba(207, 34, 46, .13); border-left: 1px solid rgba(207,34,46,.5); }
-      .axis { position: relative; height: 1.2rem; margin-left: calc(19rem + .7rem); margin-right: calc(5.5rem + .7rem); border-top: 1px solid var(--line); font-size: .75rem; color: var(--muted); }
+      .axis { position: relative; height: 1.2rem; margin-left: calc(23rem + .7rem); margin-right: calc(5.5rem + .7rem); border-top: 1px solid var(--line); font-size: .75rem; color: var(--muted); }
       .axis span { position: absolute; top: .15rem; transform: translateX(-50%); white-space: nowrap; }
       .axis span:first-child { transform: none; } .axis span:last-child { transform: translateX(-100%); }
       .legend { font-size: .85rem; color: var(--muted); display: flex; flex-wrap: wrap; gap: 1rem; margin-top: .4rem; }
@@ -269,8 +279,8 @@ public enum RehearsalReport {
     <div class="cards">
       <div class="card"><div class="k">Recovery time</div><div class="v">{{recovery}}</div>
         <div class="n">objective {{rto}} — <span class="{{rtoClass}}">{{rtoVerdict}}</span></div></div>
-      <div class="card"><div class="k">Data lost</div><div class="v">{{lossText}}</div>
-        <div class="n">objective {{rpo}} — <span class="{{rpoClass}}">{{rpoVerdict}}</span></div></div>
+      <div class="card"><div class="k">Data lost ({{lossDevice}})</div><div class="v">{{lossValue}}</div>
+        <div class="n">{{lossNote}}</div><div class="n">objective {{rpo}} — <span class="{{rpoClass}}">{{rpoVerdict}}</span></div></div>
       <div class="card"><div class="k">Verification</div><div class="v">{{#verified}}passed{{/verified}}{{^verified}}FAILED{{/verified}}</div>
         <div class="n">service verified at {{recoveredAt}}</div></div>
     </div>
