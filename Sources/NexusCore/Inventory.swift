@@ -144,6 +144,11 @@ public struct Retention: Sendable, Hashable {
 public struct Objectives: Sendable, Hashable {
   public var rto: Duration
   public var rpo: Duration
+
+  public init(rto: Duration, rpo: Duration) {
+    self.rto = rto
+    self.rpo = rpo
+  }
 }
 
 /// An environment's rehearsal settings (`rehearsal:` in the inventory). Commands are argument

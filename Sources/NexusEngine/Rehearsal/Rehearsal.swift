@@ -181,6 +181,11 @@ public enum AcknowledgementLog {
   public struct Entry: Sendable, Hashable {
     public var seq: Int64
     public var at: Date
+
+    public init(seq: Int64, at: Date) {
+      self.seq = seq
+      self.at = at
+    }
   }
 
   /// The log's complete lines; a torn last line (the client writing) is left out.
