@@ -67,7 +67,9 @@ struct RehearseCommand: AsyncParsableCommand {
     }
     var readyOptions = base
     readyOptions.inputs = drill.spec.inputs
-    if await RunEngine(runbook: ready, environment: environment, options: readyOptions).preflightOnly() != .done {
+    let readyOK = await RunEngine(runbook: ready, environment: environment, options: readyOptions).preflightOnly()
+    let backupsOK = await drill.backupsReady(answers: base.answers, console: console)
+    if readyOK != .done || !backupsOK {
       Console.error("error: \(environment.name) is not ready to rehearse \(scenario) (above); nothing was broken")
       throw ExitCode(RunExit.checkFailed.rawValue)
     }
@@ -211,16 +213,21 @@ struct Drill: Sendable {
     var inputs = spec.inputs
     var answers = interactive ? [:] : spec.answers
     var droppedRows: Int64?
+    // When the failure is in effect: what was acknowledged up to then was promised before it.
+    // The recorded time of the drop; for a host or the NAS, when the injection returned.
+    var failureAt = injected
     do {
       if let dropTable {
         let (rows, at) = try await drop(dropTable)
         droppedRows = rows
+        failureAt = at
         inputs["target_time"] = JournalTime.format(at)
         if !interactive && answers["choose.choose-restore-point"] == nil { answers["choose.choose-restore-point"] = "pitr-target" }
         result.failure = "\(failure) (\(rows) rows)"
         console.line("  dropped \(dropTable.schema).\(dropTable.table) (\(rows) rows) at \(JournalTime.format(at)); the recovery may target that time")
       } else if let inject = spec.inject {
         _ = try await hook(inject, console: console)
+        failureAt = Date()
       }
     } catch {
       console.error("error: the failure could not be injected: \(error)")
@@ -230,6 +237,7 @@ struct Drill: Sendable {
       return finish(&result, console: console, exit: .stepFailed)
     }
     result.phases.append(.init(label: "Failure injected", kind: "injection", status: "completed", startMs: 0, durationMs: since(injected)))
+    result.failureAt = JournalTime.format(failureAt)
 
     // nas-failure: the nightly runs while the NAS is away.
     if scenario == "nas-failure" {
@@ -290,7 +298,7 @@ struct Drill: Sendable {
 
     // Verify, and measure what was lost.
     if result.runState == "completed" {
-      await verify(&result, droppedRows: droppedRows, baseline: baseline, injected: injected, console: console)
+      await verify(&result, droppedRows: droppedRows, baseline: baseline, failureAt: failureAt, console: console)
     } else {
       result.checks.append("FAILED: the recovery run \(recovery.runID ?? "") ended \(result.runState); `nexus-dr resume` continues it")
     }
@@ -310,7 +318,7 @@ struct Drill: Sendable {
 
   func verify(
     _ result: inout RehearsalResult, droppedRows: Int64?, baseline: (present: Set<Int64>, at: Date)?,
-    injected: Date, console: ConsoleOutput
+    failureAt: Date, console: ConsoleOutput
   ) async {
     guard let database = environment.database else {
       result.checks.append("the recovery run completed (no database in the inventory to check)")
@@ -349,7 +357,7 @@ struct Drill: Sendable {
         let entries = try AcknowledgementLog.read(acknowledgements.log)
         let loss = AcknowledgementLog.loss(
           device: acknowledgements.device, entries: entries, baselineTakenAt: baseline.at,
-          presentBefore: baseline.present, failure: injected,
+          presentBefore: baseline.present, failure: failureAt,
           recovered: JournalTime.parse(result.recoveredAt) ?? Date(), presentAfter: present)
         result.dataLoss = loss
         result.checks.append("\(loss.lost) of the \(loss.acknowledged) records \(loss.device) had acknowledged before the failure are missing")
@@ -387,6 +395,47 @@ struct Drill: Sendable {
     }
     if exit == .interrupted { return exit }
     return result.outcome == .failed ? .stepFailed : .done
+  }
+
+  /// What the recovery will need from the NAS, checked while the server still runs (the
+  /// runbook looks for it only after the failure, when a missing piece is too late to find).
+  static let needs: [String: [(title: String, script: String)]] = [
+    "server-failure": [
+      ("a config snapshot of the server on the NAS (nexus-dr run config-snapshot)", #"ls -1d "$1"/config/*/server 2>/dev/null | tail -n 1 | grep ."#),
+      ("a restore point on the NAS (a dump with its manifest, or a base backup)", #"ls -1 "$1"/daily/nexus_*.manifest.json "$1"/base/*/backup_manifest 2>/dev/null | tail -n 1 | grep ."#),
+    ],
+    "gateway-failure": [
+      ("a snapshot of the gate's configuration on the NAS (nexus-dr run config-snapshot)", #"ls -1d "$1"/config/*/gate/etc/wireguard 2>/dev/null | tail -n 1 | grep ."#)
+    ],
+    "corrupt-db": [
+      ("a base backup on the NAS, for point in time (nexus-dr routine weekly)", #"ls -1 "$1"/base/*/backup_manifest 2>/dev/null | tail -n 1 | grep ."#)
+    ],
+  ]
+
+  func backupsReady(answers: [String: String], console: ConsoleOutput) async -> Bool {
+    guard var needs = Self.needs[scenario], !needs.isEmpty, let nas = environment.nas else { return true }
+    if scenario == "corrupt-db" && (answers["choose.choose-restore-point"] ?? spec.answers["choose.choose-restore-point"]) == "dump" {
+      needs = [("a dump with its manifest on the NAS (nexus-dr routine nightly)", #"ls -1 "$1"/daily/nexus_*.manifest.json 2>/dev/null | tail -n 1 | grep ."#)]
+    }
+    let transports = HostTransports(environment: environment)
+    defer { Task { await transports.closeAll() } }
+    var ok = true
+    for need in needs {
+      do {
+        let result = try await transports.transport(for: "server").run(.argv(["sh", "-c", need.script, "readiness", nas.path], timeout: .seconds(60)))
+        let evidence = result.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+        if result.succeeded {
+          console.line("  [pass] \(need.title): \(evidence)")
+        } else {
+          console.line("  [FAIL] \(need.title): none found under \(nas.path)")
+          ok = false
+        }
+      } catch {
+        console.line("  [FAIL] \(need.title): \(error)")
+        ok = false
+      }
+    }
+    return ok
   }
 
   // MARK: Helpers

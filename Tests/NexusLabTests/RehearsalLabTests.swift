@@ -143,6 +143,16 @@ struct RehearsalLabTests {
     #expect(((try? FileManager.default.contentsOfDirectory(atPath: state.path + "/runs")) ?? []) == runsBefore)
     #expect(RehearsalStore.all(stateDirectory: state.path).allSatisfy { $0.environment == "lab" })
 
+    // Not ready (no snapshot, no restore point where this inventory's NAS is): exit 3 before the
+    // server is destroyed; it still answers.
+    let emptyNAS = try state.write("empty-nas.yaml", labInventory.replacingOccurrences(of: "path: /mnt/nas/nexus-backup,", with: "path: /mnt/nas/nexus-backup/no-such-dir,"))
+    let unready = try await CLIProcess.run(["rehearse", "server-failure", "--yes"] + common(lab, inventory: emptyNAS))
+    #expect(unready.status == 3, "\(unready.output)")
+    #expect(unready.output.contains("[FAIL] a config snapshot of the server on the NAS") && unready.output.contains("nothing was broken"), "\(unready.output)")
+    let server = try lab.ssh("server")
+    #expect(try await server.runChecked(.argv(["hostname"])).stdoutText.contains("nexus-server"), "the server was not touched")
+    await server.close()
+
     // Declined at the question: exit 4, nothing broken.
     let declined = try await CLIProcess.run(["rehearse", "corrupt-db", "--answers", try state.write("no.yaml", "confirm.rehearse: no\n")] + common(lab))
     #expect(declined.status == 4, "\(declined.output)")

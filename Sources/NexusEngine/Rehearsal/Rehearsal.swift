@@ -70,7 +70,11 @@ public struct RehearsalResult: Codable, Sendable {
   public var toolVersion: String
   /// What was broken, in words.
   public var failure: String
+  /// When the injection started: the recovery time counts from here.
   public var injectedAt: String
+  /// When the failure was in effect (the drop's recorded time; the injection's end): what was
+  /// acknowledged up to here was promised before the failure. Nil in results before it existed.
+  public var failureAt: String?
   public var recoveredAt: String
   public var recoveryMs: Int64
   public var rtoMs: Int64?

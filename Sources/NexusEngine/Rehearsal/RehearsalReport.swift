@@ -142,8 +142,12 @@ public enum RehearsalReport {
 
       // The axis: from the first lost acknowledgement (or the failure) to the recovery's end.
       let lossMs = r.dataLoss?.windowMs ?? 0
+      let failureOffset: Int64 = {
+        guard let failureAt = r.failureAt.flatMap(JournalTime.parse), let injectedAt = JournalTime.parse(r.injectedAt) else { return 0 }
+        return Int64((failureAt.timeIntervalSince(injectedAt) * 1000).rounded())
+      }()
       let end = max(r.recoveryMs, r.phases.map { $0.startMs + $0.durationMs }.max() ?? 0, 1)
-      let start = -lossMs
+      let start = min(0, failureOffset - lossMs)
       let span = Double(end - start)
       func position(_ ms: Int64) -> Double { Double(ms - start) / span * 100 }
       bars = r.phases.map { phase in
@@ -157,7 +161,7 @@ public enum RehearsalReport {
         return Tick(left: percent(Double(index) * 25), text: ms < 0 ? "−" + text(-ms) : "+" + text(ms))
       }
       failureLeft = percent(position(0))
-      lossLeft = percent(position(-lossMs))
+      lossLeft = percent(position(failureOffset - lossMs))
       lossWidth = percent(Double(lossMs) / span * 100)
       if let rtoMs = r.rtoMs, rtoMs <= end {
         hasRTOLine = true
