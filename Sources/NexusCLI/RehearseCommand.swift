@@ -328,7 +328,6 @@ struct Drill: Sendable {
     var ok = true
     do {
       let connection = try await PGConnection.connect(conninfo: database.conninfo())
-      defer { Task { await connection.close() } }
       let recovering = try await connection.query("SELECT pg_is_in_recovery()::text AS r").first?["r"] ?? "?"
       if recovering == "false" {
         result.checks.append("\(database.name) answers and accepts writes (not in recovery)")
@@ -347,6 +346,7 @@ struct Drill: Sendable {
           result.checks.append("FAILED: \(dropTable.schema).\(dropTable.table) is \(rows.map { "back with only \($0) rows of \(droppedRows)" } ?? "not back")")
         }
       }
+      await connection.close()
     } catch {
       ok = false
       result.checks.append("FAILED: \(database.name) does not answer after the recovery: \(error)")
@@ -418,7 +418,6 @@ struct Drill: Sendable {
       needs = [("a dump with its manifest on the NAS (nexus-dr routine nightly)", #"ls -1 "$1"/daily/nexus_*.manifest.json 2>/dev/null | tail -n 1 | grep ."#)]
     }
     let transports = HostTransports(environment: environment)
-    defer { Task { await transports.closeAll() } }
     var ok = true
     for need in needs {
       do {
@@ -435,6 +434,7 @@ struct Drill: Sendable {
         ok = false
       }
     }
+    await transports.closeAll()
     return ok
   }
 
@@ -457,24 +457,34 @@ struct Drill: Sendable {
   func presentRecords(device: String) async throws -> Set<Int64> {
     guard let database = environment.database else { return [] }
     let connection = try await PGConnection.connect(conninfo: database.conninfo())
-    defer { Task { await connection.close() } }
-    let rows = try await connection.query("SELECT seq::text AS seq FROM staging.sync_inbox WHERE device = \(device)")
-    return Set(rows.rows.compactMap { $0["seq"].flatMap { Int64($0) } })
+    do {
+      let rows = try await connection.query("SELECT seq::text AS seq FROM staging.sync_inbox WHERE device = \(device)")
+      await connection.close()
+      return Set(rows.rows.compactMap { $0["seq"].flatMap { Int64($0) } })
+    } catch {
+      await connection.close()
+      throw error
+    }
   }
 
   /// corrupt-db: the accidental drop, and the time just before it (the database's clock).
   func drop(_ table: (schema: String, table: String)) async throws -> (Int64, Date) {
     guard let database = environment.database else { throw RunError(.invalidInput, "no database") }
     let connection = try await PGConnection.connect(conninfo: database.conninfo())
-    defer { Task { await connection.close() } }
-    let row = try await connection.query(
-      "SELECT count(*)::text AS n, to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS at FROM \(identifier: table.schema).\(identifier: table.table)"
-    ).first
-    guard let rows = row?["n"].flatMap({ Int64($0) }), let at = row?["at"].flatMap(JournalTime.parse) else {
-      throw RunError(.invalidInput, "could not read \(table.schema).\(table.table) before dropping it")
+    do {
+      let row = try await connection.query(
+        "SELECT count(*)::text AS n, to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS at FROM \(identifier: table.schema).\(identifier: table.table)"
+      ).first
+      guard let rows = row?["n"].flatMap({ Int64($0) }), let at = row?["at"].flatMap(JournalTime.parse) else {
+        throw RunError(.invalidInput, "could not read \(table.schema).\(table.table) before dropping it")
+      }
+      try await connection.query("DROP TABLE \(identifier: table.schema).\(identifier: table.table) CASCADE")
+      await connection.close()
+      return (rows, at)
+    } catch {
+      await connection.close()
+      throw error
     }
-    try await connection.query("DROP TABLE \(identifier: table.schema).\(identifier: table.table) CASCADE")
-    return (rows, at)
   }
 
   /// Runs an inventory command on this machine, its output shown as it comes; fails on a non-zero exit.

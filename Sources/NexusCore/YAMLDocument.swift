@@ -59,8 +59,18 @@ public struct YAMLValue {
         .duplicate, file: file, line: context.mark.line, column: context.mark.column,
         message: "duplicate key \(duplicates.joined(separator: ", "))",
         hint: "each key may appear once in a mapping")
+    case .reader(let problem, let offset, let value, let yaml):
+      // libyaml's reader gives a character offset, not a line: count it out (found by fuzzing).
+      var line = 1, column = 1
+      for character in yaml.unicodeScalars.prefix(max(0, offset ?? 0)) {
+        if character == "\n" { line += 1; column = 1 } else { column += 1 }
+      }
+      return ConfigError(
+        .syntax, file: file, line: line, column: column,
+        message: "not valid YAML: \(problem) (character U+\(String(format: "%04X", value)))",
+        hint: "remove the control character (an editor or a copy from a terminal can leave one)")
     default:
-      return ConfigError(.syntax, file: file, message: "not valid YAML: \(error)")
+      return ConfigError(.syntax, file: file, line: 1, column: 1, message: "not valid YAML: \(error)")
     }
   }
 

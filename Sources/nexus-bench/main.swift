@@ -57,6 +57,20 @@ case "commands":
     fresh.append((clock.now - start).secondsValue * 1000)
   }
   emit(figure("fresh ssh per command", fresh))
+  // OpenSSH with a ControlMaster: one master connection, each command a new session on it
+  // (what Ansible's ControlPersist and a careful shell script get).
+  let socket = "/tmp/nexus-bench-cm-\(getpid())"
+  let sshOptions = ["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=\(lab.knownHosts)", "-i", lab.identity]
+  _ = try await local.runChecked(.argv(["ssh"] + sshOptions + ["-o", "ControlMaster=yes", "-o", "ControlPersist=120", "-S", socket, "-f", "-N", "root@\(address)"]))
+  _ = try await local.runChecked(.argv(["ssh"] + sshOptions + ["-S", socket, "root@\(address)", "true"]))
+  var multiplexed: [Double] = []
+  for _ in 0..<count {
+    let start = clock.now
+    _ = try await local.runChecked(.argv(["ssh"] + sshOptions + ["-S", socket, "root@\(address)", "true"]))
+    multiplexed.append((clock.now - start).secondsValue * 1000)
+  }
+  _ = try? await local.run(.argv(["ssh", "-S", socket, "-O", "exit", "root@\(address)"]))
+  emit(figure("ssh with ControlMaster, per command", multiplexed))
 case "transfer":
   let scratch = try ScratchDirectory()
   let file = scratch.file("payload.bin")

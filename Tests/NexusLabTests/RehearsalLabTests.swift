@@ -76,6 +76,14 @@ struct RehearsalLabTests {
     let skipped = try await CLIProcess.run(["health", "--skip-rehearsals"] + common(lab))
     #expect(skipped.status == 0 && !skipped.output.contains("rehearsal_"), "\(skipped.output)")
 
+    // Declined at the question: exit 4, nothing broken.
+    let declined = try await CLIProcess.run(["rehearse", "corrupt-db", "--answers", try state.write("no.yaml", "confirm.rehearse: no\n")] + common(lab))
+    #expect(declined.status == 4, "\(declined.output)")
+    #expect(declined.output.contains("This breaks lab for real: an accidental DROP TABLE public.appointments"), "it says what it will break")
+    let intact = try await PGConnection.connect(conninfo: try lab.conninfo())
+    #expect(try await intact.query("SELECT to_regclass('public.appointments')::text AS t").first?["t"] == "appointments")
+    await intact.close()
+
     let firstSeq = (try acked(lab).last?.seq ?? 0) + 1
     let count = try acked(lab).count
     #expect(try await eventually(within: .seconds(60)) { try acked(lab).count >= count + 10 }, "ipad-1 pushes before the drill")
@@ -153,10 +161,6 @@ struct RehearsalLabTests {
     #expect(try await server.runChecked(.argv(["hostname"])).stdoutText.contains("nexus-server"), "the server was not touched")
     await server.close()
 
-    // Declined at the question: exit 4, nothing broken.
-    let declined = try await CLIProcess.run(["rehearse", "corrupt-db", "--answers", try state.write("no.yaml", "confirm.rehearse: no\n")] + common(lab))
-    #expect(declined.status == 4, "\(declined.output)")
-    #expect(declined.output.contains("This breaks lab for real: an accidental DROP TABLE public.appointments"), "it says what it will break")
   }
 
   @Test("gateway-failure rehearsed: the gate cut off, the standby takes over, nothing acknowledged lost; the gate put back afterwards")

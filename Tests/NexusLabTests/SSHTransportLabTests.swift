@@ -106,6 +106,21 @@ struct SSHTransportLabTests {
     #expect(result.stdoutText == expected)
   }
 
+  @Test("property: 500 random arguments (quotes, $, backticks, newlines, control characters, non-ASCII) arrive on the gate byte for byte")
+  func randomArguments() async throws {
+    let gate = try lab.ssh("gate")
+    defer { Task { await gate.close() } }
+    var random = SplitMix(state: UInt64(ProcessInfo.processInfo.environment["NEXUS_FUZZ_SEED"] ?? "") ?? 20_261_127)
+    for round in 0..<25 {
+      let sent = (0..<20).map { _ in random.shellArgument() }
+      let result = try await gate.runChecked(.argv(["printf", "%s\\0"] + sent))
+      let received = result.stdout.split(separator: 0, omittingEmptySubsequences: false).dropLast().map {
+        String(decoding: $0, as: UTF8.self)
+      }
+      #expect(received == sent, "round \(round): \(sent.map { $0.debugDescription })")
+    }
+  }
+
   @Test("hostile arguments arrive as literal strings")
   func hostileArguments() async throws {
     let gate = try lab.ssh("gate")
