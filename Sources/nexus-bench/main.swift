@@ -26,6 +26,25 @@ func emit(_ figure: Figure) {
   print(String(decoding: try! encoder.encode(figure), as: UTF8.self))
 }
 
+/// OpenSSH with a ControlMaster: one master connection, each command a new session on it
+/// (what Ansible's ControlPersist and a careful shell script get). Milliseconds per command.
+func controlMaster(lab: Lab, address: String, count: Int) async throws -> [Double] {
+  let local = LocalTransport()
+  let clock = ContinuousClock()
+  let socket = "/tmp/nexus-bench-cm-\(ProcessInfo.processInfo.processIdentifier)"
+  let options = ["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=\(lab.knownHosts)", "-i", lab.identity]
+  _ = try await local.runChecked(.argv(["ssh"] + options + ["-o", "ControlMaster=yes", "-o", "ControlPersist=120", "-S", socket, "-f", "-N", "root@\(address)"]))
+  _ = try await local.runChecked(.argv(["ssh"] + options + ["-S", socket, "root@\(address)", "true"]))
+  var times: [Double] = []
+  for _ in 0..<count {
+    let start = clock.now
+    _ = try await local.runChecked(.argv(["ssh"] + options + ["-S", socket, "root@\(address)", "true"]))
+    times.append((clock.now - start).secondsValue * 1000)
+  }
+  _ = try await local.run(.argv(["ssh", "-S", socket, "-O", "exit", "root@\(address)"]))
+  return times
+}
+
 let arguments = CommandLine.arguments.dropFirst()
 let mode = arguments.first ?? "commands"
 let count = Int(arguments.dropFirst().first ?? "") ?? 200
@@ -57,20 +76,7 @@ case "commands":
     fresh.append((clock.now - start).secondsValue * 1000)
   }
   emit(figure("fresh ssh per command", fresh))
-  // OpenSSH with a ControlMaster: one master connection, each command a new session on it
-  // (what Ansible's ControlPersist and a careful shell script get).
-  let socket = "/tmp/nexus-bench-cm-\(getpid())"
-  let sshOptions = ["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=\(lab.knownHosts)", "-i", lab.identity]
-  _ = try await local.runChecked(.argv(["ssh"] + sshOptions + ["-o", "ControlMaster=yes", "-o", "ControlPersist=120", "-S", socket, "-f", "-N", "root@\(address)"]))
-  _ = try await local.runChecked(.argv(["ssh"] + sshOptions + ["-S", socket, "root@\(address)", "true"]))
-  var multiplexed: [Double] = []
-  for _ in 0..<count {
-    let start = clock.now
-    _ = try await local.runChecked(.argv(["ssh"] + sshOptions + ["-S", socket, "root@\(address)", "true"]))
-    multiplexed.append((clock.now - start).secondsValue * 1000)
-  }
-  _ = try? await local.run(.argv(["ssh", "-S", socket, "-O", "exit", "root@\(address)"]))
-  emit(figure("ssh with ControlMaster, per command", multiplexed))
+  emit(figure("ssh with ControlMaster, per command", try await controlMaster(lab: lab, address: address, count: count)))
 case "transfer":
   let scratch = try ScratchDirectory()
   let file = scratch.file("payload.bin")

@@ -1,0 +1,274 @@
+import Foundation
+import NexusCore
+import NexusEngine
+import NexusPostgres
+import NexusTestSupport
+import NexusTransport
+import Testing
+
+/// One case of the fault matrix and what happened.
+struct FaultCase: Codable, Sendable {
+  var runbook: String
+  var step: String
+  var fault: String
+  var recovery: String
+  /// passed, failed, or n/a (the step does not run on this path)
+  var result: String
+  var detail: String
+}
+
+/// The matrix's results, kept across its tests and written to `.build/fault-matrix.json`
+/// (`scripts/fault-matrix-table` turns them into docs/reliability.md's table).
+enum FaultMatrix {
+  static let cases = Locked<[FaultCase]>([])
+
+  static func record(_ item: FaultCase) {
+    cases.withLock { $0.append(item) }
+    let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    let all = cases.withLock { $0 }
+    try? FileManager.default.createDirectory(atPath: repository + "/.build", withIntermediateDirectories: true)
+    try? encoder.encode(all).write(to: URL(fileURLWithPath: repository + "/.build/fault-matrix.json"))
+  }
+}
+
+extension LabSuites {
+/// The fault-injection matrix: for each step of nightly, weekly and corrupt-db, nexus-dr is
+/// killed (SIGKILL, at the step's start and right after its command, before the journal knows),
+/// then resumed; for the routine runbooks also PostgreSQL stopped, the NAS unmounted, the NAS
+/// full and the server's host key changed, then rerun or resumed. After each case: the newest
+/// valid backup from before is there byte for byte, the run's journal says completed, the
+/// messages and exit statuses are DESIGN.md's; for corrupt-db, nothing ipad-1 had
+/// acknowledged before the drop is missing.
+@Suite("fault matrix (lab)", .serialized)
+struct FaultMatrixLabTests {
+  let lab: Lab
+  let state: ScratchDirectory
+  let repository: String
+  let nas: String
+  let local = LocalTransport()
+
+  init() throws {
+    lab = try Lab.require()
+    state = try ScratchDirectory("nexus-dr-fault-matrix")
+    repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    nas = try lab.value("NAS_MOUNT")
+  }
+
+  func common(inventory: String? = nil) -> [String] {
+    ["--inventory", inventory ?? lab.inventoryPath, "--env", "lab", "--state-dir", state.path, "--runbooks", "\(repository)/runbooks"]
+  }
+
+  /// Answers for resume: every step of the runbook may be rerun (the operator's answer after
+  /// a crash), plus the scenario's own questions.
+  func answers(_ runbook: String, extra: String = "") throws -> String {
+    let text = try String(contentsOfFile: "\(repository)/runbooks/\(runbook).yaml", encoding: .utf8)
+    let ids = text.matches(of: #/\n  - id: ([a-z0-9-]+)/#).map { String($0.output.1) }
+    return try state.write("answers-\(runbook).yaml", ids.map { "resume.\($0): rerun" }.joined(separator: "\n") + "\n" + extra)
+  }
+
+  /// The valid backups on the NAS (a dump with its manifest, a base backup with its manifest), by sha256.
+  func validBackups() async throws -> [String: String] {
+    let listing = try await local.runChecked(.shell(
+      "cd \(ShellQuote.quote(nas)) && for m in daily/nexus_*.manifest.json; do [ -f \"$m\" ] && d=${m%.manifest.json}.dump && [ -f \"$d\" ] && sha256sum \"$d\"; done; for b in base/*/backup_manifest; do [ -f \"$b\" ] && sha256sum \"$b\"; done; true",
+      timeout: .seconds(300))).stdoutText
+    var sums: [String: String] = [:]
+    for line in listing.split(separator: "\n") {
+      let parts = line.split(separator: " ", maxSplits: 1)
+      if parts.count == 2 { sums[String(parts[1]).trimmingCharacters(in: .whitespaces)] = String(parts[0]) }
+    }
+    return sums
+  }
+
+  /// The newest valid dump and base backup before a case must be there after it, unchanged.
+  func newest(_ sums: [String: String]) -> [String: String] {
+    var kept: [String: String] = [:]
+    for prefix in ["daily/", "base/"] {
+      if let key = sums.keys.filter({ $0.hasPrefix(prefix) }).sorted().last { kept[key] = sums[key] }
+    }
+    return kept
+  }
+
+  func latestRun(_ runbook: String) -> RunHistory? {
+    RunDirectory.all(stateDirectory: state.path).last { $0.runbookID == runbook }
+  }
+
+  /// Runs one case and records it; `body` returns nil when the case passed, else why not.
+  func check(_ runbook: String, _ step: String, _ fault: String, recovery: String, _ body: () async throws -> String?) async {
+    let before: [String: String]
+    do { before = newest(try await validBackups()) } catch {
+      FaultMatrix.record(.init(runbook: runbook, step: step, fault: fault, recovery: recovery, result: "failed", detail: "\(error)"))
+      Issue.record("\(runbook)/\(step)/\(fault): \(error)")
+      return
+    }
+    var problem: String?
+    do { problem = try await body() } catch { problem = "\(error)" }
+    if problem == nil || problem == "n/a" {
+      let after = (try? await validBackups()) ?? [:]
+      let gone = before.filter { after[$0.key] != $0.value }
+      if !gone.isEmpty { problem = "a valid backup is gone or changed: \(gone.keys.sorted())" }
+    }
+    let result = problem == nil ? "passed" : problem == "n/a" ? "n/a" : "failed"
+    FaultMatrix.record(.init(runbook: runbook, step: step, fault: fault, recovery: recovery, result: result, detail: problem ?? ""))
+    if result == "failed" { Issue.record("\(runbook) / \(step) / \(fault): \(problem ?? "")") }
+  }
+
+  /// kill -9 at `step:phase`, then `resume`: exit 137, then 0, the journal completed.
+  func killAndResume(_ runbook: String, arguments: [String], step: String, phase: String, answers: String) async throws -> String? {
+    let crashed = try await CLIProcess.run(arguments + ["--answers", answers] + common(), environment: ["NEXUS_DR_CRASH_AT": "\(step):\(phase)"])
+    if crashed.status == 0 { return "n/a" }  // the step does not run on this path
+    guard crashed.status == 128 + SIGKILL else { return "the run ended \(crashed.status), not killed: \(crashed.output.suffix(400))" }
+    let resumed = try await CLIProcess.run(["resume", "--answers", answers] + common())
+    guard resumed.status == 0 else { return "resume ended \(resumed.status): \(resumed.output.suffix(600))" }
+    guard let history = latestRun(runbook), history.state(lockHeldByThisRun: false) == .completed else {
+      return "the journal does not say completed"
+    }
+    guard history.records.contains(where: { $0.type == .runResumed }) else { return "the journal does not record the resume" }
+    return nil
+  }
+
+  @Test("nightly: kill -9 at every step (start, and after its command), PostgreSQL stopped, the NAS unmounted, the NAS full, the server's host key changed")
+  func nightly() async throws {
+    try await Lab.command(["up"])
+    let answers = try answers("nightly")
+    let steps = ["nas", "dump", "size", "rotate", "wal", "wal-prune", "attachments", "clarity"]
+    var day = 0
+    func date() -> String { day += 1; return String(format: "203001%02d", day) }
+    for step in steps {
+      for phase in ["after-start", "after-command"] {
+        await check("nightly", step, "nexus-dr killed (\(phase))", recovery: "resume") {
+          try await killAndResume("nightly", arguments: ["routine", "nightly", "--input", "date=\(date())"], step: step, phase: phase, answers: answers)
+        }
+      }
+    }
+    let server = try lab.ssh("server")
+    await check("nightly", "dump", "PostgreSQL stopped", recovery: "start it, resume") {
+      _ = try await server.runChecked(.argv(["systemctl", "stop", "postgresql"]))
+      let failed = try await CLIProcess.run(["routine", "nightly", "--input", "date=\(date())"] + common())
+      _ = try await server.runChecked(.argv(["systemctl", "start", "postgresql"]))
+      guard failed.status == 1 else { return "exit \(failed.status), expected 1: \(failed.output.suffix(400))" }
+      guard failed.output.contains("✘ [2/8] dump") else { return "the dump step did not fail visibly: \(failed.output.suffix(400))" }
+      #expect(try await eventually(within: .seconds(60)) { (try? await PGConnection.connect(conninfo: try lab.conninfo())) != nil })
+      let resumed = try await CLIProcess.run(["resume", "--answers", answers] + common())
+      return resumed.status == 0 ? nil : "resume ended \(resumed.status): \(resumed.output.suffix(400))"
+    }
+    await check("nightly", "nas", "NAS unmounted", recovery: "fallback, then the NAS back and a rerun") {
+      try await lab.command(["nas-down"])
+      let fallback = try await CLIProcess.run(["routine", "nightly", "--input", "date=\(date())"] + common())
+      try await lab.command(["nas-up"])
+      guard fallback.status == 0, fallback.output.contains("NAS NOT USABLE") else { return "exit \(fallback.status): \(fallback.output.suffix(400))" }
+      let held = try await server.runChecked(.shell("ls /var/backups/nexus-fallback/daily/ | grep -c '^nexus_2030.*dump$' || true")).stdoutText
+      let rerun = try await CLIProcess.run(["routine", "nightly", "--input", "date=\(date())"] + common())
+      let still = try await server.runChecked(.shell("ls /var/backups/nexus-fallback/daily/ | grep -c '^nexus_2030.*dump$' || true")).stdoutText
+      _ = try await server.run(.shell("rm -f /var/backups/nexus-fallback/daily/nexus_2030* /var/backups/nexus-fallback/clarity/*_2030*"))
+      guard rerun.status == 0 else { return "rerun ended \(rerun.status)" }
+      return held == still && held.trimmingCharacters(in: .whitespacesAndNewlines) == "1" ? nil : "the fallback's dump did not survive the rerun (\(held) → \(still))"
+    }
+    await check("nightly", "dump", "NAS full", recovery: "room made, resume") {
+      try await lab.command(["nas-fill", "2MiB"])
+      let full = try await CLIProcess.run(["routine", "nightly", "--input", "date=\(date())"] + common())
+      try await lab.command(["nas-unfill"])
+      guard full.status == 1 else { return "exit \(full.status), expected 1: \(full.output.suffix(400))" }
+      guard full.output.contains("No space left") || full.output.contains("less than min_free") else { return "no clear message: \(full.output.suffix(400))" }
+      let resumed = try await CLIProcess.run(["resume", "--answers", answers] + common())
+      return resumed.status == 0 ? nil : "resume ended \(resumed.status): \(resumed.output.suffix(400))"
+    }
+    await check("nightly", "nas", "server's host key changed", recovery: "the right known_hosts, rerun") {
+      let other = try await local.runChecked(.shell("ssh-keygen -q -t ed25519 -N '' -f \(ShellQuote.quote(state.file("other-key"))) <<< y >/dev/null 2>&1; cat \(ShellQuote.quote(state.file("other-key.pub")))")).stdoutText
+      let address = try lab.value("SERVER_IP")
+      let original = try String(contentsOfFile: lab.knownHosts, encoding: .utf8)
+      let changed = original.split(separator: "\n").map { line -> String in
+        line.hasPrefix("\(address) ") && line.contains("ssh-ed25519") ? "\(address) \(other.split(separator: " ").prefix(2).joined(separator: " "))" : String(line)
+      }.joined(separator: "\n") + "\n"
+      let knownHosts = try state.write("known_hosts-changed", changed)
+      let inventory = try state.write("inventory-changed.yaml", try String(contentsOfFile: lab.inventoryPath, encoding: .utf8).replacingOccurrences(of: lab.knownHosts, with: knownHosts))
+      let refused = try await CLIProcess.run(["routine", "nightly", "--input", "date=\(date())"] + common(inventory: inventory))
+      guard refused.status == 1, refused.output.contains("HOST KEY CHANGED") else { return "exit \(refused.status): \(refused.output.suffix(400))" }
+      let rerun = try await CLIProcess.run(["routine", "nightly", "--input", "date=\(date())"] + common())
+      return rerun.status == 0 ? nil : "rerun ended \(rerun.status)"
+    }
+    await server.close()
+    try await cleanUp()
+  }
+
+  @Test("weekly: kill -9 at every step (start, and after its command), PostgreSQL stopped, the NAS full")
+  func weekly() async throws {
+    try await Lab.command(["up"])
+    let answers = try answers("weekly")
+    _ = try await CLIProcess.run(["routine", "nightly"] + common())
+    var day = 0
+    func date() -> String { day += 1; return String(format: "203002%02d", day) }
+    for step in ["nas", "base", "wal-prune", "restore-test"] {
+      for phase in ["after-start", "after-command"] {
+        await check("weekly", step, "nexus-dr killed (\(phase))", recovery: "resume") {
+          try await killAndResume("weekly", arguments: ["routine", "weekly", "--input", "date=\(date())"], step: step, phase: phase, answers: answers)
+        }
+      }
+    }
+    let server = try lab.ssh("server")
+    await check("weekly", "base", "PostgreSQL stopped", recovery: "start it, resume") {
+      _ = try await server.runChecked(.argv(["systemctl", "stop", "postgresql"]))
+      let failed = try await CLIProcess.run(["routine", "weekly", "--input", "date=\(date())"] + common())
+      _ = try await server.runChecked(.argv(["systemctl", "start", "postgresql"]))
+      guard failed.status == 1 else { return "exit \(failed.status), expected 1: \(failed.output.suffix(400))" }
+      #expect(try await eventually(within: .seconds(60)) { (try? await PGConnection.connect(conninfo: try lab.conninfo())) != nil })
+      let resumed = try await CLIProcess.run(["resume", "--answers", answers] + common())
+      return resumed.status == 0 ? nil : "resume ended \(resumed.status): \(resumed.output.suffix(400))"
+    }
+    await check("weekly", "base", "NAS full", recovery: "room made, resume") {
+      try await lab.command(["nas-fill", "2MiB"])
+      let full = try await CLIProcess.run(["routine", "weekly", "--input", "date=\(date())"] + common())
+      try await lab.command(["nas-unfill"])
+      guard full.status == 1 else { return "exit \(full.status), expected 1: \(full.output.suffix(400))" }
+      let resumed = try await CLIProcess.run(["resume", "--answers", answers] + common())
+      return resumed.status == 0 ? nil : "resume ended \(resumed.status): \(resumed.output.suffix(400))"
+    }
+    await server.close()
+    try await cleanUp()
+  }
+
+  @Test("corrupt-db: a real DROP TABLE, kill -9 at every step (start, and after its command), resume: the table back, nothing acknowledged before the drop missing")
+  func corruptDB() async throws {
+    try await Lab.command(["up"])
+    for arguments in [["routine", "nightly"], ["routine", "weekly"]] {
+      #expect(try await CLIProcess.run(arguments + common()).status == 0)
+    }
+    let answers = try answers("corrupt-db", extra: "choose.choose-restore-point: pitr-target\nmanual.confirm-resync: done\n")
+    let acked = try lab.value("ACKED_LOG")
+    for step in ["choose-restore-point", "stop-services", "set-aside", "restore", "pitr", "verify", "start-services", "sync-resumes", "confirm-resync"] {
+      for phase in ["after-start", "after-command"] {
+        await check("corrupt-db", step, "nexus-dr killed (\(phase))", recovery: "resume") {
+          let postgres = try await PGConnection.connect(conninfo: try lab.conninfo())
+          let target = try #require(try await postgres.query("SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS t").first?["t"])
+          let targetDate = try #require(JournalTime.parse(target))
+          let promised = try AcknowledgementLog.read(acked).filter { $0.at < targetDate.addingTimeInterval(-1) && $0.at > targetDate.addingTimeInterval(-60) }.map(\.seq)
+          try await postgres.query("DROP TABLE public.appointments CASCADE")
+          await postgres.close()
+          if let problem = try await killAndResume(
+            "corrupt-db", arguments: ["corrupt-db", "--yes", "--target-time", target], step: step, phase: phase, answers: answers)
+          {
+            if problem == "n/a" { return problem }
+            return problem
+          }
+          let restored = try await PGConnection.connect(conninfo: try lab.conninfo())
+          let table = try await restored.query("SELECT to_regclass('public.appointments')::text AS t").first?["t"]
+          let present = Set(try await restored.query("SELECT seq FROM staging.sync_inbox WHERE device = 'ipad-1'").rows.compactMap { try? $0.decode(Int64.self, "seq") })
+          await restored.close()
+          guard table == "appointments" else { return "the table is not back" }
+          let missing = promised.filter { !present.contains($0) }
+          return missing.isEmpty ? nil : "acknowledged before the drop, missing: \(missing.prefix(10))"
+        }
+      }
+    }
+    try await Lab.command(["reset"])
+  }
+
+  /// What the matrix left: its dated backups (2030…) and the restored databases' asides.
+  func cleanUp() async throws {
+    let server = try lab.ssh("server")
+    _ = try await server.run(.shell("rm -rf \(ShellQuote.quote(nas))/daily/nexus_2030* \(ShellQuote.quote(nas))/clarity/*_2030* \(ShellQuote.quote(nas))/base/2030*"))
+    await server.close()
+  }
+}
+}
