@@ -51,11 +51,21 @@ public struct RestoreTestAction: StepAction {
     var timings: [String: Int64] = [:]
     var problems: [String] = []
 
-    let dumps = try await DailyDumps.load(context, directory: "\(root)/daily")
+    var dumps = try await DailyDumps.load(context, directory: "\(root)/daily")
+    var source = root
+    // Writing to the fallback (the NAS too full, say) does not make the NAS's dumps unreadable:
+    // with none in the fallback, the newest on the NAS is tested (found by the fault matrix).
+    if !dumps.entries.contains(where: \.valid), let nas = context.environment.nas?.path, nas != root,
+      let onNAS = try? await DailyDumps.load(context, directory: "\(nas)/daily"), onNAS.entries.contains(where: \.valid)
+    {
+      context.console.line("    no dump in \(root)/daily; testing the newest on the NAS (\(nas)), which can still be read")
+      dumps = onNAS
+      source = nas
+    }
     guard let latest = dumps.entries.first(where: \.valid), let manifest = latest.manifest else {
       throw StepFailure(.failed, "no valid dump (with a matching manifest) in \(root)/daily to test")
     }
-    let dumpPath = "\(root)/daily/\(latest.name)"
+    let dumpPath = "\(source)/daily/\(latest.name)"
     context.console.line("    testing \(latest.name) (\(ByteSize(bytes: latest.size)), \(manifest.totalRows) rows in \(manifest.tables.count) tables)")
 
     var mark = clock.now
