@@ -101,6 +101,9 @@ public struct DatabaseSpec: Sendable, Hashable {
   /// A libpq password file (`.pgpass` format, mode 0600); libpq's default
   /// (`PGPASSFILE` or `~/.pgpass`) when nil. The path only: passwords never sit in the inventory.
   public var passfile: String?
+  /// How often an idle connection is probed; a dead link (the server unplugged mid-query) is
+  /// noticed within about three of these instead of never.
+  public var keepalive: Duration = .seconds(30)
 
   /// A libpq conninfo without any password: libpq finds that in `.pgpass`.
   public func conninfo(user: String? = nil, database: String? = nil) -> String {
@@ -109,6 +112,11 @@ public struct DatabaseSpec: Sendable, Hashable {
     if let user = user ?? self.user { parts.append("user=\(Self.quoteConninfo(user))") }
     if let passfile { parts.append("passfile=\(Self.quoteConninfo(passfile))") }
     parts.append("application_name=nexus-dr")
+    if !host.hasPrefix("/") {
+      // libpq's TCP keepalives (idle, interval, count) and TCP_USER_TIMEOUT in milliseconds.
+      let seconds = max(1, keepalive.components.seconds)
+      parts.append("keepalives=1 keepalives_idle=\(seconds) keepalives_interval=\(seconds) keepalives_count=2 tcp_user_timeout=\(seconds * 2000)")
+    }
     return parts.joined(separator: " ")
   }
 

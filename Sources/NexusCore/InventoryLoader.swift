@@ -117,14 +117,15 @@ public enum InventoryLoader {
   }
 
   static func database(_ value: YAMLValue) throws(ConfigError) -> DatabaseSpec {
-    let fields = try value.fields(allowed: ["name", "host", "port", "user", "backup_role", "passfile"])
+    let fields = try value.fields(allowed: ["name", "host", "port", "user", "backup_role", "passfile", "keepalive"])
     return DatabaseSpec(
       name: try fields.required("name").string(),
       host: try fields["host"]?.string() ?? "/var/run/postgresql",
       port: try fields["port"]?.int(),
       user: try fields["user"]?.string(),
       backupRole: try fields["backup_role"]?.string() ?? "nexus_backup",
-      passfile: try fields["passfile"]?.string())
+      passfile: try fields["passfile"]?.string(),
+      keepalive: try fields["keepalive"]?.duration() ?? .seconds(30))
   }
 
   static func nas(_ value: YAMLValue) throws(ConfigError) -> NASSpec {

@@ -108,11 +108,17 @@ public final class PGConnection: @unchecked Sendable {
         PQresultErrorField(result, Int32(code)).map { String(cString: $0) }
       }
       let primary = field(UInt8(ascii: "M")) ?? String(cString: PQresultErrorMessage(result))
+      let broken = PQstatus(handle) != CONNECTION_OK
       return .failure(
         PGError(
-          PQstatus(handle) == CONNECTION_OK ? .queryFailed : .connectionFailed,
-          sqlState: field(UInt8(ascii: "C")), message: primary, detail: field(UInt8(ascii: "D")),
-          hint: field(UInt8(ascii: "H")), target: target))
+          broken ? .connectionFailed : .queryFailed,
+          sqlState: field(UInt8(ascii: "C")),
+          message: broken ? "the connection to the server broke: \(primary.trimmingCharacters(in: .whitespacesAndNewlines))" : primary,
+          detail: field(UInt8(ascii: "D")),
+          hint: field(UInt8(ascii: "H")) ?? (broken
+            ? "no answer from the server (keepalives unanswered): is the server down or its network cut? A statement it was running may still finish there"
+            : nil),
+          target: target))
     }
     let fieldCount = Int(PQnfields(result))
     let columns = (0..<fieldCount).map { String(cString: PQfname(result, Int32($0))) }

@@ -70,7 +70,7 @@ final class SSHConnection: @unchecked Sendable {
   /// without it every command pays ~40 ms of delayed-ACK stalls), then the SSH handshake.
   func connect(deadline: ContinuousClock.Instant, keepalive: Duration) throws(TransportError) {
     guard libssh2Initialized else { throw failure(.localFailure, "libssh2 failed to initialise") }
-    socket = try openSocket(deadline: deadline)
+    socket = try openSocket(deadline: deadline, keepalive: keepalive)
     guard let session = libssh2_session_init_ex(nil, nil, nil, nil) else {
       throw failure(.localFailure, "libssh2 could not create a session")
     }
@@ -81,7 +81,26 @@ final class SSHConnection: @unchecked Sendable {
     try retry(until: deadline, code: .unreachable, what: "SSH handshake") { libssh2_session_handshake(session, self.socket) }
   }
 
-  private func openSocket(deadline: ContinuousClock.Instant) throws(TransportError) -> Int32 {
+  /// A dead link (a pulled cable, a host that lost power) sends no reset: without help the
+  /// socket would wait for ever on a command that no longer runs. The kernel notices instead:
+  /// data unacknowledged for two keepalive intervals (TCP_USER_TIMEOUT; libssh2 sends a
+  /// keepalive every interval during a command), or an idle connection whose probes go
+  /// unanswered (SO_KEEPALIVE), breaks the socket — within about three intervals.
+  static func deadLinkOptions(_ fd: Int32, keepalive: Duration) {
+    let seconds = Int32(clamping: max(1, keepalive.components.seconds))
+    var on: Int32 = 1
+    var idle = seconds
+    var count: Int32 = 2
+    var userTimeout = UInt32(clamping: Int64(seconds) * 2 * 1000)
+    let size = socklen_t(MemoryLayout<Int32>.size)
+    _ = setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, size)
+    _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_KEEPIDLE, &idle, size)
+    _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_KEEPINTVL, &idle, size)
+    _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_KEEPCNT, &count, size)
+    _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_USER_TIMEOUT, &userTimeout, socklen_t(MemoryLayout<UInt32>.size))
+  }
+
+  private func openSocket(deadline: ContinuousClock.Instant, keepalive: Duration) throws(TransportError) -> Int32 {
     var hints = addrinfo()
     hints.ai_family = AF_UNSPEC
     hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -101,6 +120,7 @@ final class SSHConnection: @unchecked Sendable {
       _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
       var one: Int32 = 1
       _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+      Self.deadLinkOptions(fd, keepalive: keepalive)
       if Glibc.connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 { return fd }
       guard errno == EINPROGRESS else {
         lastProblem = String(cString: strerror(errno))

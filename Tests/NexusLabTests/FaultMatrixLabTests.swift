@@ -31,6 +31,78 @@ enum FaultMatrix {
     try? FileManager.default.createDirectory(atPath: repository + "/.build", withIntermediateDirectories: true)
     try? encoder.encode(all).write(to: URL(fileURLWithPath: repository + "/.build/fault-matrix.json"))
   }
+
+  /// The ids of a runbook's steps (not its preflight checks), in order.
+  static func steps(repository: String, runbook: String) throws -> [String] {
+    let text = try String(contentsOfFile: "\(repository)/runbooks/\(runbook).yaml", encoding: .utf8)
+    guard let body = text.range(of: "\nsteps:\n") else { return [] }
+    return text[body.upperBound...].matches(of: #/(?m)^  - id: ([a-z0-9-]+)/#).map { String($0.output.1) }
+  }
+
+  /// `resume.STEP: rerun` for every step of the runbook: the operator's answer after a crash.
+  static func resumeAnswers(repository: String, runbook: String) throws -> String {
+    try steps(repository: repository, runbook: runbook).map { "resume.\($0): rerun" }.joined(separator: "\n") + "\n"
+  }
+
+  /// Kills nexus-dr at every step of one run, point after point (each step's start, and right
+  /// after its command returned, before the journal knew): the run dies at the first point,
+  /// `resume` at the next, and so on until a resume completes. A point passes when the process
+  /// died there (exit 137) and the next resume got past it; a point the run never reached (a
+  /// step of the other branch) is n/a. Then the journal must say completed with every resume
+  /// recorded, and `invariants` (the scenario's own, checked once at the end) must hold: if
+  /// not, every point of the chain failed with that reason.
+  static func killChain(
+    _ runbook: String, repository: String, stateDirectory: String, run: [String], resume: [String],
+    invariants: () async throws -> String?
+  ) async throws {
+    let steps = try steps(repository: repository, runbook: runbook)
+    var points = steps.flatMap { ["\($0):after-start", "\($0):after-command"] }
+    let note = stateDirectory + "/crash-note"
+    var killed: [String] = []
+    var notReached: [String] = []
+    var problem: String?
+    var arguments = run
+    var kills = 0
+    while problem == nil {
+      try? FileManager.default.removeItem(atPath: note)
+      let process = try await CLIProcess.run(arguments, environment: ["NEXUS_DR_CRASH_AT": points.joined(separator: ","), "NEXUS_DR_CRASH_NOTE": note])
+      if process.status == 0 { notReached += points; break }
+      guard process.status == 128 + SIGKILL else {
+        problem = "\(arguments[0]) ended \(process.status) after \(kills) kill(s): \(process.output.suffix(500))"
+        break
+      }
+      let hit = ((try? String(contentsOfFile: note, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+      guard let index = points.firstIndex(of: hit) else { problem = "killed, but not at one of the points (\(hit))"; break }
+      notReached += points[..<index]
+      killed.append(hit)
+      points.removeFirst(index + 1)
+      arguments = resume
+      kills += 1
+    }
+    if problem == nil {
+      let history = RunDirectory.all(stateDirectory: stateDirectory).last { $0.runbookID == runbook }
+      if history?.state(lockHeldByThisRun: false) != .completed {
+        problem = "the journal does not say completed"
+      } else if let history, history.records.filter({ $0.type == .runResumed }).count < kills {
+        problem = "the journal records \(history.records.filter { $0.type == .runResumed }.count) resumes, not \(kills)"
+      }
+    }
+    if problem == nil {
+      do { problem = try await invariants() } catch { problem = "\(error)" }
+    }
+    for point in killed {
+      let parts = point.split(separator: ":").map(String.init)
+      record(.init(runbook: runbook, step: parts[0], fault: "nexus-dr killed (\(parts[1]))", recovery: "resume (one chain)",
+        result: problem == nil ? "passed" : "failed", detail: problem ?? ""))
+    }
+    for point in notReached {
+      let parts = point.split(separator: ":").map(String.init)
+      record(.init(runbook: runbook, step: parts[0], fault: "nexus-dr killed (\(parts[1]))", recovery: "resume (one chain)",
+        result: "n/a", detail: "not reached on this run's path"))
+    }
+    if let problem { Issue.record("\(runbook) kill chain: \(problem)") }
+    #expect(kills >= steps.count, "\(runbook): killed \(kills) times over \(steps.count) steps")
+  }
 }
 
 extension LabSuites {
@@ -154,6 +226,9 @@ struct FaultMatrixLabTests {
       let resumed = try await CLIProcess.run(["resume", "--answers", answers] + common())
       return resumed.status == 0 ? nil : "resume ended \(resumed.status): \(resumed.output.suffix(400))"
     }
+    await check("nightly", "dump", "link down mid-command (nexus-server unplugged while pg_dump runs)", recovery: "link back, resume") {
+      try await linkDownDuringDump(answers: answers)
+    }
     await check("nightly", "nas", "NAS unmounted", recovery: "fallback, then the NAS back and a rerun") {
       try await lab.command(["nas-down"])
       let fallback = try await CLIProcess.run(["routine", "nightly"] + common())
@@ -252,6 +327,53 @@ struct FaultMatrixLabTests {
       }
     }
     try await Lab.command(["reset"])
+  }
+
+  /// nexus-server's link goes down while the nightly's pg_dump runs (held on a lock the test
+  /// takes, so the command is certainly running when the cable is "pulled"): with keepalives of
+  /// 2 s the step fails within a few seconds, exit 1, saying the connection broke; the link
+  /// back and the lock released, `resume` reruns the dump and completes.
+  func linkDownDuringDump(answers: String) async throws -> String? {
+    let text = try String(contentsOfFile: lab.inventoryPath, encoding: .utf8)
+    let changed = text.replacingOccurrences(of: "connect_timeout: 5s }", with: "connect_timeout: 5s, keepalive: 2s }")
+      .replacing(#/(database: +\{[^}\n]*)\}/#) { "\($0.output.1), keepalive: 2s }" }
+    guard changed.components(separatedBy: "keepalive: 2s").count == 3 else { return "could not set the keepalives in the lab inventory" }
+    let inventory = try state.write("inventory-keepalive.yaml", changed)
+    let holder = try await PGConnection.connect(conninfo: try lab.conninfo())
+    let watcher = try await PGConnection.connect(conninfo: try lab.conninfo())
+    try await holder.query("BEGIN")
+    try await holder.query("LOCK TABLE public.appointments IN ACCESS EXCLUSIVE MODE")
+    let nightly = try CLIProcess(["routine", "nightly"] + common(inventory: inventory))
+    let waiting = try await eventually(within: .seconds(120)) {
+      let rows = try await watcher.query("SELECT count(*)::text AS n FROM pg_stat_activity WHERE application_name = 'pg_dump' AND wait_event_type = 'Lock'")
+      return (rows.first?["n"] ?? "0") != "0"
+    }
+    await watcher.close()
+    guard waiting else {
+      try await holder.query("ROLLBACK")
+      await holder.close()
+      _ = await nightly.wait()
+      return "pg_dump never waited on the test's lock: \(nightly.output.suffix(400))"
+    }
+    let clock = ContinuousClock()
+    let cut = clock.now
+    try await lab.command(["server-link-down"])
+    let status = await nightly.wait()
+    let detected = clock.now - cut
+    try await lab.command(["server-link-up"])
+    try await holder.query("ROLLBACK")
+    await holder.close()
+    print("fault matrix: link down during the dump noticed after \(detected) (keepalive 2 s), exit \(status)")
+    guard status == 1 else { return "exit \(status), expected 1: \(nightly.output.suffix(600))" }
+    guard nightly.output.contains("✘ [2/8] dump"), nightly.output.contains("connection") else {
+      return "the dump step did not fail with a clear message: \(nightly.output.suffix(600))"
+    }
+    let resumed = try await CLIProcess.run(["resume", "--answers", answers] + common())
+    guard resumed.status == 0 else { return "resume ended \(resumed.status): \(resumed.output.suffix(600))" }
+    guard let history = latestRun("nightly"), history.state(lockHeldByThisRun: false) == .completed else {
+      return "the journal does not say completed"
+    }
+    return nil
   }
 
   /// The NAS with 2 MiB left: below min_free the routine writes to the fallback (exit 0, said);

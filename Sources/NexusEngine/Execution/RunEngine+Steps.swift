@@ -185,12 +185,19 @@ final class JournaledPrompter: Prompter, @unchecked Sendable {
 
 /// A test-only fault injection: `NEXUS_DR_CRASH_AT=STEP-ID:PHASE` makes the
 /// process SIGKILL itself at that point (phases: before-start, after-start,
-/// after-command, after-complete), exactly as `kill -9` would.
+/// after-command, after-complete), exactly as `kill -9` would. A comma-separated list
+/// kills at the first of them the run reaches (the fault matrix's chains); with
+/// `NEXUS_DR_CRASH_NOTE=FILE` the point is written there first, so the test knows which.
 enum FaultInjection {
   static let target = ProcessInfo.processInfo.environment["NEXUS_DR_CRASH_AT"]
+  static let targets = Set((target ?? "").split(separator: ",").map { String($0) })
 
   static func crashIfRequested(step: String, phase: String) {
-    guard let target, target == "\(step):\(phase)" else { return }
+    let point = "\(step):\(phase)"
+    guard targets.contains(point) else { return }
+    if let note = ProcessInfo.processInfo.environment["NEXUS_DR_CRASH_NOTE"] {
+      FileManager.default.createFile(atPath: note, contents: Data((point + "\n").utf8))
+    }
     kill(getpid(), SIGKILL)
   }
 }
