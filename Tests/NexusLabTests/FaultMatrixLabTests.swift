@@ -329,6 +329,66 @@ struct FaultMatrixLabTests {
     try await Lab.command(["reset"])
   }
 
+  @Test("server-failure: kill -9 at every step, one after the other, each time resumed: the server rebuilt, nothing acknowledged up to the restore point missing")
+  func serverFailureChain() async throws {
+    let suite = try ServerFailureLabTests()
+    let before = try await suite.destroyServer()
+    let scenario = try String(contentsOfFile: try suite.answers(before), encoding: .utf8)
+    let answers = try suite.state.write("answers-chain.yaml", try FaultMatrix.resumeAnswers(repository: repository, runbook: "server-failure") + scenario + "\n")
+    let arguments = ["--answers", answers] + suite.common(before.lab)
+    try await FaultMatrix.killChain(
+      "server-failure", repository: repository, stateDirectory: suite.state.path,
+      run: ["server-failure", "--secrets-dir", "\(before.lab.directory)/secure-storage/nexus-server"] + arguments, resume: ["resume"] + arguments
+    ) {
+      guard let recoveredTo = ServerFailureLabTests.parseTime(try suite.outputs("restore")["recovered_to"] ?? "") else { return "no restore point in the report" }
+      let postgres = try await PGConnection.connect(conninfo: try before.lab.conninfo())
+      let present = Set(try await postgres.query("SELECT seq FROM staging.sync_inbox WHERE device = 'ipad-1'").rows.compactMap { try? $0.decode(Int64.self, "seq") })
+      await postgres.close()
+      let missing = before.acked.filter { $0.at <= recoveredTo && !present.contains($0.seq) }.map(\.seq)
+      return missing.isEmpty ? nil : "acknowledged up to the restore point \(recoveredTo), missing: \(missing.prefix(10))"
+    }
+    try await suite.checkRecovered(before)
+    try await Lab.command(["reset"])
+  }
+
+  @Test("gateway-failure: kill -9 at every step, one after the other, each time resumed: the standby is the gate, nothing acknowledged before the failure missing")
+  func gatewayFailureChain() async throws {
+    let suite = try GatewayFailureLabTests()
+    let before = try await suite.failGate()
+    let answers = try suite.state.write("answers-chain.yaml", try FaultMatrix.resumeAnswers(repository: repository, runbook: "gateway-failure") + "confirm.install-config: yes\nmanual.old-gate: done\n")
+    let arguments = ["--answers", answers] + suite.common
+    try await FaultMatrix.killChain(
+      "gateway-failure", repository: repository, stateDirectory: suite.state.path,
+      run: ["gateway-failure", "--key-file", try suite.keyFile] + arguments, resume: ["resume"] + arguments
+    ) {
+      let missing = try await suite.missing(before)
+      return missing.isEmpty ? nil : "acknowledged before the failure, missing: \(missing.prefix(10))"
+    }
+    try await suite.checkTakenOver(acknowledgedBefore: before)
+    try await suite.checkNoSecrets()
+    try await lab.command(["gate-up"])
+  }
+
+  @Test("nas-failure: kill -9 at every step, one after the other, each time resumed: everything the fallback held is on the NAS, byte for byte")
+  func nasFailureChain() async throws {
+    let suite = try NASFailureLabTests()
+    let server = try lab.ssh("server")
+    let expected = try await suite.failNAS(server, daysAgo: 3)
+    try await lab.command(["nas-up"])
+    let answers = try suite.state.write("answers-chain.yaml", try FaultMatrix.resumeAnswers(repository: repository, runbook: "nas-failure") + "manual.replace-nas: done\nconfirm.copy-back: yes\n")
+    let arguments = ["--answers", answers] + suite.common
+    try await FaultMatrix.killChain(
+      "nas-failure", repository: repository, stateDirectory: suite.state.path,
+      run: ["nas-failure"] + arguments, resume: ["resume"] + arguments
+    ) {
+      let onNAS = try await suite.checksums(server, nas)
+      let wrong = expected.filter { onNAS[$0.key] != $0.value }.map(\.key)
+      return wrong.isEmpty ? nil : "not on the NAS as the fallback held them: \(wrong.sorted().prefix(10))"
+    }
+    try await suite.checkMoved(server, expected)
+    await server.close()
+  }
+
   /// nexus-server's link goes down while the nightly's pg_dump runs (held on a lock the test
   /// takes, so the command is certainly running when the cable is "pulled"): with keepalives of
   /// 2 s the step fails within a few seconds, exit 1, saying the connection broke; the link
