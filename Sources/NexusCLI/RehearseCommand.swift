@@ -118,17 +118,10 @@ struct Drill: Sendable {
     spec = environment.rehearsal?.scenarios[scenario] ?? .init()
     acknowledgements = environment.rehearsal?.acknowledgements
     if scenario == "corrupt-db" && spec.inject == nil {
+      // The loader checked the form (schema.table, never staging) with the file and line.
       let name = spec.dropTable ?? "public.appointments"
-      let parts = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-      guard (1...2).contains(parts.count), !parts.contains(where: \.isEmpty) else {
-        Console.error("error: \(inventorySource): rehearsal.scenarios.corrupt-db.drop_table '\(name)' is not a table name (schema.table)")
-        throw ExitCode(RunExit.invalidInput.rawValue)
-      }
+      let parts = name.split(separator: ".").map(String.init)
       let schema = parts.count == 2 ? parts[0] : "public"
-      guard schema != "staging" else {
-        Console.error("error: \(inventorySource): rehearsal.scenarios.corrupt-db.drop_table '\(name)': nexus-dr never writes to the staging schema (the iPads' unsynced records)")
-        throw ExitCode(RunExit.invalidInput.rawValue)
-      }
       dropTable = (schema, parts.last!)
       guard environment.database != nil else {
         Console.error("error: \(inventorySource): environment '\(environment.name)' has no database to break")
@@ -138,7 +131,7 @@ struct Drill: Sendable {
       dropTable = nil
       guard spec.inject != nil else {
         Console.error(
-          "error: \(inventorySource): environment '\(environment.name)' does not say how to break it for \(scenario): rehearsal.scenarios.\(scenario).inject\n  hint: the command that \(Self.failureWords[scenario] ?? "breaks it") (a hypervisor's power-off, a switch port down), as an argument array; see docs/rehearsals.md"
+          "error: \(inventorySource): environment '\(environment.name)' does not say how to break it for \(scenario): rehearsal.scenarios.\(scenario).inject\n  hint: the command that \(Self.failureWords[scenario]?.does ?? "breaks it") (a hypervisor's power-off, a switch port down), as an argument array; see docs/rehearsals.md"
         )
         throw ExitCode(RunExit.invalidInput.rawValue)
       }
@@ -154,20 +147,17 @@ struct Drill: Sendable {
   /// Preflight checks that hold only once the failure is there.
   static let failureChecks: Set<String> = ["server-down", "gate-down", "fallback-holds"]
 
-  static let failureWords = [
-    "corrupt-db": "damages the database",
-    "server-failure": "destroys nexus-server",
-    "gateway-failure": "cuts nexus-gate off",
-    "nas-failure": "unmounts the NAS",
+  /// Each scenario's failure in words: what the injection does (a verb), and what it leaves (a noun phrase).
+  static let failureWords: [String: (does: String, leaves: String)] = [
+    "corrupt-db": ("damages the database", "the database damaged"),
+    "server-failure": ("destroys nexus-server", "nexus-server destroyed"),
+    "gateway-failure": ("cuts nexus-gate off", "nexus-gate cut off"),
+    "nas-failure": ("unmounts the NAS", "the NAS unmounted while the nightly runs"),
   ]
 
   var failure: String {
     if let dropTable { return "an accidental DROP TABLE \(dropTable.schema).\(dropTable.table) CASCADE on \(environment.database?.name ?? "the database")" }
-    let words = [
-      "corrupt-db": "the database damaged", "server-failure": "nexus-server destroyed", "gateway-failure": "nexus-gate cut off",
-      "nas-failure": "the NAS unmounted while the nightly runs",
-    ][scenario] ?? scenario
-    return "\(words) (\(ShellQuote.commandLine(spec.inject ?? [])))"
+    return "\(Self.failureWords[scenario]?.leaves ?? scenario) (\(ShellQuote.commandLine(spec.inject ?? [])))"
   }
 
   var plan: [String] {
@@ -328,7 +318,11 @@ struct Drill: Sendable {
     var ok = true
     do {
       let connection = try await PGConnection.connect(conninfo: database.conninfo())
-      let recovering = try await connection.query("SELECT pg_is_in_recovery()::text AS r").first?["r"] ?? "?"
+      let recovering: String
+      do { recovering = try await connection.query("SELECT pg_is_in_recovery()::text AS r").first?["r"] ?? "?" } catch {
+        await connection.close()
+        throw error
+      }
       if recovering == "false" {
         result.checks.append("\(database.name) answers and accepts writes (not in recovery)")
       } else {

@@ -192,9 +192,22 @@ public enum InventoryLoader {
         for (k, v) in try scenario[key]?.mapping() ?? [] { result[k] = try v.string() }
         return result
       }
+      var dropTable: String?
+      if let node = scenario["drop_table"] {
+        let table = try node.string()
+        let parts = table.split(separator: ".", omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count), !parts.contains(where: \.isEmpty) else {
+          throw node.error(.invalidValue, "drop_table '\(table)' of scenario '\(name)' is not a table name", hint: "schema.table, e.g. public.appointments")
+        }
+        guard parts.count == 1 || parts[0] != "staging" else {
+          throw node.error(.invalidValue, "drop_table '\(table)' of scenario '\(name)' is in the staging schema",
+            hint: "nexus-dr never writes to staging (the iPads' unsynced records); name a table of another schema")
+        }
+        dropTable = table
+      }
       spec.scenarios[name] = .init(
         inject: try command("inject"), repair: try command("repair"), restore: try command("restore"),
-        dropTable: try scenario["drop_table"]?.string(), inputs: try map("inputs"), answers: try map("answers"))
+        dropTable: dropTable, inputs: try map("inputs"), answers: try map("answers"))
     }
     return spec
   }

@@ -61,6 +61,9 @@ struct RehearsalTests {
     ("scenarios: { nas-failure: { inject: \"umount /mnt/nas\" } }", "must be a list"),
     ("scenarios: { nas-failure: { injekt: [x] } }", "injekt"),
     ("acknowledgements: { device: ipad-1 }", "log"),
+    ("scenarios: { corrupt-db: { drop_table: staging.sync_inbox } }", "is in the staging schema"),
+    ("scenarios: { corrupt-db: { drop_table: public. } }", "is not a table name"),
+    ("scenarios: { corrupt-db: { drop_table: a.b.c } }", "is not a table name"),
   ])
   func rejects(yaml: String, expected: String) throws {
     let text = """

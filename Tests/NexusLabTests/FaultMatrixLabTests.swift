@@ -326,7 +326,68 @@ struct FaultMatrixLabTests {
         }
       }
     }
+    let server = try lab.ssh("server")
+    await check("corrupt-db", "preflight", "NAS unmounted", recovery: "refused before anything changes; the NAS back") {
+      try await lab.command(["nas-down"])
+      let refused = try await CLIProcess.run(["corrupt-db", "--yes", "--answers", answers] + common())
+      try await lab.command(["nas-up"])
+      guard refused.status == 3, refused.output.contains("The NAS is mounted") else { return "exit \(refused.status), expected 3 naming the NAS: \(refused.output.suffix(400))" }
+      let services = try await server.run(.argv(["systemctl", "is-active", "nexus-api"])).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+      guard services == "active" else { return "the services were touched: nexus-api \(services)" }
+      return latestRun("corrupt-db")?.records.contains { $0.type == .stepStarted } == true && latestRun("corrupt-db")?.state(lockHeldByThisRun: false) != .completed
+        ? "a step started" : nil
+    }
+    await check("corrupt-db", "pitr", "NAS unmounted (after the restore point was chosen and the services stopped)", recovery: "the NAS back, resume") {
+      let (target, promised) = try await dropTable(since: windowStart)
+      let crashed = try await CLIProcess.run(["corrupt-db", "--yes", "--target-time", target, "--answers", answers] + common(), environment: ["NEXUS_DR_CRASH_AT": "pitr:after-start"])
+      guard crashed.status == 128 + SIGKILL else { return "not killed before the recovery: \(crashed.status) \(crashed.output.suffix(300))" }
+      try await lab.command(["nas-down"])
+      let failed = try await CLIProcess.run(["resume", "--answers", answers] + common())
+      try await lab.command(["nas-up"])
+      defer { windowStart = Date() }
+      guard failed.status == 1, failed.output.contains("✘ [5/9] pitr"), failed.output.contains("the NAS is not mounted") else {
+        return "exit \(failed.status), expected 1 with the NAS named: \(failed.output.suffix(600))"
+      }
+      let resumed = try await CLIProcess.run(["resume", "--answers", answers] + common())
+      guard resumed.status == 0 else { return "resume ended \(resumed.status): \(resumed.output.suffix(600))" }
+      return try await recovered(promised)
+    }
+    await check("corrupt-db", "choose-restore-point", "PostgreSQL stopped (down with the damage)", recovery: "the run itself (PITR does not need it running)") {
+      let (target, promised) = try await dropTable(since: windowStart)
+      _ = try await server.runChecked(.argv(["systemctl", "stop", "postgresql"]))
+      let run = try await CLIProcess.run(["corrupt-db", "--yes", "--target-time", target, "--answers", answers] + common())
+      defer { windowStart = Date() }
+      guard run.status == 0 else {
+        _ = try? await server.run(.argv(["systemctl", "start", "postgresql"]))
+        return "exit \(run.status): \(run.output.suffix(600))"
+      }
+      return try await recovered(promised)
+    }
+    await server.close()
     try await Lab.command(["reset"])
+  }
+
+  /// A real DROP TABLE; returns the database's clock at the drop (the recovery target) and the
+  /// records ipad-1 had acknowledged since `since` and before the drop.
+  func dropTable(since: Date) async throws -> (String, [Int64]) {
+    let postgres = try await PGConnection.connect(conninfo: try lab.conninfo())
+    let target = try #require(try await postgres.query("SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS t").first?["t"])
+    let targetDate = try #require(JournalTime.parse(target))
+    let promised = try AcknowledgementLog.read(try lab.value("ACKED_LOG")).filter { $0.at < targetDate && $0.at > since }.map(\.seq)
+    try await postgres.query("DROP TABLE public.appointments CASCADE")
+    await postgres.close()
+    return (target, promised)
+  }
+
+  /// The dropped table is back and none of `promised` is missing; nil when so.
+  func recovered(_ promised: [Int64]) async throws -> String? {
+    let restored = try await PGConnection.connect(conninfo: try lab.conninfo())
+    let table = try await restored.query("SELECT to_regclass('public.appointments')::text AS t").first?["t"]
+    let present = Set(try await restored.query("SELECT seq FROM staging.sync_inbox WHERE device = 'ipad-1'").rows.compactMap { try? $0.decode(Int64.self, "seq") })
+    await restored.close()
+    guard table == "appointments" else { return "the table is not back" }
+    let missing = promised.filter { !present.contains($0) }
+    return missing.isEmpty ? nil : "acknowledged before the drop, missing: \(missing.prefix(10))"
   }
 
   @Test("server-failure: kill -9 at every step, one after the other, each time resumed: the server rebuilt, nothing acknowledged up to the restore point missing")
@@ -386,6 +447,22 @@ struct FaultMatrixLabTests {
       return wrong.isEmpty ? nil : "not on the NAS as the fallback held them: \(wrong.sorted().prefix(10))"
     }
     try await suite.checkMoved(server, expected)
+    await check("nas-failure", "nas", "the replacement NAS full", recovery: "room made, resume") {
+      let held = try await suite.failNAS(server, daysAgo: 4)
+      try await lab.command(["nas-up"])
+      try await lab.command(["nas-fill", "2MiB"])
+      let full = try await CLIProcess.run(["nas-failure"] + arguments)
+      try await lab.command(["nas-unfill"])
+      guard full.status == 1, full.output.contains("✘") else { return "exit \(full.status), expected 1: \(full.output.suffix(500))" }
+      let still = try await suite.checksums(server, "/var/backups/nexus-fallback")
+      guard still.count == held.count else { return "the fallback changed while the NAS was full: \(held.count) → \(still.count) files" }
+      guard full.output.contains("less than min_free") else { return "the message does not say the NAS is full: \(full.output.suffix(500))" }
+      let resumed = try await CLIProcess.run(["resume"] + arguments)
+      guard resumed.status == 0 else { return "resume ended \(resumed.status): \(resumed.output.suffix(500))" }
+      let onNAS = try await suite.checksums(server, nas)
+      let wrong = held.filter { onNAS[$0.key] != $0.value }.map(\.key)
+      return wrong.isEmpty ? nil : "not on the NAS as the fallback held them: \(wrong.sorted().prefix(10))"
+    }
     await server.close()
   }
 

@@ -230,8 +230,8 @@ public enum RehearsalReport {
     <meta name="viewport" content="width=device-width, initial-scale=1">
     <title>Rehearsal: {{scenario}} in {{environment}}</title>
     <style>
-      :root { --ok: #1a7f37; --bad: #cf222e; --warn: #9a6700; --muted: #57606a; --line: #d0d7de; --soft: #f6f8fa; }
-      body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 72rem; padding: 0 1.2rem; color: #1f2328; }
+    \(ReportTemplates.baseStyle)
+      body { padding: 0 1.2rem; }
       h1 { font-size: 1.55rem; margin: 0 0 .2rem; }
       h2 { font-size: 1.15rem; margin-top: 2rem; border-bottom: 1px solid var(--line); padding-bottom: .3rem; }
       .sub { color: var(--muted); margin: 0 0 1.2rem; }
@@ -271,8 +271,6 @@ public enum RehearsalReport {
       .legend i { display: inline-block; width: .8rem; height: .8rem; border-radius: 2px; margin-right: .3rem; vertical-align: -1px; }
       ul.checks { padding-left: 1.2rem; } ul.checks li { margin: .2rem 0; }
       dl { display: grid; grid-template-columns: 11rem 1fr; gap: .25rem 1rem; }
-      dt { color: var(--muted); }
-      code { font: 13px/1.4 ui-monospace, SFMono-Regular, Menlo, monospace; }
       .note { background: var(--soft); border-left: 3px solid var(--line); padding: .5rem .8rem; }
     </style>
     </head>

@@ -76,6 +76,14 @@ enum ReportTemplates {
 
     """
 
+  /// The styles both HTML reports (a run's, a rehearsal's) share: colours, type, code.
+  static let baseStyle = """
+      :root { --ok: #1a7f37; --bad: #cf222e; --warn: #9a6700; --muted: #57606a; --line: #d0d7de; --soft: #f6f8fa; }
+      body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 72rem; padding: 0 1rem; color: #1f2328; }
+      code, pre { font: 13px/1.4 ui-monospace, SFMono-Regular, Menlo, monospace; }
+      dt { color: var(--muted); }
+    """
+
   static let html = """
     <!DOCTYPE html>
     <html lang="en">
@@ -84,8 +92,7 @@ enum ReportTemplates {
     <meta name="viewport" content="width=device-width, initial-scale=1">
     <title>{{title}} — run {{runID}}</title>
     <style>
-      :root { --ok: #1a7f37; --bad: #cf222e; --warn: #9a6700; --muted: #57606a; --line: #d0d7de; }
-      body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 72rem; padding: 0 1rem; color: #1f2328; }
+    \(baseStyle)
       h1 { font-size: 1.6rem; margin-bottom: .2rem; }
       .sub { color: var(--muted); margin-top: 0; }
       .state { display: inline-block; padding: .1rem .6rem; border-radius: 1rem; color: #fff; font-weight: 600; }
@@ -94,7 +101,6 @@ enum ReportTemplates {
       table { border-collapse: collapse; width: 100%; margin: .8rem 0 1.4rem; }
       th, td { text-align: left; padding: .35rem .6rem; border-bottom: 1px solid var(--line); vertical-align: top; }
       th { font-size: .8rem; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); }
-      code, pre { font: 13px/1.4 ui-monospace, SFMono-Regular, Menlo, monospace; }
       pre { background: #f6f8fa; padding: .6rem; overflow-x: auto; white-space: pre-wrap; }
       .timeline { margin: 1rem 0 2rem; }
       .row { display: grid; grid-template-columns: 16rem 1fr 6rem; align-items: center; gap: .6rem; padding: .2rem 0; }
@@ -108,7 +114,6 @@ enum ReportTemplates {
       .status.continued, .status.interrupted { color: var(--warn); font-weight: 600; }
       .pass { color: var(--ok); font-weight: 600; } .fail { color: var(--bad); font-weight: 600; }
       dl { display: grid; grid-template-columns: 9rem 1fr; gap: .2rem 1rem; }
-      dt { color: var(--muted); }
     </style>
     </head>
     <body>

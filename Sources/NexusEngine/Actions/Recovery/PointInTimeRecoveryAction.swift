@@ -74,6 +74,7 @@ public struct PointInTimeRecoveryAction: StepAction {
     let target = try targetTime.map { template throws(StepFailure) in try context.render(template) } ?? ""
     let data = try await DataDirectory.resolve(try dataDirectory.map { template throws(StepFailure) in try context.render(template) }, context: context)
     let clock = ContinuousClock()
+    try await RecoverySources.requireMountedNAS(holding: basePath, context: context)
 
     let baseInfo = RecoverySources.parse(try await context.run(HostCommand(
       .argv(["bash", "-c", RecoverySources.script, "recovery-sources", URL(fileURLWithPath: basePath).deletingLastPathComponent().deletingLastPathComponent().path, "/nonexistent", data]),

@@ -48,6 +48,16 @@ struct RecoverySources {
     exit 0
     """#
 
+  /// A restore source on the NAS while the NAS is not mounted: the files are not gone, the
+  /// mount is. Fails the step with that (before anything is changed) instead of letting the
+  /// empty directory underneath read as "no such backup".
+  static func requireMountedNAS(holding path: String, context: StepContext) async throws(StepFailure) {
+    guard let nas = context.environment.nas, path == nas.path || path.hasPrefix(nas.path + "/") else { return }
+    let mounted = try await context.run(HostCommand(.argv(["findmnt", "--noheadings", "--mountpoint", nas.path]), timeout: .seconds(30)), quiet: true)
+    guard !mounted.succeeded else { return }
+    throw StepFailure(.failed, "the NAS is not mounted at \(nas.path) (\(path) is on it); this step changed nothing. Mount the NAS, then: nexus-dr resume")
+  }
+
   static func load(_ context: StepContext, root: String, spool: String, dataDirectory: String) async throws(StepFailure) -> RecoverySources {
     let result = try await context.run(
       HostCommand(.argv(["bash", "-c", script, "recovery-sources", root, spool, dataDirectory]), timeout: .seconds(120)), quiet: true)
