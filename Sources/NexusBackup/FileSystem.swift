@@ -38,9 +38,22 @@ public enum FileSystem {
     var closed = false
     defer { if !closed { close(output) } }
     do throws(FileSystemError) {
+      // In the kernel first (sendfile: no copy through this process) up to
+      // the size fstat gives; a file system that cannot (EXDEV, EINVAL, ENOSYS, or 0 bytes
+      // from a pseudo-file) before the first byte falls back to read/write.
+      var status = stat()
+      guard fstat(input, &status) == 0 else { throw fail("stat", source) }
+      let size = Int(status.st_size)
+      var copied = 0
+      while copied < size {
+        let count = sendfile(output, input, nil, size - copied)
+        if count > 0 { copied += count; continue }
+        if copied > 0 || (count < 0 && [ENOSPC, EDQUOT, EIO].contains(Glibc.errno)) { throw fail("write", temporary) }
+        break
+      }
       let buffer = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 16)
       defer { buffer.deallocate() }
-      while true {
+      while copied == 0 || copied < size {
         let count = read(input, buffer, 1 << 20)
         if count < 0 { throw fail("read", source) }
         if count == 0 { break }
