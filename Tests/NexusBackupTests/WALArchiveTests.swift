@@ -47,6 +47,18 @@ struct WALArchiveTests {
     #expect(try String(contentsOfFile: "\(nas)/wal/\(name)", encoding: .utf8) == "first")
   }
 
+  @Test("durableCopy: empty, small, and over a MiB — byte for byte; into a missing directory: an error", arguments: [0, 5, 3 * 1_048_576 + 17])
+  func durableCopy(size: Int) throws {
+    var generator = SplitMix(state: UInt64(size))
+    let bytes = (0..<size).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+    let source = scratch.file("source-\(size)")
+    try Data(bytes).write(to: URL(fileURLWithPath: source))
+    let destination = scratch.file("copy-\(size)")
+    try FileSystem.durableCopy(from: source, to: destination)
+    #expect(try Data(contentsOf: URL(fileURLWithPath: destination)) == Data(bytes))
+    #expect(throws: FileSystemError.self) { try FileSystem.durableCopy(from: source, to: scratch.file("missing/copy")) }
+  }
+
   @Test("no temporary files are left behind")
   func noTemporaries() throws {
     let name = "000000010000000000000002"
