@@ -300,29 +300,17 @@ struct FaultMatrixLabTests {
       #expect(try await CLIProcess.run(arguments + common()).status == 0)
     }
     let answers = try answers("corrupt-db", extra: "choose.choose-restore-point: pitr-target\nconfirm.stop-services: yes\nconfirm.pitr: yes\nmanual.confirm-resync: done\n")
-    let acked = try lab.value("ACKED_LOG")
     // Each recovery gives up what was acknowledged after its target: count from the end of the last case.
     var windowStart = Date()
     for step in ["choose-restore-point", "stop-services", "set-aside", "restore", "pitr", "verify", "start-services", "sync-resumes", "confirm-resync"] {
       for phase in ["after-start", "after-command"] {
         await check("corrupt-db", step, "nexus-dr killed (\(phase))", recovery: "resume") {
-          let postgres = try await PGConnection.connect(conninfo: try lab.conninfo())
-          let target = try #require(try await postgres.query("SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS t").first?["t"])
-          let targetDate = try #require(JournalTime.parse(target))
-          let promised = try AcknowledgementLog.read(acked).filter { $0.at < targetDate && $0.at > windowStart }.map(\.seq)
-          try await postgres.query("DROP TABLE public.appointments CASCADE")
-          await postgres.close()
+          let (target, promised) = try await dropTable(since: windowStart)
           let problem = try await killAndResume(
             "corrupt-db", arguments: ["corrupt-db", "--yes", "--target-time", target], step: step, phase: phase, answers: answers)
           defer { windowStart = Date() }
           if let problem { return problem }
-          let restored = try await PGConnection.connect(conninfo: try lab.conninfo())
-          let table = try await restored.query("SELECT to_regclass('public.appointments')::text AS t").first?["t"]
-          let present = Set(try await restored.query("SELECT seq FROM staging.sync_inbox WHERE device = 'ipad-1'").rows.compactMap { try? $0.decode(Int64.self, "seq") })
-          await restored.close()
-          guard table == "appointments" else { return "the table is not back" }
-          let missing = promised.filter { !present.contains($0) }
-          return missing.isEmpty ? nil : "acknowledged before the drop, missing: \(missing.prefix(10))"
+          return try await recovered(promised)
         }
       }
     }
