@@ -75,6 +75,16 @@ public enum FileSystem {
     }
   }
 
+  /// fsync of a file already in place. An archive_command that finds its segment already
+  /// archived (a retry after a crash between rename and the directory's fsync) must make that
+  /// copy durable before it answers 0: PostgreSQL then recycles its own (as basic_archive does).
+  public static func syncFile(_ path: String) throws(FileSystemError) {
+    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+    guard descriptor >= 0 else { throw fail("open", path) }
+    defer { close(descriptor) }
+    guard fsync(descriptor) == 0 else { throw fail("fsync", path) }
+  }
+
   /// fsync of a directory, so a rename in it survives a power loss.
   public static func syncDirectory(_ path: String) throws(FileSystemError) {
     let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
@@ -126,6 +136,8 @@ public enum FileSystem {
     let parent = (path as NSString).deletingLastPathComponent
     if !parent.isEmpty, parent != path, !exists(parent) { try makeDirectory(parent, mode: mode) }
     guard mkdir(path, mode) == 0 || Glibc.errno == EEXIST else { throw fail("mkdir", path) }
+    // The new directory's entry is durable only once its parent is fsync'd (wal/, wal-spool/).
+    try syncDirectory(parent.isEmpty ? "." : parent)
   }
 }
 

@@ -89,11 +89,13 @@ public struct WALArchive: Sendable {
     if FileSystem.exists(destination) {
       do {
         if try FileSystem.sameContent(source, destination) {
+          try FileSystem.syncFile(destination)
+          try FileSystem.syncDirectory((destination as NSString).deletingLastPathComponent)
           return Outcome(status: 0, message: "\(destination) already archived with identical content")
         }
         return Outcome(status: 1, message: "\(destination) already exists with different content; the archived copy is kept. Investigate before archiving continues (two servers archiving into one NAS?)")
       } catch {
-        return Outcome(status: 1, message: "cannot compare with \(destination): \(error)")
+        return Outcome(status: 1, message: "cannot compare with or sync \(destination): \(error)")
       }
     }
     do {

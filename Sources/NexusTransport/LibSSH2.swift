@@ -68,7 +68,9 @@ final class SSHConnection: @unchecked Sendable {
 
   /// TCP connect within the deadline, with TCP_NODELAY (libssh2 does not set it:
   /// without it every command pays ~40 ms of delayed-ACK stalls), then the SSH handshake.
-  func connect(deadline: ContinuousClock.Instant, keepalive: Duration) throws(TransportError) {
+  /// The host-key methods are set before the handshake (KnownHosts.hostKeyMethods), so the
+  /// host presents a key of a type `knownHostKeyTypes` (known_hosts, for this host) holds.
+  func connect(deadline: ContinuousClock.Instant, keepalive: Duration, knownHostKeyTypes: [String]) throws(TransportError) {
     guard libssh2Initialized else { throw failure(.localFailure, "libssh2 failed to initialise") }
     socket = try openSocket(deadline: deadline, keepalive: keepalive)
     guard let session = libssh2_session_init_ex(nil, nil, nil, nil) else {
@@ -78,7 +80,33 @@ final class SSHConnection: @unchecked Sendable {
     libssh2_session_set_blocking(session, 0)
     let seconds = UInt32(max(1, keepalive.components.seconds))
     libssh2_keepalive_config(session, 1, seconds)
-    try retry(until: deadline, code: .unreachable, what: "SSH handshake") { libssh2_session_handshake(session, self.socket) }
+    let methods = KnownHosts.hostKeyMethods(for: knownHostKeyTypes, supported: supportedHostKeyMethods())
+    guard libssh2_session_method_pref(session, LIBSSH2_METHOD_HOSTKEY, methods) == 0 else {
+      throw failure(.localFailure, "libssh2 accepts none of the host key types \(methods): \(lastError)")
+    }
+    do {
+      try retry(until: deadline, code: .unreachable, what: "SSH handshake") { libssh2_session_handshake(session, self.socket) }
+    } catch {
+      let code = libssh2_session_last_errno(session)
+      guard code == LIBSSH2_ERROR_KEX_FAILURE, !knownHostKeyTypes.isEmpty else { throw error }
+      // The host offers none of the key types known_hosts holds for it that this libssh2 can
+      // check. Typically an rsa-only entry: libssh2 1.10 checks rsa host keys with SHA-1
+      // signatures only, which OpenSSH 8.8 and later no longer make.
+      throw failure(
+        .hostKeyUnknown,
+        "known_hosts holds only \(knownHostKeyTypes.joined(separator: ", ")) keys for this host, and the host offers none that can be checked here (\(methods)): \(lastError). Nothing was sent to it.",
+        hint: "add the host's ed25519 key: compare 'ssh-keyscan -t ed25519 \(address) | ssh-keygen -lf -' with 'ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub' on its console, then append the ssh-keyscan line to known_hosts")
+    }
+  }
+
+  /// The host-key methods this libssh2 implements (1.10 has no rsa-sha2-256/512 host keys).
+  private func supportedHostKeyMethods() -> [String] {
+    guard let session else { return [] }
+    var list: UnsafeMutablePointer<UnsafePointer<CChar>?>?
+    let count = libssh2_session_supported_algs(session, LIBSSH2_METHOD_HOSTKEY, &list)
+    guard count > 0, let list else { return [] }
+    defer { libssh2_free(session, list) }
+    return (0..<Int(count)).compactMap { list[$0].map { String(cString: $0) } }
   }
 
   /// A dead link (a pulled cable, a host that lost power) sends no reset: without help the

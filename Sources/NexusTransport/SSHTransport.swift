@@ -66,7 +66,8 @@ public final class SSHTransport: Transport, @unchecked Sendable {
     if let connection { return connection }
     let connection = SSHConnection(host: host, address: target.address, port: target.port)
     let deadline = ContinuousClock.now + settings.connectTimeout
-    try connection.connect(deadline: deadline, keepalive: settings.keepalive)
+    let knownTypes = KnownHosts(file: settings.knownHosts).keyTypes(address: target.address, port: target.port)
+    try connection.connect(deadline: deadline, keepalive: settings.keepalive, knownHostKeyTypes: knownTypes)
     let check = try connection.checkHostKey(knownHostsFile: settings.knownHosts)
     switch check.verdict {
     case .match:
@@ -77,7 +78,7 @@ public final class SSHTransport: Transport, @unchecked Sendable {
         detail:
           "the host is not in \(settings.knownHosts); it presented the \(check.keyType) key \(check.fingerprint). Nothing was sent to it.",
         hint:
-          "compare that fingerprint with the host's own (on its console: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub); if they are the same, accept it with: echo '\(check.knownHostsLine)' >> \(settings.knownHosts)"
+          "compare that fingerprint with the host's own \(check.keyType) key (on its console: ssh-keygen -lf /etc/ssh/ssh_host_\(KnownHosts.fileStem(keyType: check.keyType))_key.pub); if they are the same, accept it with: echo '\(check.knownHostsLine)' >> \(settings.knownHosts)"
       )
     case .mismatch(let knownFingerprint):
       throw TransportError(
@@ -85,7 +86,7 @@ public final class SSHTransport: Transport, @unchecked Sendable {
         detail:
           "the host presented the \(check.keyType) key \(check.fingerprint), but \(settings.knownHosts) expects \(knownFingerprint ?? "another key"). Someone may be intercepting the connection, or the host was reinstalled. Nothing was sent to it.",
         hint:
-          "do not continue until you know why. If the host was really reinstalled, check the new fingerprint on its console, then remove the old entry (ssh-keygen -R '\(target.port == 22 ? target.address : "[\(target.address)]:\(target.port)")' -f \(settings.knownHosts)) and add the new one"
+          "do not continue until you know why. If the host was really reinstalled, check the new \(check.keyType) fingerprint on its console (ssh-keygen -lf /etc/ssh/ssh_host_\(KnownHosts.fileStem(keyType: check.keyType))_key.pub), then remove the old entry (ssh-keygen -R '\(target.port == 22 ? target.address : "[\(target.address)]:\(target.port)")' -f \(settings.knownHosts)) and add the new one"
       )
     }
     let useAgent = ProcessInfo.processInfo.environment["SSH_AUTH_SOCK"].map { !$0.isEmpty } ?? false

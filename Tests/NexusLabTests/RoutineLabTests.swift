@@ -155,6 +155,38 @@ struct RoutineLabTests {
     await server.close()
   }
 
+  @Test("wal push: an identical segment already archived is fsync'd with its directory before 0; a new spool's parent is fsync'd")
+  func walPushDurableRetry() async throws {
+    let server = try lab.ssh("server")
+    defer { Task { await server.close() } }
+    let name = "00000009000000000001\(String(format: "%04X", Int.random(in: 0...0xFFFF)))"
+    let wal = "/mnt/nas/nexus-backup/wal"
+    let push = "runuser -u postgres -- /usr/local/sbin/nexus-dr wal push --env lab /tmp/seg-d \(name)"
+    // The retry after a crash between rename and the directory's fsync: the copy is there.
+    let retry = try await server.run(.shell(
+      "cd /tmp && printf durable > seg-d && chown postgres seg-d && \(push) && "
+        + "strace -f -y -qq -e trace=fsync -o /tmp/push.trace \(push); echo status=$?; cat /tmp/push.trace; "
+        + "rm -f \(wal)/\(name) /tmp/push.trace"))
+    #expect(retry.stdoutText.contains("status=0"), "\(retry.stdoutText)\(retry.stderrText)")
+    #expect(retry.stdoutText.contains("<\(wal)/\(name)>) = 0"),
+      "the archived copy is fsync'd: \(retry.stdoutText)")
+    #expect(retry.stdoutText.contains("<\(wal)>) = 0"), "wal/ is fsync'd: \(retry.stdoutText)")
+    // A spool directory that does not exist yet: created, and its parent fsync'd. The NAS
+    // path of this inventory is not a mount point, so the segment spools.
+    let scratch = "/tmp/spool-parent-\(Int.random(in: 1000...9999))"
+    let spool = try await server.run(.shell(
+      "install -d -o postgres \(scratch) \(scratch)/nas && "
+        + "sed -e 's|path: /mnt/nas/nexus-backup|path: \(scratch)/nas|' -e 's|fallback: /var/backups/nexus-fallback|fallback: \(scratch)/fallback|' "
+        + "/etc/nexus-dr/inventory.yaml > \(scratch)/inventory.yaml && chmod 644 \(scratch)/inventory.yaml && "
+        + "install -d -o postgres \(scratch)/fallback && printf spooled > /tmp/seg-s && chown postgres /tmp/seg-s && cd /tmp && "
+        + "strace -f -y -qq -e trace=fsync,mkdir -o /tmp/spool.trace runuser -u postgres -- /usr/local/sbin/nexus-dr wal push "
+        + "--inventory \(scratch)/inventory.yaml --env lab /tmp/seg-s \(name); echo status=$?; "
+        + "cat /tmp/spool.trace; ls \(scratch)/fallback/wal-spool; rm -rf \(scratch) /tmp/spool.trace /tmp/seg-s /tmp/seg-d"))
+    #expect(spool.stdoutText.contains("status=0"), "\(spool.stdoutText)\(spool.stderrText)")
+    #expect(spool.stdoutText.contains("\(name)\n"), "spooled: \(spool.stdoutText)")
+    #expect(spool.stdoutText.contains("<\(scratch)/fallback>) = 0"), "the spool's parent is fsync'd: \(spool.stdoutText)")
+  }
+
   @Test("wal fetch on the server: an archived segment 0, a missing one 1, the NAS gone 126")
   func walFetch() async throws {
     let server = try lab.ssh("server")

@@ -189,6 +189,44 @@ struct SSHTransportLabTests {
     }
   }
 
+  @Test("a host offering rsa, ecdsa and ed25519 keys is trusted through whichever one known_hosts holds")
+  func everyHostKeyType() async throws {
+    let scratch = try ScratchDirectory()
+    let gateAddress = try lab.value("GATE_IP")
+    for type in ["rsa", "ecdsa", "ed25519"] {
+      let key = try String(contentsOfFile: "\(lab.directory)/hosts/nexus-gate/ssh_host_\(type)_key.pub", encoding: .utf8)
+      let fields = key.split(separator: " ")
+      let known = try scratch.write("known_hosts_\(type)", "\(gateAddress) \(fields[0]) \(fields[1])\n")
+      let gate = try lab.ssh("gate", knownHosts: known)
+      do {
+        let result = try await gate.runChecked(.argv(["hostname"]))
+        #expect(result.stdoutText == "nexus-gate\n", "known_hosts holding the \(type) key")
+      } catch {
+        // libssh2 1.10 (Debian 12) checks rsa host keys with SHA-1 signatures only, which
+        // OpenSSH 8.8 and later refuse: an rsa-only entry must say so and what to add.
+        #expect(type == "rsa", "known_hosts holding the \(type) key: \(error)")
+        #expect(error.code == .hostKeyUnknown)
+        #expect(error.description.contains("holds only ssh-rsa keys"), "\(error)")
+        #expect(error.description.contains("ssh_host_ed25519_key.pub"))
+      }
+      await gate.close()
+    }
+    // The server's ed25519 key under the gate's address: the gate is asked for its ed25519
+    // key, and the refusal names that type and the console file to compare with.
+    let serverKey = try String(contentsOfFile: "\(lab.directory)/hosts/nexus-server/ssh_host_ed25519_key.pub", encoding: .utf8)
+    let fields = serverKey.split(separator: " ")
+    let forged = try scratch.write("known_hosts_forged", "\(gateAddress) \(fields[0]) \(fields[1])\n")
+    let gate = try lab.ssh("gate", knownHosts: forged)
+    do {
+      _ = try await gate.run(.argv(["true"]))
+      Issue.record("connected despite another host's key")
+    } catch {
+      #expect(error.code == .hostKeyChanged)
+      #expect(error.description.contains("presented the ssh-ed25519 key"))
+      #expect(error.description.contains("/etc/ssh/ssh_host_ed25519_key.pub"))
+    }
+  }
+
   @Test("an unknown host is refused with its fingerprint and how to accept it")
   func unknownHostKey() async throws {
     let scratch = try ScratchDirectory()
@@ -201,6 +239,7 @@ struct SSHTransportLabTests {
       #expect(error.code == .hostKeyUnknown)
       #expect(error.description.contains("SHA256:"))
       #expect(error.description.contains("ssh-ed25519"))
+      #expect(error.description.contains("ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub"))
       #expect(error.description.contains(">> \(empty)"))
     }
   }

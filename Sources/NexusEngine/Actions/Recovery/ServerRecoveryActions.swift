@@ -51,22 +51,27 @@ public struct HostVerifyAction: StepAction {
     guard !keys.isEmpty else {
       throw StepFailure(.failed, "\(host) (\(address):\(port)) does not answer SSH: \(firstError)")
     }
-    var fingerprints: [(line: String, fingerprint: String)] = []
+    var fingerprints: [(line: String, fingerprint: String, type: String)] = []
     for line in keys {
       var fingerprint = HostCommand(.argv(["ssh-keygen", "-l", "-E", "sha256", "-f", "-"]), timeout: .seconds(30))
       fingerprint.stdin = Array((line + "\n").utf8)
       let result = try await context.run(fingerprint, on: nil, quiet: true, local: true)
-      if let value = result.stdoutText.split(separator: " ").dropFirst().first { fingerprints.append((line, String(value))) }
+      let type = KnownHosts.fileStem(keyType: String(line.split(separator: " ")[1]))
+      if let value = result.stdoutText.split(separator: " ").dropFirst().first { fingerprints.append((line, String(value), type)) }
     }
-    let presented = fingerprints.map(\.fingerprint).joined(separator: ", ")
+    let order = ["ed25519", "ecdsa", "rsa", "dsa"]
+    fingerprints.sort { (order.firstIndex(of: $0.type) ?? order.count) < (order.firstIndex(of: $1.type) ?? order.count) }
+    let presented = fingerprints.map { "\($0.type) \($0.fingerprint)" }.joined(separator: ", ")
+    let types = fingerprints.map(\.type)
     context.console.line("    \(host) (\(address)) is not trusted yet: \(firstError.split(separator: "\n").first ?? "")")
     context.console.line("    it presents: \(presented)")
     let answer = try await context.ask(Question(
       id: "fingerprint.\(context.step.id)",
       text: """
-        On \(host)'s own console (not over the network), run: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub
-        and type the fingerprint it prints (SHA256:…). nexus-dr trusts the new key only if the key the host
-        presents over the network has exactly that fingerprint. Or answer abort.
+        On \(host)'s own console (not over the network), run: ssh-keygen -lf /etc/ssh/ssh_host_\(types.first ?? "ed25519")_key.pub
+        and type the fingerprint it prints (SHA256:…)\(types.count > 1 ? "; the \(types.dropFirst().joined(separator: " or ")) key's fingerprint is accepted too" : "").
+        nexus-dr trusts the new key only if a key the host presents over the network has exactly that fingerprint.
+        Or answer abort.
         """,
       kind: .fingerprint))
     if answer.value == "abort" { throw StepFailure(.declined, "the operator stopped at '\(context.step.id)'") }
