@@ -85,6 +85,55 @@ struct RoutineLabTests {
     await server.close()
   }
 
+  @Test("a server hardened with statement_timeout and idle_in_transaction_session_timeout of 1 s still gets a valid nightly dump")
+  func nightlyUnderSiteTimeouts() async throws {
+    try await clearBackups()
+    let postgres = try await PGConnection.connect(conninfo: try lab.conninfo())
+    // Two tables only this test uses, each held by its own transaction: a counted one (the
+    // exporting session's count(*) waits on it for longer than statement_timeout) and a
+    // partitioned one, which nothing counts but pg_dump locks: the exporting session then sits
+    // idle in its transaction, longer than idle_in_transaction_session_timeout, while pg_dump waits.
+    try await postgres.query("CREATE TABLE public.lab_hold_counted (id int)")
+    try await postgres.query("CREATE TABLE public.lab_hold_dumped (id int) PARTITION BY RANGE (id)")
+    try await postgres.query("ALTER SYSTEM SET statement_timeout = '1s'")
+    try await postgres.query("ALTER SYSTEM SET idle_in_transaction_session_timeout = '1s'")
+    try await postgres.query("SELECT pg_reload_conf()")
+    let counted = try await PGConnection.connect(conninfo: try lab.conninfo())
+    let dumped = try await PGConnection.connect(conninfo: try lab.conninfo())
+    for (holder, table) in [(counted, "lab_hold_counted"), (dumped, "lab_hold_dumped")] {
+      try await holder.query("SET idle_in_transaction_session_timeout = 0")
+      try await holder.query("BEGIN")
+      try await holder.query("LOCK TABLE public.\(unsafeSQL: table) IN ACCESS EXCLUSIVE MODE")
+    }
+    let nightly = try CLIProcess(["routine", "nightly", "--input", "date=20261116"] + common)
+    let exporter = "application_name = 'nexus-dr' AND usename = 'nexus_backup'"
+    // Observed, not slept: the count waits past 1 s, then (the first lock released) the
+    // exporting session is idle in its transaction past 1 s.
+    let countWaited = try await eventually(within: .seconds(30)) {
+      try await postgres.query("SELECT 1 AS n FROM pg_stat_activity WHERE \(unsafeSQL: exporter) AND wait_event_type = 'Lock' AND clock_timestamp() - query_start > interval '1.5 s'").count == 1
+    }
+    try await counted.query("ROLLBACK")
+    let idleWaited = try await eventually(within: .seconds(30)) {
+      try await postgres.query("SELECT 1 AS n FROM pg_stat_activity WHERE \(unsafeSQL: exporter) AND state = 'idle in transaction' AND clock_timestamp() - state_change > interval '1.5 s'").count == 1
+    }
+    try await dumped.query("ROLLBACK")
+    let status = await nightly.wait()
+    await counted.close()
+    await dumped.close()
+    try await postgres.query("ALTER SYSTEM RESET statement_timeout")
+    try await postgres.query("ALTER SYSTEM RESET idle_in_transaction_session_timeout")
+    try await postgres.query("SELECT pg_reload_conf()")
+    try await postgres.query("DROP TABLE public.lab_hold_counted, public.lab_hold_dumped")
+    await postgres.close()
+    #expect(countWaited, "the snapshot's count never waited past statement_timeout: \(nightly.output.suffix(600))")
+    #expect(idleWaited, "the exporting session was not left idle past idle_in_transaction_session_timeout: \(nightly.output.suffix(600))")
+    #expect(status == 0, "\(nightly.output.suffix(1200))")
+    #expect(files("\(nas)/daily") == ["nexus_20261116.dump", "nexus_20261116.manifest.json"])
+    let manifest = try DumpManifest.decode(Data(contentsOf: URL(fileURLWithPath: "\(nas)/daily/nexus_20261116.manifest.json")))
+    #expect(manifest.tables["public.lab_hold_counted"] == 0)
+    try await clearBackups()
+  }
+
   @Test("rotation over ten nights keeps exactly seven, the newest included; a failing night (NAS full) deletes nothing")
   func rotation() async throws {
     try await clearBackups()

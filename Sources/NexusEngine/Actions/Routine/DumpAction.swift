@@ -71,6 +71,13 @@ public struct DumpAction: StepAction {
       throw StepFailure(.failed, "cannot connect for the snapshot: \(error)")
     }
     do {
+      // A hardened site may limit statements and idle transactions (statement_timeout,
+      // idle_in_transaction_session_timeout): the exporting session counts every table and then
+      // waits, idle in its transaction, until pg_dump is done. pg_dump lifts the same limits
+      // on its own session.
+      for setting in ["statement_timeout", "idle_in_transaction_session_timeout", "lock_timeout"] {
+        try await snapshot.query("SET \(unsafeSQL: setting) = 0")
+      }
       try await snapshot.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
       let exported = try await snapshot.query(
         "SELECT pg_export_snapshot() AS snapshot, pg_current_wal_lsn()::text AS lsn, current_setting('server_version') AS version")
