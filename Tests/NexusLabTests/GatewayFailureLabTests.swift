@@ -141,6 +141,31 @@ struct GatewayFailureLabTests {
     try await lab.command(["gate-up"])
   }
 
+  @Test("a gate that drops ping but still runs sshd is alive: the preflight refuses (exit 3), nothing changes")
+  func gateDropsPing() async throws {
+    try await lab.command(["gate-up"])
+    let gate = try lab.ssh("gate")
+    let rule = ["INPUT", "-p", "icmp", "--icmp-type", "echo-request", "-j", "DROP"]
+    _ = try await gate.runChecked(.argv(["iptables", "-I"] + rule))
+    let server = try lab.ssh("server")
+    let ping = try await server.run(.argv(["ping", "-c", "1", "-W", "1", try lab.value("GATE_IP")]))
+    // The preflight alone (a snapshot on the NAS first, so that only the gate check can fail).
+    let snapshot = try await CLIProcess.run(["run", "config-snapshot", "--yes"] + common)
+    let run = try await CLIProcess.run(["preflight", "gateway-failure"] + common)
+    _ = try await gate.runChecked(.argv(["iptables", "-D"] + rule))
+    await gate.close()
+    await server.close()
+    #expect(ping.exitCode != 0, "the gate still answers ping: the rule did not take")
+    #expect(snapshot.status == 0, "\(snapshot.output)")
+    #expect(run.status == 3, "\(run.output)")
+    #expect(run.output.contains("[FAIL] nexus-gate is down"), "\(run.output)")
+    #expect(run.output.contains("accepts SSH (port 22) from nexus-server: the gate is not down"), "\(run.output)")
+    let standby = try lab.ssh("gate-standby")
+    let files = try await standby.runChecked(.shell("ls -A /etc/wireguard | wc -l")).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+    #expect(files == "0", "nothing installed on the standby")
+    await standby.close()
+  }
+
   @Test("net.take-address refuses an address that still answers (the gate is up): nothing added")
   func takeLiveAddress() async throws {
     try await lab.command(["gate-up"])

@@ -156,7 +156,10 @@ extension Environment {
     }
     if let attachments { values["attachments"] = attachments }
     for host in hosts {
-      if case .ssh(let address, _, _) = host.transport { values["hosts.\(host.name).address"] = address }
+      if case .ssh(let address, let port, _) = host.transport {
+        values["hosts.\(host.name).address"] = address
+        values["hosts.\(host.name).port"] = String(port)
+      }
     }
     return values
   }
@@ -164,5 +167,5 @@ extension Environment {
   /// Every key an environment may offer, for checking references at load.
   public static let templateKeys: Set<String> = Set([
     "name", "nas.path", "nas.fallback", "database.name", "database.backup_role", "database.host", "attachments",
-  ]).union(HostRole.all.map { "hosts.\($0).address" })
+  ]).union(HostRole.all.flatMap { ["hosts.\($0).address", "hosts.\($0).port"] })
 }
