@@ -27,7 +27,9 @@ public enum FileSystem {
 
   /// Copies `source` to `destination` durably; `destination` must not exist.
   /// On any failure the temporary file is removed and `destination` untouched.
-  public static func durableCopy(from source: String, to destination: String) throws(FileSystemError) {
+  /// `keepingTime`: the copy gets the source's modification time (a spooled WAL segment moved
+  /// to the NAS keeps the time it was archived at, which the loss windows are read from).
+  public static func durableCopy(from source: String, to destination: String, keepingTime: Bool = false) throws(FileSystemError) {
     let directory = (destination as NSString).deletingLastPathComponent
     let temporary = "\(directory)/.\((destination as NSString).lastPathComponent).tmp.\(getpid())"
     let input = open(source, O_RDONLY | O_CLOEXEC)
@@ -63,6 +65,10 @@ public enum FileSystem {
           if written < 0 { throw fail("write", temporary) }
           offset += written
         }
+      }
+      if keepingTime {
+        var times = [status.st_atim, status.st_mtim]
+        guard futimens(output, &times) == 0 else { throw fail("set the time of", temporary) }
       }
       guard fsync(output) == 0 else { throw fail("fsync", temporary) }
       closed = true

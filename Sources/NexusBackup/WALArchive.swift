@@ -85,7 +85,7 @@ public struct WALArchive: Sendable {
   }
 
   /// Copies into `destination` unless an identical file is there; a different file is an error.
-  func store(source: String, destination: String) -> Outcome {
+  func store(source: String, destination: String, keepingTime: Bool = false) -> Outcome {
     if FileSystem.exists(destination) {
       do {
         if try FileSystem.sameContent(source, destination) {
@@ -99,7 +99,7 @@ public struct WALArchive: Sendable {
       }
     }
     do {
-      try FileSystem.durableCopy(from: source, to: destination)
+      try FileSystem.durableCopy(from: source, to: destination, keepingTime: keepingTime)
       return Outcome(status: 0, message: "archived to \(destination)")
     } catch {
       return Outcome(status: 1, message: "cannot archive to \(destination): \(error)")
@@ -130,7 +130,8 @@ public struct WALArchive: Sendable {
     var moved = 0
     for name in spooled() {
       let source = "\(spoolDirectory)/\(name)"
-      let outcome = store(source: source, destination: "\(archiveDirectory)/\(name)")
+      // The segment's own time (when it was spooled), not the flush's: archivedAt and the loss windows read it.
+      let outcome = store(source: source, destination: "\(archiveDirectory)/\(name)", keepingTime: true)
       if outcome.status != 0, outcome.message.contains("different content") {
         throw ConflictError(message: "spooled \(name) differs from the archived copy; both are kept (\(source)). Investigate before archiving continues.")
       }

@@ -86,6 +86,21 @@ struct WALArchiveTests {
     #expect(try FileManager.default.contentsOfDirectory(atPath: nas + "/wal").sorted() == names + [next])
   }
 
+  @Test("a spooled segment moved to the NAS keeps the time it was spooled at, not the flush's")
+  func flushKeepsTime() throws {
+    mounted.withLock { $0 = false }
+    let name = "000000010000000000000003"
+    #expect(archive.push(source: try segment(name, name), name: name).status == 0)
+    // Spooled two hours ago (the NAS was down that long).
+    let spooledAt = Date().addingTimeInterval(-7200).timeIntervalSince1970.rounded()
+    try FileManager.default.setAttributes(
+      [.modificationDate: Date(timeIntervalSince1970: spooledAt)], ofItemAtPath: "\(archive.spoolDirectory)/\(name)")
+    mounted.withLock { $0 = true }
+    #expect(try archive.flushSpool() == 1)
+    let archived = try FileManager.default.attributesOfItem(atPath: "\(nas)/wal/\(name)")[.modificationDate] as? Date
+    #expect(archived?.timeIntervalSince1970.rounded() == spooledAt)
+  }
+
   @Test("a wrong filesystem type counts as not mounted")
   func wrongFilesystem() throws {
     let nas = self.nas

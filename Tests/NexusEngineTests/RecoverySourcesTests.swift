@@ -26,12 +26,36 @@ struct RecoverySourcesTests {
     #expect(newest.dataBytes == 53_000_000)
     #expect(sources.available == 987_654_321)
     #expect(sources.nasAvailable == 123_456_789)
-    let chain = sources.chain(from: newest)
+    let chain = sources.chain(from: newest, along: 1)
     #expect(chain.unbroken)
     #expect(chain.last == "00000001000000000000000A")
     #expect(sources.walBytes(chain) == 2 * 16 << 20)
     #expect(sources.archivedAt("00000001000000000000000A") == Date(timeIntervalSince1970: 1763800200.25))
-    #expect(sources.chain(from: sources.bases[1]).last == nil, "the older backup's first segment is not archived")
+    #expect(sources.chain(from: sources.bases[1], along: 1).last == nil, "the older backup's first segment is not archived")
+  }
+
+  @Test("history files come in the same listing; after a recovery the chain follows one timeline, and a base backup that leads to it is chosen")
+  func timelines() throws {
+    // Timeline 2 branched from 1 inside segment 0A (switch point 0/A000100).
+    let history = Data("1\t0/A000100\tbefore 2026-11-22 10:00:00+00\n".utf8).base64EncodedString()
+    let sources = RecoverySources.parse(listing + """
+      wal\t00000002000000000000000A\t1763800400
+      wal\t00000002.history\t1763800399
+      history\t00000002.history\t\(history)
+      history\t00000003.history\tnot base64 at all!
+      wal\t00000002000000000000000C\t1763800600
+
+      """)
+    #expect(sources.histories[2]?.parent == 1)
+    #expect(sources.timelines.timeline(at: Date(timeIntervalSince1970: 1763800300)) == 1)
+    #expect(sources.timelines.timeline(at: Date(timeIntervalSince1970: 1763800500)) == 2)
+    let newest = try #require(sources.bases.first)
+    // Along 2: 09 from timeline 1, then 0A from 2; 0B is missing on 2 — and 1's 0B is only .partial.
+    let chain = sources.chain(from: newest, along: 2)
+    #expect(chain.last == "00000002000000000000000A")
+    #expect(chain.firstMissing == "00000002000000000000000B")
+    #expect(sources.base(reaching: 2)?.name == "20261122")
+    #expect(sources.base(reaching: 2, before: Date(timeIntervalSince1970: 1763500000))?.name == "20261115")
   }
 
   @Test("target times: ISO 8601 with a zone, or local wall-clock time; PostgreSQL gets UTC with a zone")

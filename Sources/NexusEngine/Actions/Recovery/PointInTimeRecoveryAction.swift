@@ -17,12 +17,15 @@ import NexusTransport
 /// A directory without a marker is never removed.
 public struct PointInTimeRecoveryAction: StepAction {
   public static let name = "pg.pitr"
-  public static let parameterKeys = ["base", "target_time", "data_directory", "service", "nexus_dr", "replaces"]
+  public static let parameterKeys = ["base", "target_time", "timeline", "data_directory", "service", "nexus_dr", "replaces"]
   public static let hostUse = HostUse.required
   public static let naturallyIdempotent = true
 
   public var base: Template
   public var targetTime: Template?
+  /// The timeline to recover along (`recovery_target_timeline`): the one production was on at
+  /// the target time, as `restore.choose` says; worked out from the archive when empty.
+  public var timeline: Template?
   public var dataDirectory: Template?
   public var service: String
   public var nexusDR: String
@@ -40,6 +43,7 @@ public struct PointInTimeRecoveryAction: StepAction {
   public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {
     base = try context.template(try parameters.required("base", hint: "the base backup directory: {{ steps.choose.output.base }}"))
     targetTime = try parameters["target_time"].map(context.template)
+    timeline = try parameters["timeline"].map(context.template)
     dataDirectory = try parameters["data_directory"].map(context.template)
     service = try parameters["service"]?.string() ?? "postgresql"
     nexusDR = try parameters["nexus_dr"]?.string() ?? "/usr/local/sbin/nexus-dr"
@@ -49,7 +53,7 @@ public struct PointInTimeRecoveryAction: StepAction {
     }
   }
 
-  public var declaredOutputs: Set<String>? { ["aside", "data_directory", "timeline", "recovered_to", "wal_replayed"] }
+  public var declaredOutputs: Set<String>? { ["aside", "data_directory", "timeline", "followed_timeline", "recovered_to", "wal_replayed"] }
 
   public func plan(_ context: PlanContext) -> [String] {
     let source = (try? base.render(context.values)) ?? base.description
@@ -61,8 +65,8 @@ public struct PointInTimeRecoveryAction: StepAction {
         : "if PostgreSQL still answers: commit one transaction, pg_switch_wal(), wait until that segment is archived",
       "systemctl stop \(service); move the data directory aside to DATA.\(fresh ? "new-cluster" : "corrupt")-<timestamp> (kept, not deleted)",
       "extract \(source)/base.tar.gz and pg_wal.tar.gz into a fresh data directory (postgres, 0700)\(fresh ? "" : "; add the damaged copy's WAL the archive lacks (same system identifier only)")",
-      "recovery.signal; restore_command = '\(nexusDR) wal fetch --env \(environment) %f %p'; recovery_target_time if given, then promote",
-      "systemctl start \(service); wait for the end of recovery; the timeline must be above the base backup's; the recovery settings are removed",
+      "recovery.signal; restore_command = '\(nexusDR) wal fetch --env \(environment) %f %p'; recovery_target_timeline = the timeline production was on at the target; recovery_target_time if given, then promote",
+      "systemctl start \(service); wait for the end of recovery; the timeline must be above the base backup's, and recovery must reach the end of the archived chain (or the target); the recovery settings are removed",
     ]
   }
 
@@ -76,10 +80,24 @@ public struct PointInTimeRecoveryAction: StepAction {
     let clock = ContinuousClock()
     try await RecoverySources.requireMountedNAS(holding: basePath, context: context)
 
-    let baseInfo = RecoverySources.parse(try await context.run(HostCommand(
-      .argv(["bash", "-c", RecoverySources.script, "recovery-sources", URL(fileURLWithPath: basePath).deletingLastPathComponent().deletingLastPathComponent().path, "/nonexistent", data]),
-      timeout: .seconds(120)), quiet: true).stdoutText).bases.first { $0.path == basePath }
-    guard let baseInfo else { throw StepFailure(.failed, "\(basePath) is not a verified base backup (no backup_manifest with a start)") }
+    let sources = RecoverySources.parse(try await context.run(HostCommand(
+      .argv(["bash", "-c", RecoverySources.script, "recovery-sources", URL(fileURLWithPath: basePath).deletingLastPathComponent().deletingLastPathComponent().path, "\(nas.fallback)/wal-spool", data]),
+      timeout: .seconds(120)), quiet: true).stdoutText)
+    guard let baseInfo = sources.bases.first(where: { $0.path == basePath }) else {
+      throw StepFailure(.failed, "\(basePath) is not a verified base backup (no backup_manifest with a start)")
+    }
+    let timelineText = try timeline.map { template throws(StepFailure) in try context.render(template) }?.trimmingCharacters(in: .whitespaces) ?? ""
+    let recoveryTimeline: Int
+    if timelineText.isEmpty {
+      recoveryTimeline = sources.timelines.timeline(at: TargetTime.parse(target) ?? Date())
+    } else {
+      guard let parsed = Int(timelineText), parsed >= 1 else { throw StepFailure(.failed, "timeline '\(timelineText)' is not a timeline number") }
+      recoveryTimeline = parsed
+    }
+    if let unreachable = sources.timelines.unreachable(from: baseInfo.startSegment, along: recoveryTimeline) {
+      throw StepFailure(.failed, "base backup \(baseInfo.name) cannot be recovered along timeline \(recoveryTimeline): \(unreachable); nothing was changed — choose again (nexus-dr resume answers the question anew after abort)")
+    }
+    let chain = sources.chain(from: baseInfo, along: recoveryTimeline)
 
     var (state, marker) = try await probe(data, context: context)
     var aside = marker.aside
@@ -89,7 +107,7 @@ public struct PointInTimeRecoveryAction: StepAction {
     }
     // An earlier attempt (another run, or this one before the operator chose again) with
     // another base backup or target: ours (it has the marker), never promoted — redo it.
-    if state == "recovering", marker.base != basePath || marker.target != target {
+    if state == "recovering", marker.base != basePath || marker.target != target || (!marker.timeline.isEmpty && marker.timeline != String(recoveryTimeline)) {
       context.console.line("    the data directory holds an earlier recovery attempt (base \(marker.base.isEmpty ? "?" : marker.base), target \(marker.target.isEmpty ? "end of the archive" : marker.target)); it never finished: starting again with this choice")
       state = "extracting"
     }
@@ -127,7 +145,7 @@ public struct PointInTimeRecoveryAction: StepAction {
     }
     if state == "absent" {
       let start = clock.now
-      try await extract(basePath, into: data, aside: aside, target: target, context: context)
+      try await extract(basePath, into: data, aside: aside, target: target, timeline: recoveryTimeline, context: context)
       _ = try await context.run(.argv(["rm", "-f", "--", "\(data).nexus-dr-aside"]), quiet: true)
       // Test-only: NEXUS_DR_CRASH_AT=STEP:after-extract dies like kill -9 with the attempt extracted, not started.
       FaultInjection.crashIfRequested(step: context.step.id, phase: "after-extract")
@@ -153,6 +171,16 @@ public struct PointInTimeRecoveryAction: StepAction {
     guard timeline > baseInfo.timeline else {
       throw StepFailure(.failed, "recovery ended on timeline \(timeline), not above the base backup's \(baseInfo.timeline): PostgreSQL did not promote as expected; it is running — check its log before anything else")
     }
+    // Never a silent shortfall: to the end of the archive, recovery must get at least as far as
+    // the unbroken chain it was offered (a segment it could not read ends recovery early, and
+    // PostgreSQL then promotes as if the archive ended there).
+    if target.isEmpty, let reached = WALChain.number(finished.segment), let lastName = chain.last, let last = WALChain.number(lastName), reached < last {
+      throw StepFailure(.failed, """
+        recovery ended in segment \(finished.segment) (timeline \(timeline) begins there), short of the archived chain's end \(lastName) on timeline \(recoveryTimeline): \
+        the WAL between them was not replayed (a segment unreadable or not fetched). PostgreSQL runs on this partial recovery; do not start the services. \
+        The damaged copy is kept at \(aside.isEmpty ? "(none)" : aside). Check PostgreSQL's log for the segment after \(finished.segment) before anything else.
+        """)
+    }
     do {
       let connection = try await PGConnection.connect(conninfo: database.conninfo(database: "postgres"))
       for setting in Self.settings { try await connection.query("ALTER SYSTEM RESET \(unsafeSQL: setting)") }
@@ -162,7 +190,8 @@ public struct PointInTimeRecoveryAction: StepAction {
       throw StepFailure(.failed, "recovered, but the recovery settings could not be removed (ALTER SYSTEM RESET): \(error)")
     }
     let outputs = [
-      "aside": aside, "data_directory": data, "timeline": String(timeline), "recovered_to": finished.recoveredTo ?? "",
+      "aside": aside, "data_directory": data, "timeline": String(timeline), "followed_timeline": String(recoveryTimeline),
+      "recovered_to": finished.recoveredTo ?? "",
       "wal_replayed": String(walBytes),
     ]
     try await markRecovered(data, outputs: outputs, context: context)
@@ -212,6 +241,7 @@ public struct PointInTimeRecoveryAction: StepAction {
     var aside = ""
     var base = ""
     var target = ""
+    var timeline = ""
   }
 
   /// `damaged` (a data directory without our marker), `extracting`, `recovering` or
@@ -229,8 +259,8 @@ public struct PointInTimeRecoveryAction: StepAction {
     guard result.succeeded, ["damaged", "extracting", "recovering", "absent"].contains(state) else {
       throw StepFailure(.failed, "cannot inspect \(data): \(result.stderrTail)")
     }
-    let fields = Array(lines.dropFirst()) + ["", "", ""]
-    return (state, Marker(aside: fields[0].trimmingCharacters(in: .whitespaces), base: fields[1], target: fields[2]))
+    let fields = Array(lines.dropFirst()) + ["", "", "", ""]
+    return (state, Marker(aside: fields[0].trimmingCharacters(in: .whitespaces), base: fields[1], target: fields[2], timeline: fields[3]))
   }
 
   /// While PostgreSQL still runs: a committed transaction (so a recovery target
@@ -282,17 +312,19 @@ public struct PointInTimeRecoveryAction: StepAction {
     return check.exitCode == 0
   }
 
-  func extract(_ basePath: String, into data: String, aside: String, target: String, context: StepContext) async throws(StepFailure) {
+  func extract(_ basePath: String, into data: String, aside: String, target: String, timeline: Int, context: StepContext) async throws(StepFailure) {
     let environment = context.environment.name
     let restoreCommand = "\(nexusDR) wal fetch --env \(ShellQuote.quote(environment)) %f %p"
     var settings = "\n# point-in-time recovery by nexus-dr; removed (ALTER SYSTEM RESET) after promotion\n"
-    settings += "restore_command = \(Self.conf(restoreCommand))\nrecovery_target_timeline = 'latest'\n"
+    // The timeline production was on at the target, explicitly: 'latest' would follow the newest
+    // timeline even for a target on the branch an earlier recovery abandoned.
+    settings += "restore_command = \(Self.conf(restoreCommand))\nrecovery_target_timeline = '\(timeline)'\n"
     if !target.isEmpty { settings += "recovery_target_time = \(Self.conf(target))\nrecovery_target_action = 'promote'\n" }
     let script = #"""
       set -e
-      data=$1; base=$2; aside=$3; settings=$4; extracting=$5; recovering=$6; target=$7
+      data=$1; base=$2; aside=$3; settings=$4; extracting=$5; recovering=$6; target=$7; timeline=$9
       install -d -o postgres -g postgres -m 0700 "$data"
-      printf '%s\n%s\n%s\n' "$aside" "$base" "$target" > "$data/$extracting"
+      printf '%s\n%s\n%s\n%s\n' "$aside" "$base" "$target" "$timeline" > "$data/$extracting"
       tar -xzf "$base/base.tar.gz" -C "$data"
       mkdir -p "$data/pg_wal"
       tar -xzf "$base/pg_wal.tar.gz" -C "$data/pg_wal"
@@ -324,7 +356,7 @@ public struct PointInTimeRecoveryAction: StepAction {
       echo "copied=$copied"
       """#
     let result = try await context.run(HostCommand(
-      .argv(["bash", "-c", script, "extract", data, basePath, aside, settings, Self.extracting, Self.recovering, target, replaces]), timeout: context.timeout), quiet: true)
+      .argv(["bash", "-c", script, "extract", data, basePath, aside, settings, Self.extracting, Self.recovering, target, replaces, String(timeline)]), timeout: context.timeout), quiet: true)
     guard result.succeeded else {
       throw StepFailure(.failed, "extracting \(basePath) into \(data) failed (\(result.termination)): \(result.stderrTail.suffix(600)); the half-extracted directory carries \(Self.extracting) and is redone when the step runs again")
     }

@@ -29,6 +29,11 @@ struct RecoverySources {
 
   var bases: [Base]
   var segments: [Segment]
+  /// The archive's timeline history files, by timeline (a point-in-time recovery after an
+  /// earlier one must follow one timeline's ancestry, never another's segment of the same number).
+  var histories: [Int: TimelineHistory] = [:]
+  /// History files that could not be read, said where a choice depends on them.
+  var historyProblems: [String] = []
   var available: Int64?
   /// Free bytes on the NAS (where a logical restore's WAL is archived).
   var nasAvailable: Int64?
@@ -42,6 +47,9 @@ struct RecoverySources {
       printf 'base\t%s\t%s\t%s\t%s\t%s\n' "$d" "$(du -sb "$d" | cut -f1)" "$size" "$(stat -c %Y "$d/backup_manifest")" "$range"
     done
     find "$root/wal" "$spool" -maxdepth 1 -type f -printf 'wal\t%f\t%T@\n' 2>/dev/null
+    for h in "$root"/wal/*.history "$spool"/*.history; do
+      [ -f "$h" ] && printf 'history\t%s\t%s\n' "${h##*/}" "$(base64 -w 0 < "$h")"
+    done
     parent=$(dirname "$data")
     [ -d "$parent" ] && printf 'avail\t%s\n' "$(df -B1 --output=avail "$parent" | tail -n 1 | tr -d ' ')"
     [ -d "$root" ] && printf 'nasavail\t%s\n' "$(df -B1 --output=avail "$root" | tail -n 1 | tr -d ' ')"
@@ -66,7 +74,7 @@ struct RecoverySources {
   }
 
   static func parse(_ text: String) -> RecoverySources {
-    var sources = RecoverySources(bases: [], segments: [], available: nil, nasAvailable: nil)
+    var sources = RecoverySources(bases: [], segments: [])
     for line in text.split(separator: "\n") {
       let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
       switch fields.first {
@@ -81,6 +89,14 @@ struct RecoverySources {
       case "wal" where fields.count == 3:
         guard let stamp = Double(fields[2]) else { continue }
         sources.segments.append(Segment(name: fields[1], archivedAt: Date(timeIntervalSince1970: stamp)))
+      case "history" where fields.count == 3:
+        guard let bytes = Data(base64Encoded: fields[2]) else { continue }
+        do {
+          let history = try TimelineHistory(parsing: String(decoding: bytes, as: UTF8.self), file: fields[1])
+          sources.histories[history.timeline] = history
+        } catch {
+          sources.historyProblems.append("\(error)")
+        }
       case "avail" where fields.count == 2:
         sources.available = Int64(fields[1])
       case "nasavail" where fields.count == 2:
@@ -93,8 +109,26 @@ struct RecoverySources {
     return sources
   }
 
-  func chain(from base: Base) -> WALChain {
-    WALChain.check(archived: segments.map(\.name), from: base.startSegment)
+  /// The archive's timelines: which segments recovery along each one reads.
+  var timelines: WALTimelines {
+    var files: [String: Date] = [:]
+    for segment in segments { files[segment.name] = max(files[segment.name] ?? .distantPast, segment.archivedAt) }
+    return WALTimelines(files: files, histories: histories)
+  }
+
+  /// The unbroken run of WAL from `base` along `timeline`'s ancestry: each parent's segments
+  /// up to its switch point, then the timeline's own; no other timeline fills a gap.
+  func chain(from base: Base, along timeline: Int) -> WALChain {
+    timelines.chain(from: base.startSegment, along: timeline)
+  }
+
+  /// The newest base backup (finished before `before`, when given) from which recovery can
+  /// follow `timeline`: on it or on one of its ancestors before the branch point.
+  func base(reaching timeline: Int, before: Date? = nil) -> Base? {
+    let model = timelines
+    return bases.first { base in
+      (before.map { base.finishedAt < $0 } ?? true) && model.unreachable(from: base.startSegment, along: timeline) == nil
+    }
   }
 
   /// When the segment was archived (the newest copy, if the NAS and the spool both hold it).

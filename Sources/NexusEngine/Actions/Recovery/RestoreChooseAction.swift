@@ -33,7 +33,7 @@ public struct RestoreChooseAction: StepAction {
   }
 
   public var declaredOutputs: Set<String>? {
-    ["choice", "method", "source", "manifest", "base", "target_time", "loss_since", "loss_window", "estimate", "data_directory"]
+    ["choice", "method", "source", "manifest", "base", "target_time", "timeline", "loss_since", "loss_window", "estimate", "data_directory"]
   }
 
   public func plan(_ context: PlanContext) -> [String] {
@@ -84,16 +84,24 @@ public struct RestoreChooseAction: StepAction {
         }
         outputs["dump"] = [
           "method": "logical", "source": "\(root)/daily/\(latest.name)", "manifest": "\(root)/daily/\(DumpManifest.name(forDump: latest.name))",
-          "base": "", "target_time": "", "loss_since": manifest.startedAt, "loss_window": window, "estimate": DurationText.about(estimate.seconds),
+          "base": "", "target_time": "", "timeline": "", "loss_since": manifest.startedAt, "loss_window": window, "estimate": DurationText.about(estimate.seconds),
         ]
       }
     } else {
       notOffered.append("a dump: no valid dump (with a manifest that matches its size and sha256) in \(root)/daily")
     }
 
-    // Point in time, to the end of the archive and to the operator's target.
-    if let base = sources.bases.first {
-      let chain = sources.chain(from: base)
+    // Point in time, to the end of the archive and to the operator's target, each along the
+    // timeline production was on at that time (after an earlier recovery the archive holds
+    // several, and another timeline's segment of the same number is never replayed).
+    for problem in sources.historyProblems { context.console.line("    note — a timeline history file cannot be read: \(problem)") }
+    let timelines = sources.timelines
+    let current = timelines.timeline(at: now)
+    if sources.bases.first != nil, sources.base(reaching: current) == nil, let newest = sources.bases.first {
+      notOffered.append("point-in-time from base \(newest.name): it is on timeline \(newest.timeline), which does not lead to timeline \(current), the one production is on")
+    }
+    if let base = sources.base(reaching: current) {
+      let chain = sources.chain(from: base, along: current)
       if let last = chain.last, let lastAt = sources.archivedAt(last) {
         let rate = estimates.pitr == nil ? await Self.decompressionRate(context, base: base) : nil
         let walBytes = sources.walBytes(chain)
@@ -107,43 +115,61 @@ public struct RestoreChooseAction: StepAction {
         if let available = sources.available, needed > available {
           notOffered.append("point-in-time from base \(base.name): needs about \(ByteSize(bytes: needed)) for the new data directory, \(free) free (the damaged one is kept)")
         } else {
-          options.append(ChoiceOption(id: "pitr-latest", label: "point in time, to the end of the archived WAL (base \(base.name) + \(walBytes >> 20) MiB of WAL): loses \(window); about \(DurationText.about(estimate.seconds)) (\(estimate.basis))"))
+          options.append(ChoiceOption(id: "pitr-latest", label: "point in time, to the end of the archived WAL (base \(base.name) + \(walBytes >> 20) MiB of WAL, timeline \(current)): loses \(window); about \(DurationText.about(estimate.seconds)) (\(estimate.basis))"))
           outputs["pitr-latest"] = [
-            "method": "pitr", "source": base.path, "manifest": "", "base": base.path, "target_time": "",
+            "method": "pitr", "source": base.path, "manifest": "", "base": base.path, "target_time": "", "timeline": String(current),
             "loss_since": JournalTime.format(lastAt), "loss_window": window, "estimate": DurationText.about(estimate.seconds),
           ]
         }
       } else {
-        notOffered.append("point-in-time from base \(base.name): its first WAL segment \(base.startSegment) is not archived")
+        notOffered.append("point-in-time from base \(base.name): its first WAL segment \(chain.firstMissing ?? base.startSegment) is not archived")
       }
-      if let targetDate {
-        if let targetBase = sources.bases.first(where: { $0.finishedAt < targetDate }) {
-          let chain = sources.chain(from: targetBase)
-          let lastAt = chain.last.flatMap(sources.archivedAt)
-          if let lastAt, chain.unbroken || lastAt >= targetDate {
-            let rate = estimates.pitr == nil ? await Self.decompressionRate(context, base: targetBase) : nil
-            let walBytes = sources.walBytes(chain)
-            let estimate = estimates.pointInTime(baseBytes: targetBase.bytes, walBytes: walBytes, decompressRate: rate)
-            let window = "everything committed after \(JournalTime.display(targetDate)) (\(Self.ago(targetDate, now)))"
-            let needed = targetBase.dataBytes + walBytes
-            if let available = sources.available, needed > available {
-              notOffered.append("point-in-time to \(JournalTime.display(targetDate)): needs about \(ByteSize(bytes: needed)), \(free) free")
-            } else {
-              options.append(ChoiceOption(id: "pitr-target", label: "point in time, to \(JournalTime.display(targetDate)) (base \(targetBase.name)): loses \(window); about \(DurationText.about(estimate.seconds)) (\(estimate.basis))"))
-              outputs["pitr-target"] = [
-                "method": "pitr", "source": targetBase.path, "manifest": "", "base": targetBase.path,
-                "target_time": TargetTime.postgres(targetDate), "loss_since": JournalTime.format(targetDate), "loss_window": window,
-                "estimate": DurationText.about(estimate.seconds),
-              ]
-            }
+      // The archive forks after this base backup (an earlier recovery left the branch it
+      // abandoned): each other branch is an option of its own, with its time range.
+      for branch in timelines.branches(from: base.startSegment) where branch.timeline != current {
+        guard let last = branch.chain.last, let lastAt = sources.archivedAt(last) else { continue }
+        let range = [branch.firstArchived, branch.lastArchived].compactMap { $0.map(JournalTime.display) }.joined(separator: " to ")
+        let walBytes = sources.walBytes(branch.chain)
+        let estimate = estimates.pointInTime(baseBytes: base.bytes, walBytes: walBytes, decompressRate: nil)
+        let id = "pitr-timeline-\(branch.timeline)"
+        let window = "everything production wrote on timeline \(current) (the current one), and on timeline \(branch.timeline) after about \(JournalTime.display(lastAt))"
+        options.append(ChoiceOption(id: id, label: "point in time, to the end of timeline \(branch.timeline), a branch an earlier recovery left (archived \(range); base \(base.name)): loses \(window); about \(DurationText.about(estimate.seconds))"))
+        outputs[id] = [
+          "method": "pitr", "source": base.path, "manifest": "", "base": base.path, "target_time": "", "timeline": String(branch.timeline),
+          "loss_since": JournalTime.format(lastAt), "loss_window": window, "estimate": DurationText.about(estimate.seconds),
+        ]
+      }
+    }
+    if let targetDate, !sources.bases.isEmpty {
+      let targetTimeline = timelines.timeline(at: targetDate)
+      if let targetBase = sources.base(reaching: targetTimeline, before: targetDate) {
+        let chain = sources.chain(from: targetBase, along: targetTimeline)
+        let lastAt = chain.last.flatMap(sources.archivedAt)
+        if let lastAt, chain.unbroken || lastAt >= targetDate {
+          let rate = estimates.pitr == nil ? await Self.decompressionRate(context, base: targetBase) : nil
+          let walBytes = sources.walBytes(chain)
+          let estimate = estimates.pointInTime(baseBytes: targetBase.bytes, walBytes: walBytes, decompressRate: rate)
+          let window = "everything committed after \(JournalTime.display(targetDate)) (\(Self.ago(targetDate, now)))"
+          let needed = targetBase.dataBytes + walBytes
+          if let available = sources.available, needed > available {
+            notOffered.append("point-in-time to \(JournalTime.display(targetDate)): needs about \(ByteSize(bytes: needed)), \(free) free")
           } else {
-            notOffered.append("point-in-time to \(JournalTime.display(targetDate)): the WAL from base \(targetBase.name) breaks before it (segment \(chain.firstMissing ?? targetBase.startSegment) is missing)")
+            options.append(ChoiceOption(id: "pitr-target", label: "point in time, to \(JournalTime.display(targetDate)) (base \(targetBase.name), timeline \(targetTimeline): production's then): loses \(window); about \(DurationText.about(estimate.seconds)) (\(estimate.basis))"))
+            outputs["pitr-target"] = [
+              "method": "pitr", "source": targetBase.path, "manifest": "", "base": targetBase.path,
+              "target_time": TargetTime.postgres(targetDate), "timeline": String(targetTimeline),
+              "loss_since": JournalTime.format(targetDate), "loss_window": window,
+              "estimate": DurationText.about(estimate.seconds),
+            ]
           }
         } else {
-          notOffered.append("point-in-time to \(JournalTime.display(targetDate)): no verified base backup finished before that time")
+          notOffered.append("point-in-time to \(JournalTime.display(targetDate)): the WAL from base \(targetBase.name) breaks before it (segment \(chain.firstMissing ?? targetBase.startSegment) is missing)")
         }
+      } else {
+        notOffered.append("point-in-time to \(JournalTime.display(targetDate)): no verified base backup finished before that time leads to timeline \(targetTimeline), the one production was on then")
       }
-    } else {
+    }
+    if sources.bases.isEmpty {
       notOffered.append("point-in-time: no verified base backup in \(root)/base")
     }
 
