@@ -81,6 +81,35 @@ public enum FileSystem {
     }
   }
 
+  /// Writes `bytes` to `path` durably: a temporary name in the same directory (`mode`), write,
+  /// fsync, rename, fsync of the directory. On failure the temporary file is removed and
+  /// `path` keeps what it held.
+  public static func durableWrite(_ bytes: [UInt8], to path: String, mode: mode_t = 0o600) throws(FileSystemError) {
+    let directory = (path as NSString).deletingLastPathComponent
+    let temporary = "\(directory.isEmpty ? "." : directory)/.\((path as NSString).lastPathComponent).tmp.\(getpid())"
+    let output = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+    guard output >= 0 else { throw fail("create", temporary) }
+    var closed = false
+    defer { if !closed { close(output) } }
+    do throws(FileSystemError) {
+      guard fchmod(output, mode) == 0 else { throw fail("chmod", temporary) }
+      var offset = 0
+      while offset < bytes.count {
+        let written = bytes.withUnsafeBytes { write(output, $0.baseAddress.map { $0 + offset }, bytes.count - offset) }
+        if written < 0 { throw fail("write", temporary) }
+        offset += written
+      }
+      guard fsync(output) == 0 else { throw fail("fsync", temporary) }
+      closed = true
+      guard close(output) == 0 else { throw fail("close", temporary) }
+      guard rename(temporary, path) == 0 else { throw fail("rename", path) }
+      try syncDirectory(directory.isEmpty ? "." : directory)
+    } catch {
+      unlink(temporary)
+      throw error
+    }
+  }
+
   /// fsync of a file already in place. An archive_command that finds its segment already
   /// archived (a retry after a crash between rename and the directory's fsync) must make that
   /// copy durable before it answers 0: PostgreSQL then recycles its own (as basic_archive does).

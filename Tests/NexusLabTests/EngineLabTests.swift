@@ -125,6 +125,28 @@ struct EngineLabTests {
     try await resumeToCompletion(file, "mid-\(step)")
   }
 
+  @Test("state files (the run's runbook copy, its reports) are fsync'd with their directory, as the journal is")
+  func stateFilesDurable() async throws {
+    let trace = state.file("state.trace")
+    let result = try await LocalTransport().run(.argv(
+      ["strace", "-f", "-y", "-qq", "-e", "trace=fsync,rename", "-o", trace, BuiltTool.path, "run", "\(fixtures)/ten-steps.yaml"] + common,
+      timeout: .seconds(300)))
+    #expect(result.exitCode == 0, "\(result.stdoutText)\(result.stderrText)")
+    let run = try #require(runs().last)
+    let directory = RunDirectory(stateDirectory: state.path, runID: run.runID)
+    let lines = try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n")
+    for file in [directory.runbookCopy, directory.report("md"), directory.report("json")] {
+      let name = (file as NSString).lastPathComponent
+      let folder = (file as NSString).deletingLastPathComponent
+      // fsync of the temporary, the rename onto the name, then fsync of the directory.
+      let synced = lines.firstIndex { $0.contains("fsync(") && $0.contains("/.\(name).tmp.") && $0.hasSuffix("= 0") }
+      let renamed = lines.firstIndex { $0.contains("rename(") && $0.contains("\"\(file)\"") }
+      let directorySynced = lines.lastIndex { $0.contains("fsync(") && $0.contains("<\(folder)>) = 0") }
+      #expect(synced != nil && renamed != nil && directorySynced != nil, "\(name): \(lines.filter { $0.contains(name) })")
+      if let synced, let renamed, let directorySynced { #expect(synced < renamed && renamed < directorySynced, "\(name)") }
+    }
+  }
+
   @Test("a second run in the same environment exits 5 naming the holder")
   func lockContention() async throws {
     let holder = RunLock.Holder(pid: getpid(), machine: "test-machine", runID: "20261127T000000-held-by-test", runbook: "held", started: "now")

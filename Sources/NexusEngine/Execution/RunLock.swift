@@ -1,4 +1,5 @@
 import Foundation
+import NexusBackup
 
 #if canImport(Glibc)
   import Glibc
@@ -95,14 +96,11 @@ public enum StateDirectory {
     }
   }
 
-  /// Writes a file with mode 0600 (temporary name, then rename).
+  /// Writes a file with mode 0600, as durably as the journal: temporary name, fsync, rename,
+  /// fsync of the directory (a runbook copy or report never half-written after a power loss).
   public static func write(_ data: Data, to path: String) throws {
-    let temporary = path + ".tmp"
-    guard FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: 0o600]) else {
-      throw RunError(.stateUnwritable, "cannot write \(path)")
-    }
-    guard rename(temporary, path) == 0 else {
-      throw RunError(.stateUnwritable, "cannot write \(path): \(String(cString: strerror(errno)))")
+    do { try FileSystem.durableWrite(Array(data), to: path, mode: 0o600) } catch {
+      throw RunError(.stateUnwritable, "cannot write \(path): \(error)")
     }
   }
 }
