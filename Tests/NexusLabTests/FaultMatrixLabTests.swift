@@ -221,7 +221,7 @@ struct FaultMatrixLabTests {
       let failed = try await CLIProcess.run(["routine", "nightly"] + common())
       _ = try await server.runChecked(.argv(["systemctl", "start", "postgresql"]))
       guard failed.status == 1 else { return "exit \(failed.status), expected 1: \(failed.output.suffix(400))" }
-      guard failed.output.contains("✘ [2/8] dump") else { return "the dump step did not fail visibly: \(failed.output.suffix(400))" }
+      guard failed.output.contains("✘ [2/9] dump") else { return "the dump step did not fail visibly: \(failed.output.suffix(400))" }
       #expect(try await eventually(within: .seconds(60)) { (try? await PGConnection.connect(conninfo: try lab.conninfo())) != nil })
       let resumed = try await CLIProcess.run(["resume", "--answers", answers] + common())
       return resumed.status == 0 ? nil : "resume ended \(resumed.status): \(resumed.output.suffix(400))"
@@ -490,7 +490,7 @@ struct FaultMatrixLabTests {
     await holder.close()
     print("fault matrix: link down during the dump noticed after \(detected) (keepalive 2 s), exit \(status)")
     guard status == 1 else { return "exit \(status), expected 1: \(nightly.output.suffix(600))" }
-    guard nightly.output.contains("✘ [2/8] dump"), nightly.output.contains("connection") else {
+    guard nightly.output.contains("✘ [2/9] dump"), nightly.output.contains("connection") else {
       return "the dump step did not fail with a clear message: \(nightly.output.suffix(600))"
     }
     let resumed = try await CLIProcess.run(["resume", "--answers", answers] + common())
