@@ -65,6 +65,10 @@ public struct WALArchive: Sendable {
     if let problem = nasProblem() {
       return spool(source: source, name: name, reason: problem)
     }
+    let cluster = ClusterIdentity.ofSegment(source)
+    if let refusal = foreignCluster(cluster, name: name, directory: archiveDirectory, place: "the archive \(archiveDirectory)") {
+      return refusal
+    }
     var flushed = 0
     do { flushed = try flushSpool() } catch let conflict as ConflictError {
       // A spooled segment differs from the archived one: stop, loudly, as for any conflict.
@@ -74,6 +78,11 @@ public struct WALArchive: Sendable {
       return spool(source: source, name: name, reason: "flushing the spool failed: \(error)")
     }
     let destination = "\(archiveDirectory)/\(name)"
+    if let cluster, ClusterIdentity.recorded(in: archiveDirectory) == nil {
+      do { try ClusterIdentity.record(cluster, in: archiveDirectory) } catch {
+        return spool(source: source, name: name, reason: "cannot record the archive's cluster: \(error)")
+      }
+    }
     let outcome = store(source: source, destination: destination)
     if outcome.status != 0, FileSystem.exists(source), !FileSystem.exists(destination) {
       return spool(source: source, name: name, reason: outcome.message)
@@ -106,9 +115,30 @@ public struct WALArchive: Sendable {
     }
   }
 
+  /// A refusal when `cluster` (the segment's) is not the one `directory` records; nil when it
+  /// is, when nothing is recorded yet, or when the file carries no identifier (not a segment).
+  func foreignCluster(_ cluster: UInt64?, name: String, directory: String, place: String) -> Outcome? {
+    guard let cluster, let recorded = ClusterIdentity.recorded(in: directory), recorded != cluster else { return nil }
+    return Outcome(status: 1, message: """
+      refusing \(name): it is WAL of the cluster with system identifier \(cluster), and \(place) belongs to the cluster \(recorded) \
+      (\(directory)/\(ClusterIdentity.fileName)). Nothing was written; PostgreSQL keeps the segment and retries. \
+      A new cluster (a logical restore onto a fresh install, another environment using this NAS) needs an archive of its own: \
+      see 'The archive knows its cluster' in docs/nas.md
+      """)
+  }
+
   func spool(source: String, name: String, reason: String) -> Outcome {
     do { try FileSystem.makeDirectory(spoolDirectory) } catch {
       return Outcome(status: 1, message: "NAS unavailable (\(reason)) and cannot create the spool \(spoolDirectory): \(error)")
+    }
+    let cluster = ClusterIdentity.ofSegment(source)
+    if let refusal = foreignCluster(cluster, name: name, directory: spoolDirectory, place: "the spool \(spoolDirectory)") {
+      return refusal
+    }
+    if let cluster, ClusterIdentity.recorded(in: spoolDirectory) == nil {
+      do { try ClusterIdentity.record(cluster, in: spoolDirectory) } catch {
+        return Outcome(status: 1, message: "NAS unavailable (\(reason)) and cannot record the spool's cluster: \(error)")
+      }
     }
     let outcome = store(source: source, destination: "\(spoolDirectory)/\(name)")
     guard outcome.status == 0 else {
@@ -128,7 +158,14 @@ public struct WALArchive: Sendable {
   @discardableResult
   public func flushSpool() throws -> Int {
     var moved = 0
-    for name in spooled() {
+    let names = spooled()
+    if !names.isEmpty, let spooledCluster = ClusterIdentity.recorded(in: spoolDirectory) {
+      if let archived = ClusterIdentity.recorded(in: archiveDirectory), archived != spooledCluster {
+        throw ConflictError(message: "the spool \(spoolDirectory) holds WAL of the cluster \(spooledCluster), the archive \(archiveDirectory) belongs to the cluster \(archived): nothing moved; both are kept. Investigate before archiving continues.")
+      }
+      if ClusterIdentity.recorded(in: archiveDirectory) == nil { try ClusterIdentity.record(spooledCluster, in: archiveDirectory) }
+    }
+    for name in names {
       let source = "\(spoolDirectory)/\(name)"
       // The segment's own time (when it was spooled), not the flush's: archivedAt and the loss windows read it.
       let outcome = store(source: source, destination: "\(archiveDirectory)/\(name)", keepingTime: true)
@@ -142,7 +179,11 @@ public struct WALArchive: Sendable {
       unlink(source)
       moved += 1
     }
-    if moved > 0 { try? FileSystem.syncDirectory(spoolDirectory) }
+    if moved > 0 {
+      // An empty spool forgets its cluster: the next outage may be another cluster's.
+      if spooled().isEmpty { unlink("\(spoolDirectory)/\(ClusterIdentity.fileName)") }
+      try? FileSystem.syncDirectory(spoolDirectory)
+    }
     return moved
   }
 
@@ -159,7 +200,7 @@ public struct WALArchive: Sendable {
   /// `restore_command`: 0 found and copied; 1 not archived (normal at the end of
   /// recovery); 126 an error, which makes PostgreSQL stop recovery rather than
   /// end it early and lose what it could not read.
-  public func fetch(name: String, destination: String) -> Outcome {
+  public func fetch(name: String, destination: String, dataDirectory: String = ".") -> Outcome {
     guard Self.isValidName(name) else { return Outcome(status: 126, message: "refusing '\(name)': not a WAL file name") }
     // Reading needs the mount and the directory, not write access (a NAS mounted read-only for a restore).
     var nasProblem: String?
@@ -173,6 +214,12 @@ public struct WALArchive: Sendable {
     if nasProblem == nil { candidates.append("\(archiveDirectory)/\(name)") }
     candidates.append("\(spoolDirectory)/\(name)")
     for candidate in candidates where FileSystem.exists(candidate) {
+      // restore_command runs in the data directory being recovered: its pg_control names the
+      // cluster. A segment of another cluster would be refused by PostgreSQL anyway, with a
+      // message that does not say which archive is mixed; say it here and stop recovery.
+      if let segment = ClusterIdentity.ofSegment(candidate), let own = ClusterIdentity.ofDataDirectory(dataDirectory), segment != own {
+        return Outcome(status: 126, message: "\(candidate) is WAL of the cluster \(segment), not of this one (\(own), \(dataDirectory)/global/pg_control): the archive holds another cluster's WAL; stopping recovery")
+      }
       unlink(destination)
       do {
         try FileSystem.durableCopy(from: candidate, to: destination)

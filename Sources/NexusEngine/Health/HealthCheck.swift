@@ -1,4 +1,5 @@
 import Foundation
+import NexusPostgres
 import NexusBackup
 import NexusCore
 import NexusTransport
@@ -68,6 +69,7 @@ public struct HealthCheck: Sendable {
       for r in "$root"/restore-test/result-*.json; do [ -f "$r" ] && printf 'restore\t%s\t%s\t%s\n' "$where" "$(basename "$r")" "$(tr -d '\n' < "$r")"; done
     done
     echo "spool	$(find "$fallback/wal-spool" -maxdepth 1 -type f -name '[0-9A-F]*' 2>/dev/null | wc -l)"
+    [ -n "$line" ] && [ -f "$nas/wal/.cluster" ] && echo "cluster	$(head -c 32 "$nas/wal/.cluster" | tr -d '\n')"
     echo "now	$(date +%s)"
     exit 0
     """#
@@ -161,6 +163,15 @@ public struct HealthCheck: Sendable {
       } catch {
         items.append(.init(name: "wal_archiving", status: .unknown, summary: "cannot read pg_stat_archiver: \("\(error)".split(separator: "\n").first ?? "")"))
       }
+      // The archive records its cluster (wal/.cluster); this server's must be that one, or wal push refuses its WAL.
+      if let recorded = values("cluster").first?.first, !recorded.isEmpty {
+        let running = await Self.systemIdentifier(database)
+        if let running, running != recorded {
+          items.append(.init(name: "wal_cluster", status: .critical, summary: "the WAL archive \(nas.path)/wal belongs to the cluster \(recorded), this server's PostgreSQL is the cluster \(running): its WAL is refused (archiving fails, pg_wal grows). A new cluster needs an archive of its own: docs/nas.md, 'The archive knows its cluster'"))
+        } else {
+          items.append(.init(name: "wal_cluster", status: running == nil ? .unknown : .ok, summary: running == nil ? "the archive belongs to the cluster \(recorded); PostgreSQL does not answer to compare" : "the archive belongs to this cluster (\(recorded))"))
+        }
+      }
     }
 
     // The last restore test (written by the weekly restore verification).
@@ -181,6 +192,14 @@ public struct HealthCheck: Sendable {
         warningAge: rehearsalWarning)
     }
     return HealthReport(environment: environment.name, checkedAt: JournalTime.format(now), items: items)
+  }
+
+  /// The running cluster's system identifier, as text (nil when PostgreSQL does not answer).
+  static func systemIdentifier(_ database: DatabaseSpec) async -> String? {
+    guard let connection = try? await PGConnection.connect(conninfo: database.conninfo(database: "postgres")) else { return nil }
+    let row = try? await connection.query("SELECT system_identifier::text AS id FROM pg_control_system()").first
+    await connection.close()
+    return row?["id"]
   }
 
   static func age(_ seconds: TimeInterval) -> String {
