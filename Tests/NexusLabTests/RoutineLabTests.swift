@@ -54,6 +54,11 @@ struct RoutineLabTests {
     }
     #expect(files("\(nas)/daily") == ["nexus_20261115.dump", "nexus_20261115.manifest.json"])
     #expect(files("\(nas)/clarity").contains("clarity_20261115.dump"))
+    // The gate's configuration is snapshotted every night too (the gateway-failure runbook needs it).
+    #expect(run.output.contains("new snapshot") || run.output.contains("unchanged since"), "the nightly took a config snapshot: \(run.output.suffix(800))")
+    let snapshots = files("\(nas)/config").filter { $0.hasPrefix("2") }
+    let newest = try #require(snapshots.last, "no config snapshot on the NAS")
+    #expect(FileManager.default.fileExists(atPath: "\(nas)/config/\(newest)/gate/etc/wireguard/wg0.conf"))
     let manifest = try DumpManifest.decode(Data(contentsOf: URL(fileURLWithPath: "\(nas)/daily/nexus_20261115.manifest.json")))
     let size = try FileManager.default.attributesOfItem(atPath: "\(nas)/daily/nexus_20261115.dump")[.size] as? Int64
     #expect(manifest.sizeBytes == size)
@@ -350,6 +355,61 @@ struct RoutineLabTests {
     #expect(excluded.split(separator: "\n").contains("/etc/nexus/tls/server.key"), "\(excluded)")
     let owners = try String(contentsOfFile: "\(nas)/config/\(latest)/server/.nexus-dr-owners", encoding: .utf8)
     #expect(owners.split(separator: "\n").contains("postgres postgres 640 /etc/postgresql/15/main/pg_hba.conf"), "\(owners)")
+  }
+
+  @Test("a config snapshot keeps no password from a unit's Environment=, a JSON file, a URL or an api_key, and no scratch copy")
+  func configSnapshotSecretShapes() async throws {
+    let alphabet = Array("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789")
+    let value = String((0..<28).map { _ in alphabet.randomElement()! })
+    let dropIn = "/etc/systemd/system/nexus-api.service.d"
+    let written: [(path: String, text: String)] = [
+      ("\(dropIn)/override.conf", "[Service]\nEnvironment=NEXUS_DB_PASSWORD=\(value)\nEnvironment=\"NEXUS_MODE=lab\" \"NEXUS_API_TOKEN=\(value) x\"\n"),
+      ("/etc/nexus/app.json", "{\n  \"db_password\": \"\(value)\",\n  \"database_url\": \"postgresql://nexus_app:\(value)@db/nexus\"\n}\n"),
+      ("/etc/nexus/app.ini", "[api]\napi_key = \(value)\n[cache]\nurl = redis://:\(value)@127.0.0.1:6379/0\n"),
+      ("/etc/nexus/app.env", "NEXUS_SECRET_KEY=\(value)\n"),
+      ("/etc/nexus/app.yaml", "database:\n  password: \(value)\n"),
+      // What a run killed two hours ago left: its scratch directory, not yet redacted.
+      ("/var/tmp/nexus-dr-config.stale/server/etc/nexus/nexus.conf", "db_password = \(value)\n"),
+    ]
+    let server = try lab.ssh("server")
+    let hadDropIn = try await server.run(.argv(["test", "-d", dropIn])).succeeded
+    for file in written {
+      // The value goes over stdin: never on a command line.
+      var write = HostCommand(.argv(["sh", "-c", #"mkdir -p "$(dirname "$1")" && cat > "$1""#, "write", file.path]))
+      write.stdin = Array(file.text.utf8)
+      _ = try await server.runChecked(write)
+    }
+    _ = try await server.runChecked(.shell("touch -d '2 hours ago' /var/tmp/nexus-dr-config.stale/server/etc/nexus/nexus.conf /var/tmp/nexus-dr-config.stale/server/etc/nexus /var/tmp/nexus-dr-config.stale/server/etc /var/tmp/nexus-dr-config.stale/server /var/tmp/nexus-dr-config.stale"))
+
+    var failure: (any Error)?
+    do {
+      let run = try await nexusDR(["run", "config-snapshot"])
+      #expect(run.status == 0, "\(run.output.suffix(1200))")
+      #expect(!run.output.contains(value), "the run's output holds the password")
+      let latest = try FileManager.default.contentsOfDirectory(atPath: "\(nas)/config").filter { $0.hasPrefix("2") }.sorted().last ?? ""
+      let part = "\(nas)/config/\(latest)/server"
+      let unit = (try? String(contentsOfFile: "\(part)\(dropIn)/override.conf", encoding: .utf8)) ?? ""
+      #expect(unit.contains("Environment=NEXUS_DB_PASSWORD=[REDACTED]"), "the unit's drop-in is in the snapshot, redacted: \(latest)")
+      #expect(unit.contains(#""NEXUS_API_TOKEN=[REDACTED]""#))
+      let json = (try? String(contentsOfFile: "\(part)/etc/nexus/app.json", encoding: .utf8)) ?? ""
+      #expect(json.contains(#""db_password": "[REDACTED]""#) && json.contains("postgresql://nexus_app:[REDACTED]@db/nexus"), "app.json is in the snapshot, redacted")
+      // Nowhere the run wrote: the NAS, the journal and the reports.
+      for place in [nas, state.path] {
+        let found = try await local.run(.argv(["grep", "-rlF", "--", value, place], timeout: .seconds(300)))
+        #expect(found.exitCode == 1, "the password is in \(found.stdoutText.prefix(600)) (grep \(found.termination))")
+      }
+      let scratch = try await server.run(.shell("ls -d /var/tmp/nexus-dr-config.* 2>/dev/null"))
+      #expect(!scratch.stdoutText.contains("nexus-dr-config.stale"), "the scratch directory a killed run left two hours ago is still there")
+      #expect(scratch.stdoutText.isEmpty, "scratch directories left: \(scratch.stdoutText)")
+    } catch {
+      failure = error
+    }
+
+    // Put the server back as it was, whatever failed above.
+    _ = try await server.runChecked(.argv(["rm", "-rf", "--", "/var/tmp/nexus-dr-config.stale"] + written.map(\.path)))
+    if !hadDropIn { _ = try await server.runChecked(.argv(["rm", "-rf", "--", dropIn])) }
+    await server.close()
+    if let failure { throw failure }
   }
 
   @Test("an attachment deleted on the server is still on the NAS the next night")

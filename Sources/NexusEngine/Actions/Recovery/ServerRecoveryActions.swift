@@ -353,18 +353,14 @@ public struct SecretsRestoreAction: StepAction {
       }
       for (file, key) in listing.redacted {
         guard let source = FileManager.default.contents(atPath: directory + file) else { continue }
-        // The value is everything after the first `=` (trimmed): a secret may hold `#`.
-        let value = String(decoding: source, as: UTF8.self).split(whereSeparator: \.isNewline).lazy.compactMap { line -> String? in
-          guard WireGuardConfig.setting(String(line))?.key == key, let equals = line.firstIndex(of: "=") else { return nil }
-          return line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
-        }.first ?? ""
-        guard !value.isEmpty else { continue }
+        let stored = String(decoding: source, as: UTF8.self).split(whereSeparator: \.isNewline).map(String.init)
         let current = try await context.run(.argv(["cat", "--", file], timeout: .seconds(30)), quiet: true)
         guard current.succeeded, !current.stdoutTruncated, let currentText = String(validating: current.stdout, as: UTF8.self) else { continue }
         var lines = currentText.components(separatedBy: "\n")
         var changed = false
-        for index in lines.indices where WireGuardConfig.setting(lines[index])?.key == key && lines[index].contains("[REDACTED]") {
-          lines[index] = lines[index].replacingOccurrences(of: "[REDACTED]", with: value)
+        for index in lines.indices where RedactedLine.key(of: lines[index]) == key {
+          guard let restored = RedactedLine.restore(lines[index], from: stored) else { continue }
+          lines[index] = restored
           changed = true
         }
         guard changed else { continue }
@@ -529,4 +525,38 @@ public struct WireGuardPeerUpdateAction: StepAction {
     mv -f "$tmp" "$target"; sync "$(dirname "$target")"
     echo "$target.before-$stamp"
     """#
+}
+
+/// A restored line with `[REDACTED]` in it, and the secret put back from secure storage.
+/// Secure storage holds the setting's line as it was (the whole file, or only its secret
+/// settings), so the value is what that line holds where this one says `[REDACTED]`: after
+/// the same text before it (`db_password = `, `Environment=NEXUS_DB_PASSWORD=`,
+/// `"db_password": "`, `postgresql://nexus_app:`) and before the same text after it.
+enum RedactedLine {
+  /// The setting's name as the secrets listing gives it: the line's first word, up to `=` or `:`.
+  static func key(of line: String) -> String? {
+    guard line.contains(Redactor.mask) else { return nil }
+    let trimmed = line.drop { $0 == " " || $0 == "\t" }
+    let name = trimmed.prefix { $0 != "=" && $0 != ":" && $0 != " " && $0 != "\t" }
+    return name.isEmpty ? nil : String(name)
+  }
+
+  static func restore(_ line: String, from stored: [String]) -> String? {
+    let parts = line.components(separatedBy: Redactor.mask)
+    guard parts.count == 2 else { return nil }
+    let before = parts[0].drop { $0 == " " || $0 == "\t" }
+    let after = parts[1].trimmingCharacters(in: .whitespaces)
+    for candidate in stored {
+      let text = candidate.drop { $0 == " " || $0 == "\t" }
+      guard !before.isEmpty, text.hasPrefix(before), !text.contains(Redactor.mask) else { continue }
+      var value = String(text.dropFirst(before.count)).trimmingCharacters(in: .whitespaces)
+      for suffix in [after, after.hasSuffix(",") ? String(after.dropLast()) : after] where !suffix.isEmpty && value.hasSuffix(suffix) {
+        value = String(value.dropLast(suffix.count))
+        break
+      }
+      guard !value.isEmpty else { continue }
+      return parts[0] + value + parts[1]
+    }
+    return nil
+  }
 }

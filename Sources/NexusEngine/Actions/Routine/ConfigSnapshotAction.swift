@@ -4,11 +4,17 @@ import NexusTransport
 
 /// `config.snapshot`: the configured paths of the server and of the gate (over
 /// SSH) into `config/YYYYMMDDTHHMMSS/{server,gate}` on the NAS, with the
-/// inventory's excludes, secrets redacted (`PrivateKey =`, `PresharedKey =`,
-/// and `*password*`/`*secret*`/`*token*` settings) and checked: a snapshot in
-/// which a WireGuard private key survives is refused. Unchanged files are hard
-/// links to the previous snapshot (rsync --link-dest), and a snapshot identical
-/// to the previous one is not kept at all, so history is forever and cheap.
+/// inventory's excludes, secrets redacted by `Redactor`'s rules (as `sed -E`
+/// expressions: settings named like secrets, `Environment=…_PASSWORD=…` in units,
+/// JSON keys, URL passwords, WireGuard keys) and checked: a snapshot in which a
+/// WireGuard key survives, or in which `Redactor.detectorERE` still finds a
+/// secret, is refused (exit 4, naming the files, never a line of them) and
+/// nothing is kept. Unchanged files are hard links to the previous snapshot
+/// (rsync --link-dest), and a snapshot identical to the previous one is not kept
+/// at all, so history is forever and cheap.
+/// The unredacted copy lives only in a 0700 scratch directory on the step's host,
+/// removed when the step ends; one left by a run that was killed is removed by the
+/// next run once it is an hour old.
 /// Each host's part holds `.nexus-dr-excluded`: the paths (not the contents) of the
 /// files the excludes left out — the secrets a restore asks the operator to put back —
 /// and `.nexus-dr-owners`: `USER GROUP MODE /path` of every file, by name.
@@ -34,18 +40,21 @@ public struct ConfigSnapshotAction: StepAction {
   public func plan(_ context: PlanContext) -> [String] {
     let base = (try? target.render(context.values)) ?? target.description
     return [
-      "tar the configured paths of \(hosts.joined(separator: " and ")) (gate over SSH), excludes applied, into a scratch directory on \(context.step.host ?? "server")",
-      "redact PrivateKey/PresharedKey and password/secret/token settings; refuse if a private key remains",
+      "remove scratch directories older than an hour that a killed run left on \(context.step.host ?? "server")",
+      "tar the configured paths of \(hosts.joined(separator: " and ")) (gate over SSH), excludes applied, into a 0700 scratch directory on \(context.step.host ?? "server")",
+      "redact secrets (settings named like passwords, secrets, tokens, API, access, private and preshared keys; URL passwords; WireGuard keys); refuse, naming the files, if a key or a secret remains",
       "keep as \(base)/config/<timestamp>/ with hard links to the previous snapshot; nothing when unchanged",
     ]
   }
-
-  static let redaction = #"s/^(\s*(PrivateKey|PresharedKey|[A-Za-z_]*(password|secret|token)[A-Za-z_]*)\s*[=:]\s*)\S.*$/\1[REDACTED]/I"#
 
   public func run(_ context: StepContext) async throws(StepFailure) -> StepResult {
     guard let config = context.environment.config else { throw StepFailure(.failed, "no config section in the inventory") }
     let root = "\(try context.render(target))/config"
     let stamp = JournalTime.compact(Date())
+    // A run killed before its cleanup left its scratch directory, unredacted files in it.
+    let stale = try await context.run(.argv(["find", "/var/tmp", "-maxdepth", "1", "-name", "nexus-dr-config.*", "-mmin", "+60", "-exec", "rm", "-rf", "{}", "+"], timeout: .seconds(120)), quiet: true)
+    if !stale.succeeded { context.console.line("    warning: cannot remove old scratch directories /var/tmp/nexus-dr-config.*: \(stale.stderrTail)") }
+    // mktemp -d makes the directory 0700: the files in it are not redacted yet.
     let staging = try await context.run(.argv(["mktemp", "-d", "/var/tmp/nexus-dr-config.XXXXXX"]), quiet: true)
     let stage = staging.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
     guard staging.succeeded, stage.hasPrefix("/var/tmp/nexus-dr-config.") else { throw StepFailure(.failed, "cannot create a scratch directory: \(staging.stderrTail)") }
@@ -99,28 +108,58 @@ public struct ConfigSnapshotAction: StepAction {
 
     let finish = #"""
       set -e
-      stage=$1; root=$2; stamp=$3; rule=$4
+      # Any byte is a character: a file that is not UTF-8 is redacted and searched like the others.
+      export LC_ALL=C
+      stage=$1; root=$2; stamp=$3; detector=$4; shift 4
       trap 'rm -rf "$stage"' EXIT
-      # Settings named like secrets that are not (password_encryption = scram-sha-256) are kept:
-      # a restored postgresql.conf with it redacted would not start.
-      find "$stage" -type f -exec sed -i -E -e '/^[[:space:]]*password_encryption[[:space:]]*=/b' -e "$rule" -e 's#^[A-Za-z0-9+/]{43}=$#[REDACTED]#' {} +
+      # Redactor's rules, in their order; they keep password_encryption = scram-sha-256
+      # (a restored postgresql.conf with it redacted would not start) and PublicKey lines.
+      rules=(); for rule in "$@"; do rules+=(-e "$rule"); done
+      find "$stage" -type f -exec sed -i -E "${rules[@]}" {} +
+      # Names the files (by their path in the snapshot, never a line of them) in which $1
+      # survived and refuses the snapshot. grep's status 1 is "none"; 2 (a file it could not
+      # read) refuses too.
+      refuse_if_found() {
+        local what=$1 found status=0; shift
+        found=$(grep -rIl "$@" -- "$stage") || status=$?
+        if [ "$status" -gt 1 ]; then echo "cannot search the snapshot for $what (grep status $status)" >&2; exit 4; fi
+        if [ -n "$found" ]; then
+          echo "$what survived redaction in:" >&2
+          printf '%s\n' "$found" | while IFS= read -r f; do printf '  %s\n' "${f#"$stage"/}"; done >&2
+          exit 4
+        fi
+      }
       # A WireGuard key is 44 base64 characters: none may remain after redaction.
-      if grep -rIlE '^[[:space:]]*((PrivateKey|PresharedKey)[[:space:]]*=[[:space:]]*)?[A-Za-z0-9+/]{42,43}=[[:space:]]*$' "$stage"; then
-        echo "a private key survived redaction in the files above" >&2; exit 4
-      fi
+      refuse_if_found "a private key" -E -e '^[[:space:]]*((PrivateKey|PresharedKey)[[:space:]]*=[[:space:]]*)?[A-Za-z0-9+/]{42,43}=[[:space:]]*$'
+      # Redactor.detectorERE: a setting named like a secret or a URL with a password, not [REDACTED].
+      refuse_if_found "a secret" -i -E -e "$detector"
       mkdir -p "$root"; chmod 700 "$root"
       latest=$(find "$root" -mindepth 1 -maxdepth 1 -type d -name '2*' | sort | tail -n 1)
       if [ -n "$latest" ] && diff -r -q "$stage" "$latest" > /dev/null 2>&1; then
         echo "unchanged $latest"; exit 0
       fi
-      if [ -n "$latest" ]; then rsync -a --link-dest="$latest" "$stage/" "$root/.$stamp.partial/"; else rsync -a "$stage/" "$root/.$stamp.partial/"; fi
+      # Exit 4 is a refusal only: rsync's own 4 becomes 1.
+      if [ -n "$latest" ]; then rsync -a --link-dest="$latest" "$stage/" "$root/.$stamp.partial/"; else rsync -a "$stage/" "$root/.$stamp.partial/"; fi ||
+        { status=$?; echo "rsync into $root failed (status $status)" >&2; exit 1; }
       sync -f "$root/.$stamp.partial"
       mv "$root/.$stamp.partial" "$root/$stamp"; sync "$root"
       echo "new $root/$stamp"
       """#
-    let result = try await context.run(HostCommand(.argv(["bash", "-c", finish, "config-finish", stage, root, stamp, Self.redaction]), timeout: .seconds(300)), quiet: true)
+    let arguments = ["bash", "-c", finish, "config-finish", stage, root, stamp, Redactor.detectorERE] + Redactor.sedExpressions
+    let result: CommandResult
+    do { result = try await context.run(HostCommand(.argv(arguments), timeout: .seconds(300)), quiet: true) } catch {
+      _ = try? await context.run(cleanup, quiet: true)
+      throw error
+    }
+    if result.exitCode == 4 {
+      throw StepFailure(
+        .failed,
+        "the config snapshot was refused and nothing was kept on the NAS: \(result.stderrTail.suffix(1500))\n"
+          + "Exclude these files (config.exclude in the inventory: a restore then asks for them) or move the secret into an excluded file, then run again",
+        exitStatus: 4)
+    }
     guard result.succeeded else {
-      throw StepFailure(.failed, "the config snapshot was refused: \(result.stdoutText.suffix(400)) \(result.stderrTail.suffix(400))", exitStatus: result.exitCode)
+      throw StepFailure(.failed, "the config snapshot failed on \(context.step.host ?? "server"): \(result.termination) \(result.stdoutText.suffix(400)) \(result.stderrTail.suffix(400))", exitStatus: result.exitCode)
     }
     let line = result.stdoutText.split(separator: "\n").last.map(String.init) ?? ""
     let changed = line.hasPrefix("new ")
