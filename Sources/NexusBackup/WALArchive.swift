@@ -131,15 +131,6 @@ public struct WALArchive: Sendable {
     do { try FileSystem.makeDirectory(spoolDirectory) } catch {
       return Outcome(status: 1, message: "NAS unavailable (\(reason)) and cannot create the spool \(spoolDirectory): \(error)")
     }
-    let cluster = ClusterIdentity.ofSegment(source)
-    if let refusal = foreignCluster(cluster, name: name, directory: spoolDirectory, place: "the spool \(spoolDirectory)") {
-      return refusal
-    }
-    if let cluster, ClusterIdentity.recorded(in: spoolDirectory) == nil {
-      do { try ClusterIdentity.record(cluster, in: spoolDirectory) } catch {
-        return Outcome(status: 1, message: "NAS unavailable (\(reason)) and cannot record the spool's cluster: \(error)")
-      }
-    }
     let outcome = store(source: source, destination: "\(spoolDirectory)/\(name)")
     guard outcome.status == 0 else {
       return Outcome(status: outcome.status, message: "NAS unavailable (\(reason)); spooling failed too: \(outcome.message)")
@@ -158,15 +149,15 @@ public struct WALArchive: Sendable {
   @discardableResult
   public func flushSpool() throws -> Int {
     var moved = 0
-    let names = spooled()
-    if !names.isEmpty, let spooledCluster = ClusterIdentity.recorded(in: spoolDirectory) {
-      if let archived = ClusterIdentity.recorded(in: archiveDirectory), archived != spooledCluster {
-        throw ConflictError(message: "the spool \(spoolDirectory) holds WAL of the cluster \(spooledCluster), the archive \(archiveDirectory) belongs to the cluster \(archived): nothing moved; both are kept. Investigate before archiving continues.")
-      }
-      if ClusterIdentity.recorded(in: archiveDirectory) == nil { try ClusterIdentity.record(spooledCluster, in: archiveDirectory) }
-    }
-    for name in names {
+    for name in spooled() {
       let source = "\(spoolDirectory)/\(name)"
+      // Spooled while the NAS was away, unchecked: each segment meets the archive's cluster here.
+      if let cluster = ClusterIdentity.ofSegment(source) {
+        if let archived = ClusterIdentity.recorded(in: archiveDirectory), archived != cluster {
+          throw ConflictError(message: "spooled \(name) is WAL of the cluster \(cluster), the archive \(archiveDirectory) belongs to the cluster \(archived): not moved; the spool keeps it (\(source)). Investigate before archiving continues.")
+        }
+        if ClusterIdentity.recorded(in: archiveDirectory) == nil { try ClusterIdentity.record(cluster, in: archiveDirectory) }
+      }
       // The segment's own time (when it was spooled), not the flush's: archivedAt and the loss windows read it.
       let outcome = store(source: source, destination: "\(archiveDirectory)/\(name)", keepingTime: true)
       if outcome.status != 0, outcome.message.contains("different content") {
@@ -179,11 +170,7 @@ public struct WALArchive: Sendable {
       unlink(source)
       moved += 1
     }
-    if moved > 0 {
-      // An empty spool forgets its cluster: the next outage may be another cluster's.
-      if spooled().isEmpty { unlink("\(spoolDirectory)/\(ClusterIdentity.fileName)") }
-      try? FileSystem.syncDirectory(spoolDirectory)
-    }
+    if moved > 0 { try? FileSystem.syncDirectory(spoolDirectory) }
     return moved
   }
 

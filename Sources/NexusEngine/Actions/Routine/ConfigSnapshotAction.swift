@@ -82,6 +82,11 @@ public struct ConfigSnapshotAction: StepAction {
     for host in hosts {
       let paths = host == "server" ? config.server : config.gate
       guard !paths.isEmpty else { continue }
+      // An inventory without the host (the server's own, when it lists only itself) has nothing to reach.
+      guard context.environment.host(host) != nil else {
+        context.console.line("    \(host): not in this environment's inventory; its configuration is not in this snapshot")
+        continue
+      }
       var command = HostCommand(.argv(["sh", "-c", tarScript, "config-tar", patterns] + paths), timeout: .seconds(300))
       command.captureLimit = 256 << 20
       let tar: CommandResult
