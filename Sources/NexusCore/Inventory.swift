@@ -104,6 +104,28 @@ public struct DatabaseSpec: Sendable, Hashable {
   /// How often an idle connection is probed; a dead link (the server unplugged mid-query) is
   /// noticed within about three of these instead of never.
   public var keepalive: Duration = .seconds(30)
+  /// The nightly's globals dump (`pg_dumpall --globals-only`) includes the roles' password
+  /// hashes only when the site opts in; it is then taken as `user` (a superuser) and kept 0600.
+  public var globalsPasswords = false
+
+  /// `--host`, `--port` and `--username` for a PostgreSQL client tool (pg_dump, pg_dumpall,
+  /// pg_basebackup, pg_restore, createdb, dropdb, pg_amcheck): the inventory's connection, as
+  /// nexus-dr's own libpq connections use it, never the tool's defaults (the default socket
+  /// and port, `~/.pgpass`). `user` nil: the inventory's `user`.
+  public func toolArguments(user: String? = nil) -> [String] {
+    var arguments = ["--host=\(host)"]
+    if let port { arguments.append("--port=\(port)") }
+    if let user = user ?? self.user { arguments.append("--username=\(user)") }
+    return arguments + ["--no-password"]
+  }
+
+  /// What libpq reads from the environment for the tools (pg_dump, pg_dumpall, pg_restore, psql):
+  /// the same password file as nexus-dr's own connections.
+  public var toolEnvironment: [String: String] {
+    var environment = ["PGAPPNAME": "nexus-dr"]
+    if let passfile { environment["PGPASSFILE"] = passfile }
+    return environment
+  }
 
   /// A libpq conninfo without any password: libpq finds that in `.pgpass`.
   public func conninfo(user: String? = nil, database: String? = nil) -> String {

@@ -117,8 +117,8 @@ public enum InventoryLoader {
   }
 
   static func database(_ value: YAMLValue) throws(ConfigError) -> DatabaseSpec {
-    let fields = try value.fields(allowed: ["name", "host", "port", "user", "backup_role", "passfile", "keepalive"])
-    return DatabaseSpec(
+    let fields = try value.fields(allowed: ["name", "host", "port", "user", "backup_role", "passfile", "keepalive", "globals_passwords"])
+    var spec = DatabaseSpec(
       name: try fields.required("name").string(),
       host: try fields["host"]?.string() ?? "/var/run/postgresql",
       port: try fields["port"]?.int(),
@@ -126,6 +126,8 @@ public enum InventoryLoader {
       backupRole: try fields["backup_role"]?.string() ?? "nexus_backup",
       passfile: try fields["passfile"]?.string(),
       keepalive: try fields["keepalive"]?.duration() ?? .seconds(30))
+    spec.globalsPasswords = try fields["globals_passwords"]?.bool() ?? false
+    return spec
   }
 
   static func nas(_ value: YAMLValue) throws(ConfigError) -> NASSpec {

@@ -47,6 +47,8 @@ struct RecoverySourcesTests {
 
       """)
     #expect(sources.histories[2]?.parent == 1)
+    #expect(sources.archiveCluster == nil)
+    #expect(RecoverySources.parse("cluster\t7443210987654321098\n").archiveCluster == "7443210987654321098")
     #expect(sources.timelines.timeline(at: Date(timeIntervalSince1970: 1763800300)) == 1)
     #expect(sources.timelines.timeline(at: Date(timeIntervalSince1970: 1763800500)) == 2)
     let newest = try #require(sources.bases.first)

@@ -52,7 +52,7 @@ struct RoutineLabTests {
     for directory in ["daily", "base", "wal", "config", "attachments", "clarity", "restore-test"] {
       #expect(FileManager.default.fileExists(atPath: "\(nas)/\(directory)"), "missing \(directory)/ on the NAS")
     }
-    #expect(files("\(nas)/daily") == ["nexus_20261115.dump", "nexus_20261115.manifest.json"])
+    #expect(files("\(nas)/daily") == ["nexus_20261115.dump", "nexus_20261115.globals.sql", "nexus_20261115.manifest.json"])
     #expect(files("\(nas)/clarity").contains("clarity_20261115.dump"))
     // The gate's configuration is snapshotted every night too (the gateway-failure runbook needs it).
     #expect(run.output.contains("new snapshot") || run.output.contains("unchanged since"), "the nightly took a config snapshot: \(run.output.suffix(800))")
@@ -64,6 +64,15 @@ struct RoutineLabTests {
     #expect(manifest.sizeBytes == size)
     #expect(manifest.tables.count >= 7)
     #expect(manifest.verifiedWith == "pg_restore --list")
+    // The roles beside the dump, 0600, checksummed in the manifest, without password hashes.
+    let globals = try #require(manifest.globals)
+    let globalsPath = "\(nas)/daily/\(globals.file)"
+    let globalsText = try String(contentsOfFile: globalsPath, encoding: .utf8)
+    #expect(globalsText.contains("CREATE ROLE nexus_app;"))
+    #expect(!globalsText.contains("SCRAM-SHA-256$") && !globals.passwords, "no password hash unless the site opts in")
+    #expect((try FileManager.default.attributesOfItem(atPath: globalsPath)[.posixPermissions] as? Int) == 0o600)
+    #expect(globals.sizeBytes == Int64(globalsText.utf8.count))
+    #expect(try await local.runChecked(.argv(["sha256sum", globalsPath])).stdoutText.hasPrefix(globals.sha256 + " "))
     // ipad-1 kept writing meanwhile.
     let after = (try? String(contentsOfFile: acked, encoding: .utf8))?.split(separator: "\n").count ?? 0
     #expect(after > before, "ipad-1 did not push during the nightly")
@@ -133,7 +142,7 @@ struct RoutineLabTests {
     #expect(countWaited, "the snapshot's count never waited past statement_timeout: \(nightly.output.suffix(600))")
     #expect(idleWaited, "the exporting session was not left idle past idle_in_transaction_session_timeout: \(nightly.output.suffix(600))")
     #expect(status == 0, "\(nightly.output.suffix(1200))")
-    #expect(files("\(nas)/daily") == ["nexus_20261116.dump", "nexus_20261116.manifest.json"])
+    #expect(files("\(nas)/daily") == ["nexus_20261116.dump", "nexus_20261116.globals.sql", "nexus_20261116.manifest.json"])
     let manifest = try DumpManifest.decode(Data(contentsOf: URL(fileURLWithPath: "\(nas)/daily/nexus_20261116.manifest.json")))
     #expect(manifest.tables["public.lab_hold_counted"] == 0)
     try await clearBackups()
@@ -147,14 +156,14 @@ struct RoutineLabTests {
       #expect(run.status == 0, "night \(day): \(run.output)")
     }
     let kept = (4...10).map { String(format: "nexus_202611%02d", $0) }
-    #expect(files("\(nas)/daily") == kept.flatMap { ["\($0).dump", "\($0).manifest.json"] })
+    #expect(files("\(nas)/daily") == kept.flatMap { ["\($0).dump", "\($0).globals.sql", "\($0).manifest.json"] })
 
     // Below min_free the NAS is not used: the night goes to the fallback, nothing is deleted on the NAS.
     try await lab.command(["nas-fill", "64K"])
     let fallback = try await nexusDR(["routine", "nightly", "--input", "date=20261111"])
     #expect(fallback.status == 0, "\(fallback.output)")
     #expect(fallback.output.contains("less than min_free"))
-    #expect(files("\(nas)/daily") == kept.flatMap { ["\($0).dump", "\($0).manifest.json"] })
+    #expect(files("\(nas)/daily") == kept.flatMap { ["\($0).dump", "\($0).globals.sql", "\($0).manifest.json"] })
 
     // The NAS fills up during the dump (min_free set below what is left): the dump fails cleanly.
     let inventory = try String(contentsOfFile: lab.inventoryPath, encoding: .utf8).replacingOccurrences(of: "min_free: 200MiB", with: "min_free: 1KiB")
@@ -164,7 +173,7 @@ struct RoutineLabTests {
     let afterFailure = files("\(nas)/daily")
     try await lab.command(["nas-unfill"])
     try await clearBackups()
-    #expect(afterFailure == kept.flatMap { ["\($0).dump", "\($0).manifest.json"] }, "nothing deleted, no partial file left: \(afterFailure)")
+    #expect(afterFailure == kept.flatMap { ["\($0).dump", "\($0).globals.sql", "\($0).manifest.json"] }, "nothing deleted, no partial file left: \(afterFailure)")
     #expect(failing.status == 1, "the nightly must fail when the NAS fills: \(failing.output)")
     #expect(failing.output.contains("partial file was removed"))
     #expect(health.status == 2, "\(health.output)")
@@ -269,7 +278,7 @@ struct RoutineLabTests {
     let plan = try await nexusDR(["plan", "nightly", "--probe"])
     // Eight nights left seven dumps (02 to 08); with tonight's, the oldest of them goes.
     #expect(plan.output.contains("rotation removes: nexus_20261002.dump\n"), "\(plan.output)")
-    #expect(files("\(nas)/daily").count == 14, "plan changed nothing")
+    #expect(files("\(nas)/daily").count == 21, "plan changed nothing")
     try await clearBackups()
   }
 

@@ -153,6 +153,9 @@ extension Environment {
       values["database.name"] = database.name
       values["database.backup_role"] = database.backupRole
       values["database.host"] = database.host
+      // For a runbook's psql (PGPORT, PGPASSFILE): the inventory's, never the tool's defaults.
+      values["database.port"] = String(database.port ?? 5432)
+      values["database.passfile"] = database.passfile ?? ""
     }
     if let attachments { values["attachments"] = attachments }
     for host in hosts {
@@ -166,6 +169,6 @@ extension Environment {
 
   /// Every key an environment may offer, for checking references at load.
   public static let templateKeys: Set<String> = Set([
-    "name", "nas.path", "nas.fallback", "database.name", "database.backup_role", "database.host", "attachments",
+    "name", "nas.path", "nas.fallback", "database.name", "database.backup_role", "database.host", "database.port", "database.passfile", "attachments",
   ]).union(HostRole.all.flatMap { ["hosts.\($0).address", "hosts.\($0).port"] })
 }

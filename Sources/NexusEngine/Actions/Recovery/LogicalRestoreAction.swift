@@ -28,7 +28,7 @@ public struct LogicalRestoreAction: StepAction {
     jobs = try parameters["jobs"]?.int()
   }
 
-  public var declaredOutputs: Set<String>? { ["database", "dump", "jobs"] }
+  public var declaredOutputs: Set<String>? { ["database", "dump", "jobs", "database_properties"] }
 
   public func plan(_ context: PlanContext) -> [String] {
     let name = context.values.environment["database.name"] ?? "nexus"
@@ -36,6 +36,7 @@ public struct LogicalRestoreAction: StepAction {
     return [
       "createdb \(name) (marked '\(Self.marker)'); pg_restore --exit-on-error -j \(jobs.map(String.init) ?? "<cores>") -d \(name) \(source)",
       "a half-restored \(name) from an interrupted run is recognised by its mark, its sessions ended, and dropped; any other \(name) is refused",
+      "the database's own grants and settings from the dump (GRANT … ON DATABASE, ALTER DATABASE … SET, ALTER ROLE … IN DATABASE … SET), as pg_restore --create would apply them",
     ]
   }
 
@@ -75,12 +76,31 @@ public struct LogicalRestoreAction: StepAction {
       cores = max(1, Int(nproc.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 1)
     }
     let restore = try await context.run(HostCommand(
-      .argv(["env", "-C", "/", "runuser", "-u", "postgres", "--", "pg_restore", "--exit-on-error", "--jobs=\(cores)", "--dbname=\(database.name)", dump]),
-      timeout: context.timeout))
+      .argv(["pg_restore", "--exit-on-error", "--jobs=\(cores)"] + database.toolArguments() + ["--dbname=\(database.name)", dump]),
+      environment: database.toolEnvironment, timeout: context.timeout))
     guard restore.succeeded else {
       await connection.close()
       throw StepFailure(.failed, "pg_restore failed (\(restore.termination)); the half-restored database keeps its mark and the step can be run again:\n  \(restore.stderrTail.suffix(800))", exitStatus: restore.exitCode)
     }
+    // What belongs to the database itself rather than to its contents: its grants and its
+    // settings (ALTER DATABASE … SET, ALTER ROLE … IN DATABASE … SET). pg_restore brings them
+    // only with --create, which would create the database itself; they are taken from the
+    // same dump and applied here, so the restored database allows and behaves as before.
+    let properties = try await Self.databaseProperties(dump, database: database.name, context: context)
+    var applied = 0
+    var failed: [String] = []
+    for statement in properties {
+      do {
+        try await connection.query(PGQuery(unsafeSQL: statement))
+        applied += 1
+      } catch {
+        failed.append("\(statement) — \(error)")
+      }
+    }
+    if !properties.isEmpty {
+      context.console.line("    the database's own grants and settings from the dump: \(applied) of \(properties.count) applied")
+    }
+    for problem in failed { context.console.line("    not applied (do it by hand once the role exists): \(problem)") }
     do {
       try await connection.query("COMMENT ON DATABASE \(identifier: database.name) IS NULL")
     } catch {
@@ -88,6 +108,23 @@ public struct LogicalRestoreAction: StepAction {
       throw StepFailure(.failed, "the restore finished but its mark could not be removed: \(error)")
     }
     await connection.close()
-    return StepResult(outputs: ["database": database.name, "dump": dump, "jobs": String(cores)], exitStatus: 0)
+    return StepResult(
+      outputs: ["database": database.name, "dump": dump, "jobs": String(cores), "database_properties": String(applied)], exitStatus: 0)
+  }
+
+  /// The dump's statements about the database itself, as `pg_restore --create` would run them:
+  /// `ALTER DATABASE NAME SET …`, `ALTER ROLE … IN DATABASE NAME SET …`, `GRANT|REVOKE … ON DATABASE NAME …`.
+  static func databaseProperties(_ dump: String, database: String, context: StepContext) async throws(StepFailure) -> [String] {
+    let listed = try await context.run(HostCommand(
+      .argv(["sh", "-c", #"pg_restore --create --schema-only -f - "$1" | grep -E '^(ALTER DATABASE [^ ]+ SET |ALTER ROLE .+ IN DATABASE [^ ]+ SET |(GRANT|REVOKE) .+ ON DATABASE )' || true"#, "database-properties", dump]),
+      timeout: .seconds(600)), quiet: true)
+    guard listed.succeeded else {
+      throw StepFailure(.failed, "the restore finished but the database's grants and settings could not be read from \(dump): \(listed.stderrTail); its mark is kept, run the step again")
+    }
+    // As pg_dump writes a name (fmtId): bare when lowercase letters, digits and _ only.
+    let name = database.wholeMatch(of: #/[a-z_][a-z0-9_]*/#) != nil ? database : "\"" + database.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    return listed.stdoutText.split(separator: "\n").map(String.init).filter {
+      $0.contains(" DATABASE \(name) ") || $0.contains(" DATABASE \(name);")
+    }
   }
 }

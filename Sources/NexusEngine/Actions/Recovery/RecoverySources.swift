@@ -34,6 +34,8 @@ struct RecoverySources {
   var histories: [Int: TimelineHistory] = [:]
   /// History files that could not be read, said where a choice depends on them.
   var historyProblems: [String] = []
+  /// The cluster the archive records (`wal/.cluster`), if it does.
+  var archiveCluster: String?
   var available: Int64?
   /// Free bytes on the NAS (where a logical restore's WAL is archived).
   var nasAvailable: Int64?
@@ -47,6 +49,7 @@ struct RecoverySources {
       printf 'base\t%s\t%s\t%s\t%s\t%s\n' "$d" "$(du -sb "$d" | cut -f1)" "$size" "$(stat -c %Y "$d/backup_manifest")" "$range"
     done
     find "$root/wal" "$spool" -maxdepth 1 -type f -printf 'wal\t%f\t%T@\n' 2>/dev/null
+    [ -f "$root/wal/.cluster" ] && printf 'cluster\t%s\n' "$(head -c 32 "$root/wal/.cluster" | tr -d '\n')"
     for h in "$root"/wal/*.history "$spool"/*.history; do
       [ -f "$h" ] && printf 'history\t%s\t%s\n' "${h##*/}" "$(base64 -w 0 < "$h")"
     done
@@ -97,6 +100,8 @@ struct RecoverySources {
         } catch {
           sources.historyProblems.append("\(error)")
         }
+      case "cluster" where fields.count == 2:
+        sources.archiveCluster = fields[1]
       case "avail" where fields.count == 2:
         sources.available = Int64(fields[1])
       case "nasavail" where fields.count == 2:

@@ -95,6 +95,11 @@ public struct RestoreChooseAction: StepAction {
     // timeline production was on at that time (after an earlier recovery the archive holds
     // several, and another timeline's segment of the same number is never replayed).
     for problem in sources.historyProblems { context.console.line("    note — a timeline history file cannot be read: \(problem)") }
+    if serverAnswers, let archived = sources.archiveCluster, let database = context.environment.database,
+      let running = await HealthCheck.systemIdentifier(database), running != archived
+    {
+      context.console.line("    note — the WAL archive belongs to the cluster \(archived), this server runs the cluster \(running): point in time replaces it by the archive's cluster; a dump restore keeps \(running), whose WAL the archive refuses until it has one of its own (docs/nas.md, 'The archive knows its cluster')")
+    }
     let timelines = sources.timelines
     let current = timelines.timeline(at: now)
     if sources.bases.first != nil, sources.base(reaching: current) == nil, let newest = sources.bases.first {
@@ -299,9 +304,10 @@ public struct VerifyRestoreAction: StepAction {
     let nproc = try await context.run(.argv(["nproc"]), quiet: true)
     let amcheck = try await context.run(HostCommand(.argv(["sh", "-c", BaseBackupAction.toolLookup + #"""
 
-      cd /
-      runuser -u postgres -- "$(pgtool pg_amcheck)" --install-missing --heapallindexed --jobs="$2" -d "$1" 2>&1
-      """#, "amcheck", spec.name, nproc.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)]), timeout: context.timeout), quiet: true)
+      database=$1; jobs=$2; shift 2
+      "$(pgtool pg_amcheck)" --install-missing --heapallindexed --jobs="$jobs" "$@" -d "$database" 2>&1
+      """#, "amcheck", spec.name, nproc.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)] + spec.toolArguments()),
+      environment: spec.toolEnvironment, timeout: context.timeout), quiet: true)
     if !amcheck.succeeded { problems.append("pg_amcheck: \(amcheck.stdoutText.suffix(600))") }
     context.console.line("    \(tables) tables, \(rows) rows \(parsed == nil ? "counted (point in time: no manifest to compare with)" : "against the manifest"); pg_amcheck \(amcheck.succeeded ? "clean" : "NOT clean")")
     guard problems.isEmpty else { throw StepFailure(.failed, "the restored database does not match:\n  " + problems.joined(separator: "\n  ")) }

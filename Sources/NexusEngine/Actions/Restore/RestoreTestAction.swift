@@ -78,14 +78,18 @@ public struct RestoreTestAction: StepAction {
       amcheckClean: nil, amcheckOutput: nil, stagingIntact: nil, timingsMs: [:], problems: [])
 
     if result.checksumMatches {
-      let postgres = #"runuser -u postgres -- "$@""#
       // A leftover from a crashed run is replaced only when it is ours.
-      let existing = try await context.run(.argv(["sh", "-c", "cd / && " + postgres + " psql -X -At -d postgres -c \"SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = '\(database)'\"", "psql"]), quiet: true)
-      let comment = existing.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
-      guard existing.succeeded else {
-        throw StepFailure(.failed, "cannot ask PostgreSQL whether '\(database)' exists: \(existing.stderrTail)")
+      let existing: String?
+      do {
+        let connection = try await PGConnection.connect(conninfo: spec.conninfo(database: "postgres"))
+        let row = try await connection.query("SELECT coalesce(shobj_description(oid, 'pg_database'), '') AS comment FROM pg_database WHERE datname = \(database)").first
+        await connection.close()
+        existing = row?["comment"]
+      } catch {
+        throw StepFailure(.failed, "cannot ask PostgreSQL whether '\(database)' exists: \(error)")
       }
-      if !existing.stdoutText.isEmpty, !comment.hasPrefix(Self.marker) {
+      let comment = existing ?? ""
+      if existing != nil, !comment.hasPrefix(Self.marker) {
         throw StepFailure(.failed, "a database '\(database)' exists that nexus-dr did not create (its comment: '\(comment)'); it was left alone. Rename or drop it by hand, or choose another name.")
       }
       var cores = jobs ?? 1
@@ -96,12 +100,12 @@ public struct RestoreTestAction: StepAction {
       mark = clock.now
       let restore = try await context.run(HostCommand(.argv(["sh", "-c", #"""
         set -e
-        cd /
-        db=$1; dump=$2; jobs=$3; marker=$4
-        runuser -u postgres -- dropdb --if-exists "$db"
-        runuser -u postgres -- createdb "$db" "$marker"
-        runuser -u postgres -- pg_restore --exit-on-error --jobs="$jobs" --dbname="$db" "$dump"
-        """#, "restore", database, dumpPath, String(cores), "\(Self.marker), started \(JournalTime.format(started))"]), timeout: context.timeout))
+        db=$1; dump=$2; jobs=$3; marker=$4; shift 4
+        dropdb --if-exists "$@" "$db"
+        createdb "$@" "$db" "$marker"
+        pg_restore --exit-on-error --jobs="$jobs" "$@" --dbname="$db" "$dump"
+        """#, "restore", database, dumpPath, String(cores), "\(Self.marker), started \(JournalTime.format(started))"] + spec.toolArguments()),
+        environment: spec.toolEnvironment, timeout: context.timeout))
       timings["restore"] = (clock.now - mark).milliseconds
       if !restore.succeeded {
         problems.append("pg_restore failed: \(restore.stderrTail.suffix(600))")
@@ -124,14 +128,15 @@ public struct RestoreTestAction: StepAction {
         mark = clock.now
         let amcheck = try await context.run(HostCommand(.argv(["sh", "-c", BaseBackupAction.toolLookup + #"""
 
-          cd /
-          runuser -u postgres -- "$(pgtool pg_amcheck)" --install-missing --heapallindexed --jobs="$2" -d "$1" 2>&1
-          """#, "amcheck", database, String(cores)]), timeout: context.timeout), quiet: true)
+          database=$1; jobs=$2; shift 2
+          "$(pgtool pg_amcheck)" --install-missing --heapallindexed --jobs="$jobs" "$@" -d "$database" 2>&1
+          """#, "amcheck", database, String(cores)] + spec.toolArguments()), environment: spec.toolEnvironment, timeout: context.timeout), quiet: true)
         timings["amcheck"] = (clock.now - mark).milliseconds
         result.amcheckClean = amcheck.succeeded
         result.amcheckOutput = String(amcheck.stdoutText.suffix(2000))
       }
-      _ = try await context.run(.argv(["env", "-C", "/", "runuser", "-u", "postgres", "--", "dropdb", "--if-exists", database]), quiet: true)
+      _ = try await context.run(
+        HostCommand(.argv(["dropdb", "--if-exists"] + spec.toolArguments() + [database]), environment: spec.toolEnvironment), quiet: true)
     } else {
       problems.append("the dump's sha256 \(checksum) does not match its manifest's \(manifest.sha256): it changed after it was written; nothing was restored")
     }

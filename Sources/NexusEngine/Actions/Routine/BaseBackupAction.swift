@@ -42,11 +42,8 @@ public struct BaseBackupAction: StepAction {
     let day = try BackupDate.resolve(try date.map { template throws(StepFailure) in try context.render(template) } ?? "")
     let partial = "\(root)/.\(day).partial"
     let final = "\(root)/\(day)"
-    var arguments = [
-      "--format=tar", "--gzip", "--wal-method=stream", "--checkpoint=fast", "--no-password", "--label=nexus-dr \(day)",
-      "--host=\(database.host)", "--username=\(database.backupRole)", "--pgdata=\(partial)",
-    ]
-    if let port = database.port { arguments.append("--port=\(port)") }
+    let arguments = ["--format=tar", "--gzip", "--wal-method=stream", "--checkpoint=fast", "--label=nexus-dr \(day)"]
+      + database.toolArguments(user: database.backupRole) + ["--pgdata=\(partial)"]
     let script = Self.toolLookup + #"""
 
       set -e
@@ -67,7 +64,8 @@ public struct BaseBackupAction: StepAction {
       du -sb "$final" | cut -f1
       grep -o '"Start-LSN": "[^"]*"' "$final/backup_manifest" | head -n 1 | cut -d'"' -f4
       """#
-    let result = try await context.run(HostCommand(.argv(["bash", "-c", script, "base-backup", root, partial, final] + arguments), timeout: context.timeout))
+    let result = try await context.run(HostCommand(
+      .argv(["bash", "-c", script, "base-backup", root, partial, final] + arguments), environment: database.toolEnvironment, timeout: context.timeout))
     guard result.succeeded else {
       _ = try? await context.run(.argv(["rm", "-rf", "--", partial]), quiet: true)
       throw StepFailure(.failed, "the base backup failed or did not verify (\(result.termination)); the partial copy was removed:\n  \(result.stderrTail.suffix(800))", exitStatus: result.exitCode)

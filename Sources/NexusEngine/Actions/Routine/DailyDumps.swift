@@ -71,7 +71,7 @@ public struct RotateAction: StepAction {
 
   public func plan(_ context: PlanContext) -> [String] {
     let base = (try? target.render(context.values)) ?? target.description
-    return ["keep the \(keep.map(String.init) ?? "retention.daily") newest \(prefix)_YYYYMMDD.dump in \(base)/daily (never the newest valid one); remove the others with their manifests; nothing if this run's dump is not the newest valid one"]
+    return ["keep the \(keep.map(String.init) ?? "retention.daily") newest \(prefix)_YYYYMMDD.dump in \(base)/daily (never the newest valid one); remove the others with their manifests and globals; nothing if this run's dump is not the newest valid one"]
   }
 
   public func probe(_ context: StepContext) async throws(StepFailure) -> [String] {
@@ -96,7 +96,9 @@ public struct RotateAction: StepAction {
       return StepResult(outputs: ["kept": plan.keep.map(\.name).joined(separator: ","), "removed": ""])
     }
     if !plan.remove.isEmpty {
-      let paths = plan.remove.flatMap { ["\(directory)/\($0.name)", "\(directory)/\(DumpManifest.name(forDump: $0.name))"] }
+      let paths = plan.remove.flatMap {
+        ["\(directory)/\($0.name)", "\(directory)/\(DumpManifest.name(forDump: $0.name))", "\(directory)/\(DumpManifest.globalsName(forDump: $0.name))"]
+      }
       let removal = try await context.run(HostCommand(.argv(["rm", "-f", "--"] + paths), timeout: .seconds(120)))
       guard removal.succeeded else { throw StepFailure(.failed, "removing old dumps failed: \(removal.stderrTail)") }
       context.console.line("    removed \(plan.remove.map(\.name).joined(separator: ", "))")

@@ -57,6 +57,8 @@ public struct DumpAction: StepAction {
     let final = "\(directory)/\(finalName)"
     let partial = "\(directory)/.\(finalName).partial"
     let manifestPath = "\(directory)/\(DumpManifest.name(forDump: finalName))"
+    let globalsName = DumpManifest.globalsName(forDump: finalName)
+    let globalsPartial = "\(directory)/.\(globalsName).partial"
     _ = try await context.run(HostCommandLines.makeDirectories(directory, subdirectories: []), quiet: true)
     // Partial files left by an interrupted earlier run (a crash, a timeout) are never backups.
     _ = try await context.run(HostCommand(.argv(["find", directory, "-maxdepth", "1", "-name", ".\(prefix)_*.partial", "-delete"]), timeout: .seconds(60)), quiet: true)
@@ -85,15 +87,13 @@ public struct DumpAction: StepAction {
       let snapshotID = try row.decode(String.self, "snapshot")
       let lsn = try row.decode(String.self, "lsn")
       let serverVersion = try row.decode(String.self, "version")
-      var dumpArguments = [
-        "pg_dump", "--format=custom", "--compress=\(compression)", "--snapshot=\(snapshotID)", "--no-password",
-        "--host=\(database.host)", "--username=\(database.backupRole)", "--dbname=\(database.name)", "--file=\(partial)",
-      ]
-      if let port = database.port { dumpArguments.insert("--port=\(port)", at: 1) }
+      let dumpArguments = ["pg_dump", "--format=custom", "--compress=\(compression)", "--snapshot=\(snapshotID)"]
+        + database.toolArguments(user: database.backupRole) + ["--dbname=\(database.name)", "--file=\(partial)"]
+      let toolEnvironment = database.toolEnvironment
       // Count while pg_dump runs: both read the same exported snapshot, so the counts
       // are the dump's own, and the counting costs no extra wall time.
       let arguments = dumpArguments
-      async let dumping = context.run(HostCommand(.argv(arguments), timeout: context.timeout))
+      async let dumping = context.run(HostCommand(.argv(arguments), environment: toolEnvironment, timeout: context.timeout))
       let counts: [String: Int64]
       do { counts = try await Self.countTables(snapshot) } catch {
         _ = try? await dumping
@@ -117,20 +117,26 @@ public struct DumpAction: StepAction {
         _ = try? await context.run(.argv(["rm", "-f", "--", partial]), quiet: true)
         throw StepFailure(.failed, "the new dump did not verify (pg_restore --list): \(verify.stderrTail.suffix(600)); it was removed")
       }
-      let manifest = DumpManifest(
+      let globals: (size: Int64, sha256: String)
+      do { globals = try await Self.dumpGlobals(database, to: globalsPartial, context: context) } catch {
+        _ = try? await context.run(.argv(["rm", "-f", "--", partial]), quiet: true)
+        throw error
+      }
+      var manifest = DumpManifest(
         format: DumpManifest.currentFormat, database: database.name, file: finalName, sizeBytes: size, sha256: lines[1],
         tables: counts, totalRows: counts.values.reduce(0, +), snapshot: snapshotID, walLSN: lsn,
         startedAt: JournalTime.format(started), finishedAt: JournalTime.format(Date()),
         durationMs: (clock.now - start).milliseconds, serverVersion: serverVersion, pgDumpVersion: lines[2],
         compression: compression, verifiedWith: "pg_restore --list", host: context.step.host ?? "server")
+      manifest.globals = DumpManifest.Globals(file: globalsName, sizeBytes: globals.size, sha256: globals.sha256, passwords: database.globalsPasswords)
       let encoded: [UInt8]
       do { encoded = try manifest.encoded() } catch { throw StepFailure(.failed, "cannot encode the manifest: \(error)") }
       let manifestWrite = try await context.run(HostCommandLines.writeFile(manifestPath + ".next", content: encoded), quiet: true)
       let rename = try await context.run(HostCommand(
-        .argv(["sh", "-c", #"mv -f "$1" "$2" && mv -f "$3.next" "$3" && sync "$(dirname "$2")""#, "finish", partial, final, manifestPath]),
+        .argv(["sh", "-c", #"mv -f "$1" "$2" && mv -f "$4" "$5" && mv -f "$3.next" "$3" && sync "$(dirname "$2")""#, "finish", partial, final, manifestPath, globalsPartial, "\(directory)/\(globalsName)"]),
         timeout: .seconds(60)), quiet: true)
       guard manifestWrite.succeeded, rename.succeeded else {
-        _ = try? await context.run(.argv(["rm", "-f", "--", partial, manifestPath + ".next"]), quiet: true)
+        _ = try? await context.run(.argv(["rm", "-f", "--", partial, globalsPartial, manifestPath + ".next"]), quiet: true)
         throw StepFailure(.failed, "cannot write the dump's manifest: \(manifestWrite.stderrTail) \(rename.stderrTail)")
       }
       return StepResult(
@@ -147,6 +153,27 @@ public struct DumpAction: StepAction {
       _ = try? await context.run(.argv(["rm", "-f", "--", partial]), quiet: true)
       throw StepFailure(.failed, "the dump failed: \(error)")
     }
+  }
+
+  /// `pg_dumpall --globals-only` (roles, their memberships and settings, tablespaces) into
+  /// `path`, mode 0600, synced; without the roles' password hashes unless the inventory opts
+  /// in (`globals_passwords: true`: then as `database.user`, which must be a superuser).
+  static func dumpGlobals(_ database: DatabaseSpec, to path: String, context: StepContext) async throws(StepFailure) -> (size: Int64, sha256: String) {
+    var arguments = ["pg_dumpall", "--globals-only", "--file=\(path)"]
+    if database.globalsPasswords {
+      arguments += database.toolArguments()
+    } else {
+      arguments += ["--no-role-passwords"] + database.toolArguments(user: database.backupRole)
+    }
+    let result = try await context.run(HostCommand(
+      .argv(["sh", "-c", #"umask 077 && f=$1 && shift && "$@" && sync "$f" && stat -c %s "$f" && sha256sum "$f" | cut -d' ' -f1"#, "globals", path] + arguments),
+      environment: database.toolEnvironment, timeout: .seconds(600)), quiet: true)
+    let lines = result.stdoutText.split(separator: "\n").map(String.init)
+    guard result.succeeded, lines.count >= 2, let size = Int64(lines[lines.count - 2]) else {
+      _ = try? await context.run(.argv(["rm", "-f", "--", path]), quiet: true)
+      throw StepFailure(.failed, "pg_dumpall --globals-only failed (\(result.termination)): \(result.stderrTail.suffix(600)); the dump was not kept either")
+    }
+    return (size, lines[lines.count - 1])
   }
 
   /// count(*) of every ordinary table outside the system schemas, in the current transaction.

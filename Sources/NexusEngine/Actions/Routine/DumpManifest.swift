@@ -25,9 +25,25 @@ public struct DumpManifest: Codable, Sendable, Equatable {
   /// How the dump was checked before it counted as valid.
   public var verifiedWith: String
   public var host: String
+  /// The cluster's roles and tablespaces (`pg_dumpall --globals-only`), beside the dump:
+  /// a new server gets its roles back from the same night. Absent in older manifests.
+  public var globals: Globals?
+
+  public struct Globals: Codable, Sendable, Equatable {
+    public var file: String
+    public var sizeBytes: Int64
+    public var sha256: String
+    /// Whether the roles' password hashes are in it (`database.globals_passwords`).
+    public var passwords: Bool
+
+    enum CodingKeys: String, CodingKey {
+      case file, sha256, passwords
+      case sizeBytes = "size_bytes"
+    }
+  }
 
   enum CodingKeys: String, CodingKey {
-    case format, database, file, tables, snapshot, compression, host
+    case format, database, file, tables, snapshot, compression, host, globals
     case sizeBytes = "size_bytes", sha256, totalRows = "total_rows", walLSN = "wal_lsn"
     case startedAt = "started_at", finishedAt = "finished_at", durationMs = "duration_ms"
     case serverVersion = "server_version", pgDumpVersion = "pg_dump_version", verifiedWith = "verified_with"
@@ -41,6 +57,11 @@ public struct DumpManifest: Codable, Sendable, Equatable {
 
   public static func decode(_ data: Data) throws -> DumpManifest {
     try JSONDecoder().decode(DumpManifest.self, from: data)
+  }
+
+  /// `nexus_20261127.dump` → `nexus_20261127.globals.sql`.
+  public static func globalsName(forDump dump: String) -> String {
+    dump.hasSuffix(".dump") ? String(dump.dropLast(5)) + ".globals.sql" : dump + ".globals.sql"
   }
 
   /// `nexus_20261127.dump` → `nexus_20261127.manifest.json`.

@@ -104,8 +104,7 @@ public struct ClarityExportAction: StepAction {
     let directory = "\(try context.render(target))/clarity"
     let day = try BackupDate.resolve(try date.map { template throws(StepFailure) in try context.render(template) } ?? "")
     let cutoff = BackupDate.minus(day, days: keepDays ?? context.environment.retention.clarityDays)
-    var dumpArguments = ["--format=custom", "--schema=\(schema)", "--no-password", "--host=\(database.host)", "--username=\(database.backupRole)", "--dbname=\(database.name)"]
-    if let port = database.port { dumpArguments.append("--port=\(port)") }
+    let dumpArguments = ["--format=custom", "--schema=\(schema)"] + database.toolArguments(user: database.backupRole) + ["--dbname=\(database.name)"]
     let script = #"""
       set -e
       dir=$1; day=$2; cutoff=$3; shift 3
@@ -125,7 +124,9 @@ public struct ClarityExportAction: StepAction {
       done
       echo "pruned=$pruned"
       """#
-    let result = try await context.run(HostCommand(.argv(["bash", "-c", script, "clarity", directory, day, cutoff] + dumpArguments), timeout: context.timeout), quiet: true)
+    let result = try await context.run(
+      HostCommand(.argv(["bash", "-c", script, "clarity", directory, day, cutoff] + dumpArguments), environment: database.toolEnvironment, timeout: context.timeout),
+      quiet: true)
     guard result.succeeded else { throw StepFailure(.failed, "the Clarity export failed: \(result.stderrTail.suffix(600))", exitStatus: result.exitCode) }
     let lines = result.stdoutText.split(separator: "\n").map(String.init)
     let pruned = result.stdoutText.firstMatch(of: #/pruned=([0-9]+)/#).map { String($0.output.1) } ?? "0"
