@@ -4,32 +4,12 @@ import NexusCore
 import NexusTestSupport
 import Testing
 
-/// The archive knows its cluster: segments carry their system identifier, `wal/.cluster` the archive's.
-@Suite("WAL archive: the cluster it belongs to")
-struct ClusterIdentityTests {
-  let scratch: ScratchDirectory
-  let nas: String
-  let fallback: String
-  let mounted = Locked(true)
-
-  init() throws {
-    scratch = try ScratchDirectory("nexus-wal-cluster")
-    nas = scratch.file("nas")
-    fallback = scratch.file("fallback")
-    try FileManager.default.createDirectory(atPath: nas + "/wal", withIntermediateDirectories: true)
-    try FileManager.default.createDirectory(atPath: fallback, withIntermediateDirectories: true)
-  }
-
-  var archive: WALArchive {
-    let nas = self.nas, mounted = self.mounted
-    return WALArchive(nasPath: nas, fallbackPath: fallback, fstype: "ext4") {
-      mounted.value ? "36 25 8:1 / \(nas) rw,relatime - ext4 /dev/loop0 rw\n" : "25 1 8:1 / / rw - ext4 /dev/vda rw\n"
-    }
-  }
-
+/// The archive knows its cluster: segments carry their system identifier, `wal/.cluster` the
+/// archive's. (The archive fixture is `WALArchiveTests`'.)
+extension WALArchiveTests {
   /// A segment's first page as PostgreSQL writes it: the long header (XLP_LONG_HEADER) with
   /// the system identifier at byte 24 and the segment size at 32, then some bytes.
-  func segment(_ name: String, cluster: UInt64, filler: UInt8 = 7) throws -> String {
+  func clusterSegment(_ name: String, cluster: UInt64, filler: UInt8 = 7) throws -> String {
     var bytes = [UInt8](repeating: 0, count: 64)
     bytes[0] = 0x10; bytes[1] = 0xD1  // xlp_magic (PostgreSQL 15)
     bytes[2] = 0x02  // xlp_info: XLP_LONG_HEADER
@@ -45,27 +25,27 @@ struct ClusterIdentityTests {
   @Test("the first segment records the archive's cluster; another cluster's segment is refused naming both, nothing written")
   func pushRefusesAnotherCluster() throws {
     let first = "000000010000000000000001"
-    #expect(archive.push(source: try segment(first, cluster: 7_300_000_000_000_000_001), name: first).status == 0)
+    #expect(archive.push(source: try clusterSegment(first, cluster: 7_300_000_000_000_000_001), name: first).status == 0)
     #expect(ClusterIdentity.recorded(in: nas + "/wal") == 7_300_000_000_000_000_001)
     let second = "000000010000000000000002"
-    let foreign = archive.push(source: try segment(second, cluster: 7_400_000_000_000_000_002), name: second)
+    let foreign = archive.push(source: try clusterSegment(second, cluster: 7_400_000_000_000_000_002), name: second)
     #expect(foreign.status == 1)
     #expect(foreign.message.contains("7400000000000000002") && foreign.message.contains("7300000000000000001"), "\(foreign.message)")
     #expect(!FileManager.default.fileExists(atPath: "\(nas)/wal/\(second)"))
-    #expect(archive.push(source: try segment(second, cluster: 7_300_000_000_000_000_001), name: second).status == 0)
+    #expect(archive.push(source: try clusterSegment(second, cluster: 7_300_000_000_000_000_001), name: second).status == 0)
   }
 
   @Test("while the NAS is away another cluster's segments stay in the spool: the flush refuses to mix them in")
   func spoolOfAnotherCluster() throws {
     let first = "000000010000000000000001"
-    #expect(archive.push(source: try segment(first, cluster: 11), name: first).status == 0)
+    #expect(archive.push(source: try clusterSegment(first, cluster: 11), name: first).status == 0)
     mounted.withLock { $0 = false }
     let spooled = "000000010000000000000005"
-    let away = archive.push(source: try segment(spooled, cluster: 22), name: spooled)
+    let away = archive.push(source: try clusterSegment(spooled, cluster: 22), name: spooled)
     #expect(away.message.contains("spooled to"), "\(away.message)")
     mounted.withLock { $0 = true }
     let next = "000000010000000000000006"
-    let outcome = archive.push(source: try segment(next, cluster: 22), name: next)
+    let outcome = archive.push(source: try clusterSegment(next, cluster: 22), name: next)
     #expect(outcome.status == 1, "\(outcome.message)")
     #expect(archive.spooled() == [spooled], "the spool keeps its segment")
     #expect(!FileManager.default.fileExists(atPath: "\(nas)/wal/\(spooled)"))
@@ -74,7 +54,7 @@ struct ClusterIdentityTests {
   @Test("fetch stops recovery (126) on a segment of another cluster than the data directory's pg_control")
   func fetchChecksTheCluster() throws {
     let name = "000000010000000000000003"
-    #expect(archive.push(source: try segment(name, cluster: 33), name: name).status == 0)
+    #expect(archive.push(source: try clusterSegment(name, cluster: 33), name: name).status == 0)
     let data = scratch.file("data")
     try FileManager.default.createDirectory(atPath: data + "/global", withIntermediateDirectories: true)
     var control = [UInt8](repeating: 0, count: 16)
@@ -93,6 +73,6 @@ struct ClusterIdentityTests {
     let path = scratch.file("00000002.history")
     try "1\t0/3000000\tno recovery target specified\n".write(toFile: path, atomically: true, encoding: .utf8)
     #expect(ClusterIdentity.ofSegment(path) == nil)
-    #expect(ClusterIdentity.ofSegment(try segment("x", cluster: 99)) == 99)
+    #expect(ClusterIdentity.ofSegment(try clusterSegment("x", cluster: 99)) == 99)
   }
 }
