@@ -120,11 +120,10 @@ public struct DatabaseSpec: Sendable, Hashable {
   }
 
   /// What libpq reads from the environment for the tools (pg_dump, pg_dumpall, pg_restore, psql):
-  /// the same password file as nexus-dr's own connections.
+  /// the same password file as nexus-dr's own connections. (No PGAPPNAME: each tool keeps its
+  /// own name in pg_stat_activity, where a DBA and the fault matrix look for `pg_dump`.)
   public var toolEnvironment: [String: String] {
-    var environment = ["PGAPPNAME": "nexus-dr"]
-    if let passfile { environment["PGPASSFILE"] = passfile }
-    return environment
+    passfile.map { ["PGPASSFILE": $0] } ?? [:]
   }
 
   /// A libpq conninfo without any password: libpq finds that in `.pgpass`.
