@@ -36,6 +36,8 @@ struct RecoverySources {
   var historyProblems: [String] = []
   /// The cluster the archive records (`wal/.cluster`), if it does.
   var archiveCluster: String?
+  /// The archive's timelines: which segments recovery along each one reads (built once, by `parse`).
+  var timelines = WALTimelines(files: [:], histories: [:])
   var available: Int64?
   /// Free bytes on the NAS (where a logical restore's WAL is archived).
   var nasAvailable: Int64?
@@ -111,15 +113,12 @@ struct RecoverySources {
       }
     }
     sources.bases.sort { $0.name > $1.name }
+    var files: [String: Date] = [:]
+    for segment in sources.segments { files[segment.name] = max(files[segment.name] ?? .distantPast, segment.archivedAt) }
+    sources.timelines = WALTimelines(files: files, histories: sources.histories)
     return sources
   }
 
-  /// The archive's timelines: which segments recovery along each one reads.
-  var timelines: WALTimelines {
-    var files: [String: Date] = [:]
-    for segment in segments { files[segment.name] = max(files[segment.name] ?? .distantPast, segment.archivedAt) }
-    return WALTimelines(files: files, histories: histories)
-  }
 
   /// The unbroken run of WAL from `base` along `timeline`'s ancestry: each parent's segments
   /// up to its switch point, then the timeline's own; no other timeline fills a gap.
@@ -130,9 +129,8 @@ struct RecoverySources {
   /// The newest base backup (finished before `before`, when given) from which recovery can
   /// follow `timeline`: on it or on one of its ancestors before the branch point.
   func base(reaching timeline: Int, before: Date? = nil) -> Base? {
-    let model = timelines
-    return bases.first { base in
-      (before.map { base.finishedAt < $0 } ?? true) && model.unreachable(from: base.startSegment, along: timeline) == nil
+    bases.first { base in
+      (before.map { base.finishedAt < $0 } ?? true) && timelines.unreachable(from: base.startSegment, along: timeline) == nil
     }
   }
 
