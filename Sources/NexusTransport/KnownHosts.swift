@@ -76,6 +76,11 @@ public struct KnownHosts: Sendable {
     return (usable.isEmpty ? methods : usable).joined(separator: ",")
   }
 
+  /// A key type's place in OpenSSH's order of preference (lower first; unknown types last).
+  public static func rank(keyType: String) -> Int {
+    preference.firstIndex { $0.keyType == keyType } ?? preference.count
+  }
+
   /// The file name part an operator finds the key under on the host's console:
   /// `/etc/ssh/ssh_host_\(fileStem)_key.pub`.
   public static func fileStem(keyType: String) -> String {

@@ -51,16 +51,18 @@ public struct HostVerifyAction: StepAction {
     guard !keys.isEmpty else {
       throw StepFailure(.failed, "\(host) (\(address):\(port)) does not answer SSH: \(firstError)")
     }
-    var fingerprints: [(line: String, fingerprint: String, type: String)] = []
+    var fingerprints: [(line: String, fingerprint: String, type: String, rank: Int)] = []
     for line in keys {
       var fingerprint = HostCommand(.argv(["ssh-keygen", "-l", "-E", "sha256", "-f", "-"]), timeout: .seconds(30))
       fingerprint.stdin = Array((line + "\n").utf8)
       let result = try await context.run(fingerprint, on: nil, quiet: true, local: true)
-      let type = KnownHosts.fileStem(keyType: String(line.split(separator: " ")[1]))
-      if let value = result.stdoutText.split(separator: " ").dropFirst().first { fingerprints.append((line, String(value), type)) }
+      let keyType = String(line.split(separator: " ")[1])
+      if let value = result.stdoutText.split(separator: " ").dropFirst().first {
+        fingerprints.append((line, String(value), KnownHosts.fileStem(keyType: keyType), KnownHosts.rank(keyType: keyType)))
+      }
     }
-    let order = ["ed25519", "ecdsa", "rsa", "dsa"]
-    fingerprints.sort { (order.firstIndex(of: $0.type) ?? order.count) < (order.firstIndex(of: $1.type) ?? order.count) }
+    // In OpenSSH's order, as the SSH session asks for them: ed25519 first.
+    fingerprints.sort { $0.rank < $1.rank }
     let presented = fingerprints.map { "\($0.type) \($0.fingerprint)" }.joined(separator: ", ")
     let types = fingerprints.map(\.type)
     context.console.line("    \(host) (\(address)) is not trusted yet: \(firstError.split(separator: "\n").first ?? "")")
