@@ -66,7 +66,7 @@ public struct WALArchive: Sendable {
       return spool(source: source, name: name, reason: problem)
     }
     let cluster = ClusterIdentity.ofSegment(source)
-    if let refusal = foreignCluster(cluster, name: name, directory: archiveDirectory, place: "the archive \(archiveDirectory)") {
+    if let refusal = foreignCluster(cluster, name: name) {
       return refusal
     }
     var flushed = 0
@@ -115,13 +115,13 @@ public struct WALArchive: Sendable {
     }
   }
 
-  /// A refusal when `cluster` (the segment's) is not the one `directory` records; nil when it
+  /// A refusal when `cluster` (the segment's) is not the one the archive records; nil when it
   /// is, when nothing is recorded yet, or when the file carries no identifier (not a segment).
-  func foreignCluster(_ cluster: UInt64?, name: String, directory: String, place: String) -> Outcome? {
-    guard let cluster, let recorded = ClusterIdentity.recorded(in: directory), recorded != cluster else { return nil }
+  func foreignCluster(_ cluster: UInt64?, name: String) -> Outcome? {
+    guard let cluster, let recorded = ClusterIdentity.recorded(in: archiveDirectory), recorded != cluster else { return nil }
     return Outcome(status: 1, message: """
-      refusing \(name): it is WAL of the cluster with system identifier \(cluster), and \(place) belongs to the cluster \(recorded) \
-      (\(directory)/\(ClusterIdentity.fileName)). Nothing was written; PostgreSQL keeps the segment and retries. \
+      refusing \(name): it is WAL of the cluster with system identifier \(cluster), and the archive \(archiveDirectory) belongs to the cluster \(recorded) \
+      (\(archiveDirectory)/\(ClusterIdentity.fileName)). Nothing was written; PostgreSQL keeps the segment and retries. \
       A new cluster (a logical restore onto a fresh install, another environment using this NAS) needs an archive of its own: \
       see 'The archive knows its cluster' in docs/nas.md
       """)
