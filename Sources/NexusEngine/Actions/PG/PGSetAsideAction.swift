@@ -8,7 +8,7 @@ import NexusTransport
 /// ever dropped here; removing the copy later is a separate, confirmed step.
 /// Safe to repeat: when the database is already gone and an aside copy exists,
 /// that copy is reported.
-public struct DatabaseAsideAction: StepAction {
+public struct PGSetAsideAction: StepAction {
   public static let name = "pg.set-aside"
   public static let parameterKeys: [String] = []
   public static let hostUse = HostUse.forbidden

@@ -15,7 +15,7 @@ import NexusTransport
 /// started or waited for; `nexus-dr-recovered`: done, by the run it names —
 /// the same run asking again gets its outputs back instead of a second recovery).
 /// A directory without a marker is never removed.
-public struct PointInTimeRecoveryAction: StepAction {
+public struct PGPITRAction: StepAction {
   public static let name = "pg.pitr"
   public static let parameterKeys = ["base", "target_time", "timeline", "data_directory", "service", "nexus_dr", "replaces"]
   public static let hostUse = HostUse.required

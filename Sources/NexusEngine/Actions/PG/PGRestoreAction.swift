@@ -10,7 +10,7 @@ import NexusTransport
 /// carries a marker comment; a run interrupted half way is recognised by it and
 /// started again (its sessions ended first), so the step is safe to repeat. A
 /// database of that name without the marker is never dropped.
-public struct LogicalRestoreAction: StepAction {
+public struct PGRestoreAction: StepAction {
   public static let name = "pg.restore"
   public static let parameterKeys = ["from", "owner", "jobs"]
   public static let hostUse = HostUse.required

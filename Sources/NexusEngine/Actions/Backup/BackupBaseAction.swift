@@ -7,7 +7,7 @@ import NexusTransport
 /// `pg_basebackup` (tar, gzip, WAL streamed alongside) to `base/YYYYMMDD/`,
 /// verified with `pg_verifybackup` on an extracted copy before it counts, then
 /// the configured number kept (never the newest valid one).
-public struct BaseBackupAction: StepAction {
+public struct BackupBaseAction: StepAction {
   public static let name = "backup.base"
   public static let parameterKeys = ["target", "date", "keep"]
   public static let hostUse = HostUse.required

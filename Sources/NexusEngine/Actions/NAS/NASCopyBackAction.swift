@@ -12,7 +12,7 @@ import NexusTransport
 /// has its fallback copy removed. A different file of that name on the NAS is kept
 /// as `NAME.replaced-TIME` (the fallback's is the newer: it was written while the
 /// NAS was away) — except a WAL segment, where both are kept and the step fails.
-public struct CopyBackAction: StepAction {
+public struct NASCopyBackAction: StepAction {
   public static let name = "nas.copy-back"
   public static let parameterKeys: [String] = []
   public static let hostUse = HostUse.required

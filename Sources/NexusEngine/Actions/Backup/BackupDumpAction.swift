@@ -9,7 +9,7 @@ import NexusTransport
 /// dump's own row counts. Written under a temporary name, verified with
 /// `pg_restore --list`, fsync'd, checksummed on the host, then renamed; the
 /// manifest is written last. A failure leaves no partial file behind.
-public struct DumpAction: StepAction {
+public struct BackupDumpAction: StepAction {
   public static let name = "backup.dump"
   public static let parameterKeys = ["target", "date", "compression", "prefix"]
   public static let hostUse = HostUse.required

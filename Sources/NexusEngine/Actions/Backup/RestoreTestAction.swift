@@ -126,7 +126,7 @@ public struct RestoreTestAction: StepAction {
         }
         timings["counts"] = (clock.now - mark).milliseconds
         mark = clock.now
-        let amcheck = try await context.run(HostCommand(.argv(["sh", "-c", BaseBackupAction.toolLookup + #"""
+        let amcheck = try await context.run(HostCommand(.argv(["sh", "-c", BackupBaseAction.toolLookup + #"""
 
           database=$1; jobs=$2; shift 2
           "$(pgtool pg_amcheck)" --install-missing --heapallindexed --jobs="$jobs" "$@" -d "$database" 2>&1

@@ -1,0 +1,119 @@
+import Foundation
+import NexusCore
+import NexusTransport
+
+/// `config.restore`: the newest `config/*/server` snapshot on the NAS back onto the
+/// step's host (the NAS is mounted there), file by file with rsync (`--checksum`:
+/// an identical file is not touched; a different one is replaced and the one that
+/// was there kept as `NAME.setup-TIME`). Owners and modes come with the snapshot.
+/// Lists what the snapshot could not hold: the excluded files and the redacted
+/// settings — the secrets `secrets.restore` puts back.
+/// Configuration only: every file must lie under the inventory's `config.server` (or
+/// `config.gate`) paths, and a snapshot holding anything else — a file elsewhere (a planted
+/// `etc/cron.d` entry), a setuid or setgid mode (on the file or in `.nexus-dr-owners`), a
+/// device, FIFO or socket — is refused before anything is written, naming what it holds.
+public struct ConfigRestoreAction: StepAction {
+  public static let name = "config.restore"
+  public static let parameterKeys = ["part"]
+  public static let hostUse = HostUse.required
+  public static let naturallyIdempotent = true
+
+  public var part: String
+
+  public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {
+    part = try parameters["part"]?.string() ?? "server"
+    guard ["server", "gate"].contains(part) else {
+      throw (parameters["part"] ?? parameters.owner).error(.invalidValue, "config snapshots have the parts server and gate, not '\(part)'")
+    }
+  }
+
+  public var declaredOutputs: Set<String>? { ["snapshot", "files", "replaced", "secrets"] }
+
+  public func plan(_ context: PlanContext) -> [String] {
+    let nas = context.values.environment["nas.path"] ?? "the NAS"
+    return [
+      "the newest \(nas)/config/<time>/\(part)/ → / on \(context.step.host ?? "the host"), file by file (rsync --checksum; a different file there is kept as NAME.setup-<time>)",
+      "refused before anything is written: a file outside the inventory's config.\(part) paths, a setuid/setgid mode, a device or other special file",
+      "list the excluded files and [REDACTED] settings: the secrets to put back",
+    ]
+  }
+
+  static let script = #"""
+    set -eu
+    nas=$1; part=$2; stamp=$3; shift 3
+    snap=$(ls -1d "$nas"/config/2*/"$part" 2>/dev/null | sort | tail -n 1)
+    [ -n "$snap" ] || { echo "no snapshot of $part under $nas/config" >&2; exit 3; }
+    cd "$snap"
+    # Configuration, nothing else: under the inventory's paths ("$@", globs), plain files,
+    # symbolic links and directories only, no setuid/setgid bit; checked before any write.
+    refused=""
+    while IFS= read -r f; do
+      inside=no
+      for pattern in "$@"; do
+        # shellcheck disable=SC2254
+        case "/$f" in $pattern|$pattern/*) inside=yes ;; esac
+      done
+      [ "$inside" = yes ] || refused="$refused
+    outside the configured paths: /$f"
+    done <<EOF
+    $(find . -mindepth 1 ! -type d ! -name .nexus-dr-excluded ! -name .nexus-dr-owners -printf '%P\n' | sort)
+    EOF
+    special=$(find . -mindepth 1 ! -type f ! -type l ! -type d -printf '/%P\n' | sort)
+    [ -z "$special" ] || refused="$refused
+    $(printf '%s\n' "$special" | sed 's/^/a device, FIFO or socket: /')"
+    setid=$(find . -mindepth 1 -perm /6000 ! -type l -printf '/%P\n' | sort)
+    [ -z "$setid" ] || refused="$refused
+    $(printf '%s\n' "$setid" | sed 's/^/a setuid or setgid mode: /')"
+    if [ -f .nexus-dr-owners ]; then
+      owned=$(awk '$3 ~ /^[0-7]+$/ && length($3) == 4 && substr($3, 1, 1) ~ /[2-7]/ { print "a setuid or setgid mode in .nexus-dr-owners (" $3 "): " $4 }' .nexus-dr-owners)
+      [ -z "$owned" ] || refused="$refused
+    $owned"
+    fi
+    if [ -n "$refused" ]; then
+      printf 'the snapshot %s holds more than configuration; nothing was restored:%s\n' "$snap" "$refused" >&2
+      exit 4
+    fi
+    files=$(find . \( -type f -o -type l \) ! -name .nexus-dr-excluded ! -name .nexus-dr-owners -printf '%P\n' | sort)
+    out=$(printf '%s\n' "$files" | rsync -a --checksum --no-implied-dirs --backup --suffix=".setup-$stamp" --files-from=- --itemize-changes ./ /) ||
+      { echo "rsync from $snap to / failed" >&2; exit 1; }
+    echo "changed $(printf '%s\n' "$out" | grep -c '^>f' || true)"
+    echo "files $(printf '%s\n' "$files" | grep -c . || true)"
+    printf '%s\n' "$files" | while read -r f; do [ -e "/$f.setup-$stamp" ] && echo "replaced /$f.setup-$stamp"; done || true
+    # Owners by name (this install's uids may differ from the old server's) and modes.
+    if [ -f .nexus-dr-owners ]; then
+      fixed=0
+      while read -r u g m p; do
+        [ -f "$p" ] && [ -e "./${p#/}" ] || continue
+        if id -u "$u" >/dev/null 2>&1 && getent group "$g" >/dev/null 2>&1; then
+          chown -h "$u:$g" "$p" && chmod "$m" "$p" && fixed=$((fixed + 1))
+        else
+          echo "unknown-owner $u:$g $p"
+        fi
+      done < .nexus-dr-owners
+      echo "owners $fixed"
+    fi
+    """#
+
+  public func run(_ context: StepContext) async throws(StepFailure) -> StepResult {
+    guard let nas = context.environment.nas else { throw StepFailure(.failed, "no nas section in the inventory") }
+    let stamp = JournalTime.compact(Date())
+    guard let config = context.environment.config else { throw StepFailure(.failed, "no config section in the inventory") }
+    let paths = part == "server" ? config.server : config.gate
+    guard !paths.isEmpty else { throw StepFailure(.failed, "the inventory's config.\(part) lists no paths: nothing may be restored") }
+    let result = try await context.run(
+      .argv(["bash", "-c", Self.script, "config-restore", nas.path, part, stamp] + paths.map { $0.hasSuffix("/") && $0.count > 1 ? String($0.dropLast()) : $0 }, timeout: .seconds(600)),
+      quiet: true)
+    guard result.succeeded else { throw StepFailure(.failed, "cannot restore the configuration: \(result.stderrTail)") }
+    let listing = try await SecretListing.read(nas: nas.path, part: part, context: context, restored: result.stdoutText)
+    context.console.line("    from \(listing.snapshot): \(listing.files) file(s), \(listing.changed) written\(listing.replaced.isEmpty ? "" : "; the host's own versions kept: \(listing.replaced.joined(separator: ", "))")")
+    if listing.unlisted { context.console.line("    this snapshot predates the list of excluded files: check the inventory's config excludes by hand") }
+    if listing.ownersFixed > 0 { context.console.line("    owners and modes set by name as recorded: \(listing.ownersFixed) file(s)") }
+    if !listing.unknownOwners.isEmpty { context.console.line("    owners this install does not know (left as copied): \(listing.unknownOwners.joined(separator: ", "))") }
+    let secrets = listing.secrets
+    context.console.line(secrets.isEmpty ? "    no secret to put back" : "    secrets to put back from secure storage: \(secrets.joined(separator: ", "))")
+    return StepResult(outputs: [
+      "snapshot": listing.snapshot, "files": String(listing.files), "replaced": listing.replaced.joined(separator: ","),
+      "secrets": secrets.joined(separator: ","),
+    ])
+  }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import NexusBackup
+import NexusCore
+import NexusPostgres
+import NexusTransport
+
+/// `wal.prune`: removes archived WAL that is both older than retention.wal_days
+/// and older than the start of the oldest base backup kept in `base/` — so every
+/// retained base backup can still be rolled forward. Without a base backup,
+/// nothing is removed.
+public struct WALPruneAction: StepAction {
+  public static let name = "wal.prune"
+  public static let parameterKeys = ["target", "days"]
+  public static let hostUse = HostUse.required
+  public static let naturallyIdempotent = true
+
+  public var target: Template
+  public var days: Int?
+
+  public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {
+    target = try context.template(try parameters.required("target"))
+    days = try parameters["days"]?.int()
+  }
+
+  public var declaredOutputs: Set<String>? { ["removed", "oldest_needed"] }
+
+  public func plan(_ context: PlanContext) -> [String] {
+    ["remove segments in wal/ older than \(days.map(String.init) ?? "retention.wal_days") days AND before the oldest kept base backup's start; none if there is no base backup"]
+  }
+
+
+  public func run(_ context: StepContext) async throws(StepFailure) -> StepResult {
+    let root = try context.render(target)
+    let cutoffSeconds = (days ?? context.environment.retention.walDays) * 86_400
+    let starts = try await context.run(HostCommand(
+      .argv(["sh", "-c", #"for m in "$1"/base/*/backup_manifest; do [ -f "$m" ] || continue; echo "manifest $m"; tr -d ' \n' < "$m" | grep -o '"Timeline":[0-9]*,"Start-LSN":"[^"]*"' | head -n 1; done; exit 0"#, "starts", root]),
+      timeout: .seconds(60)), quiet: true)
+    let segments = starts.stdoutText.split(separator: "\n").compactMap { line -> String? in
+      guard let match = line.firstMatch(of: #/"Timeline":([0-9]+),"Start-LSN":"([^"]+)"/#), let timeline = Int(match.output.1) else { return nil }
+      return WALSegment.name(lsn: String(match.output.2), timeline: timeline)
+    }
+    let manifests = starts.stdoutText.split(separator: "\n").filter { $0.hasPrefix("manifest ") }.count
+    guard starts.succeeded, segments.count == manifests else {
+      throw StepFailure(.failed, "could not read the start of every base backup (\(segments.count) of \(manifests) manifests understood); no WAL was removed")
+    }
+    guard let oldestNeeded = segments.min() else {
+      context.console.line("    no base backup yet: nothing removed")
+      return StepResult(outputs: ["removed": "0", "oldest_needed": ""])
+    }
+    let prune = #"""
+      cd "$1/wal" 2>/dev/null || { echo removed=0; exit 0; }
+      n=0
+      for f in $(find . -maxdepth 1 -type f -name '[0-9A-F]*' -mmin +"$3" -printf '%f\n' | sort); do
+        case "$f" in *.history) continue ;; esac
+        seg=${f%%.*}
+        if [ "${seg}" \< "$2" ]; then rm -f -- "$f"; n=$((n+1)); fi
+      done
+      sync .
+      echo removed=$n
+      """#
+    let result = try await context.run(HostCommand(.argv(["bash", "-c", prune, "prune", root, oldestNeeded, String(cutoffSeconds / 60)]), timeout: .seconds(600)), quiet: true)
+    guard result.succeeded else { throw StepFailure(.failed, "pruning WAL failed: \(result.stderrTail)") }
+    let removed = result.stdoutText.firstMatch(of: #/removed=([0-9]+)/#).map { String($0.output.1) } ?? "0"
+    context.console.line("    removed \(removed) segment(s) before \(oldestNeeded) and older than \(cutoffSeconds / 86_400) days")
+    return StepResult(outputs: ["removed": removed, "oldest_needed": oldestNeeded])
+  }
+}
