@@ -121,7 +121,7 @@ public enum RunbookLoader {
     } else {
       parameters = try YAMLValue.emptyMapping(standingIn: value, key: "with").fields(allowed: type.parameterKeys)
     }
-    let definition = try type.init(with: parameters, context: context)
+    let definition = try type.decode(parameters, context: context)
 
     var retries = RetryPolicy.none
     if let retriesValue = fields["retries"] {

@@ -1,20 +1,20 @@
 import NexusCore
 import NexusTransport
 
-/// What every action type provides. Adding an action is one type conforming to
-/// this protocol plus one line in ``ActionRegistry/types``.
+/// What every action type provides. Adding an action is one file in its namespace's
+/// folder under Actions/ with a type conforming to this protocol, plus one line in ``ActionRegistry/types``.
 public protocol StepAction: Sendable {
   /// The name runbooks use after `action:`.
   static var name: String { get }
-  /// The keys its `with:` mapping accepts; anything else is a load error.
-  static var parameterKeys: [String] { get }
+  /// The keys its `with:` mapping accepts, as an enum; anything else is a load error.
+  associatedtype Parameter: ParameterKey = NoParameters
   /// Whether a step with this action names a host.
   static var hostUse: HostUse { get }
   /// Running it twice is harmless (asking a question again, a read-only check).
   static var naturallyIdempotent: Bool { get }
 
   /// Decodes the step's `with:` mapping (empty when the step has none).
-  init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError)
+  init(with parameters: StepParameters<Parameter>, context: StepDecodingContext) throws(ConfigError)
 
   /// The output keys later steps may reference; nil when only known at run time.
   var declaredOutputs: Set<String>? { get }
@@ -30,6 +30,14 @@ public protocol StepAction: Sendable {
 }
 
 extension StepAction {
+  /// The keys its `with:` mapping accepts, from ``Parameter``.
+  public static var parameterKeys: [String] { Parameter.allCases.map(\.rawValue) }
+
+  /// Decodes a step's `with:` mapping, already checked against ``parameterKeys``.
+  static func decode(_ fields: YAMLFields, context: StepDecodingContext) throws(ConfigError) -> Self {
+    try Self(with: StepParameters(fields), context: context)
+  }
+
   public func probe(_ context: StepContext) async throws(StepFailure) -> [String] { [] }
 }
 

@@ -9,7 +9,7 @@ import NexusTransport
 /// the configured number kept (never the newest valid one).
 public struct BackupBaseAction: StepAction {
   public static let name = "backup.base"
-  public static let parameterKeys = ["target", "date", "keep"]
+  public enum Parameter: String, ParameterKey { case target, date, keep }
   public static let hostUse = HostUse.required
   public static let naturallyIdempotent = true
 
@@ -17,10 +17,10 @@ public struct BackupBaseAction: StepAction {
   public var date: Template?
   public var keep: Int?
 
-  public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {
-    target = try context.template(try parameters.required("target"))
-    date = try parameters["date"].map(context.template)
-    keep = try parameters["keep"]?.int()
+  public init(with parameters: StepParameters<Parameter>, context: StepDecodingContext) throws(ConfigError) {
+    target = try context.template(try parameters.required(.target))
+    date = try parameters[.date].map(context.template)
+    keep = try parameters[.keep]?.int()
   }
 
   public var declaredOutputs: Set<String>? { ["path", "size", "start_lsn", "removed"] }

@@ -6,7 +6,7 @@ import NexusTransport
 /// into `clarity/clarity_YYYYMMDD.dump`, verified, kept `keep_days` (default retention.clarity_days).
 public struct BackupClarityAction: StepAction {
   public static let name = "backup.clarity"
-  public static let parameterKeys = ["target", "date", "schema", "keep_days"]
+  public enum Parameter: String, ParameterKey { case target, date, schema, keepDays = "keep_days" }
   public static let hostUse = HostUse.required
   public static let naturallyIdempotent = true
 
@@ -15,11 +15,11 @@ public struct BackupClarityAction: StepAction {
   public var schema: String
   public var keepDays: Int?
 
-  public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {
-    target = try context.template(try parameters.required("target"))
-    date = try parameters["date"].map(context.template)
-    schema = try parameters["schema"]?.string() ?? "clarity"
-    keepDays = try parameters["keep_days"]?.int()
+  public init(with parameters: StepParameters<Parameter>, context: StepDecodingContext) throws(ConfigError) {
+    target = try context.template(try parameters.required(.target))
+    date = try parameters[.date].map(context.template)
+    schema = try parameters[.schema]?.string() ?? "clarity"
+    keepDays = try parameters[.keepDays]?.int()
   }
 
   public var declaredOutputs: Set<String>? { ["export", "size", "pruned"] }

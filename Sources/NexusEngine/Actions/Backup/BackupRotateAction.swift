@@ -8,7 +8,7 @@ import NexusTransport
 /// dump is not the newest valid dump, and never touches a file it does not recognise.
 public struct BackupRotateAction: StepAction {
   public static let name = "backup.rotate"
-  public static let parameterKeys = ["target", "current", "keep", "prefix"]
+  public enum Parameter: String, ParameterKey { case target, current, keep, prefix }
   public static let hostUse = HostUse.required
   public static let naturallyIdempotent = true
 
@@ -17,14 +17,14 @@ public struct BackupRotateAction: StepAction {
   public var keep: Int?
   public var prefix: String
 
-  public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {
-    target = try context.template(try parameters.required("target"))
-    current = try context.template(try parameters.required("current", hint: "this run's dump: {{ steps.dump.output.dump }}"))
-    if let node = parameters["keep"] {
+  public init(with parameters: StepParameters<Parameter>, context: StepDecodingContext) throws(ConfigError) {
+    target = try context.template(try parameters.required(.target))
+    current = try context.template(try parameters.required(.current, hint: "this run's dump: {{ steps.dump.output.dump }}"))
+    if let node = parameters[.keep] {
       keep = try node.int()
       guard keep! >= 1 else { throw node.error(.invalidValue, "keep must be at least 1") }
     }
-    prefix = try parameters["prefix"]?.string() ?? "nexus"
+    prefix = try parameters[.prefix]?.string() ?? "nexus"
   }
 
   public var declaredOutputs: Set<String>? { ["kept", "removed"] }

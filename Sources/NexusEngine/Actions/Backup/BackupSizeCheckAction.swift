@@ -7,7 +7,7 @@ import NexusTransport
 /// `daily/`; outside the band it is flagged (output `anomaly`), never deleted.
 public struct BackupSizeCheckAction: StepAction {
   public static let name = "backup.size-check"
-  public static let parameterKeys = ["target", "current", "band", "prefix"]
+  public enum Parameter: String, ParameterKey { case target, current, band, prefix }
   public static let hostUse = HostUse.required
   public static let naturallyIdempotent = true
 
@@ -16,17 +16,17 @@ public struct BackupSizeCheckAction: StepAction {
   public var band: Double
   public var prefix: String
 
-  public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {
-    target = try context.template(try parameters.required("target"))
-    current = try context.template(try parameters.required("current"))
+  public init(with parameters: StepParameters<Parameter>, context: StepDecodingContext) throws(ConfigError) {
+    target = try context.template(try parameters.required(.target))
+    current = try context.template(try parameters.required(.current))
     band = 0.5
-    if let node = parameters["band"] {
+    if let node = parameters[.band] {
       guard let value = Double(try node.string()), value > 0, value < 10 else {
         throw node.error(.invalidValue, "band is a fraction such as 0.5 (±50%)")
       }
       band = value
     }
-    prefix = try parameters["prefix"]?.string() ?? "nexus"
+    prefix = try parameters[.prefix]?.string() ?? "nexus"
   }
 
   public var declaredOutputs: Set<String>? { ["anomaly", "size", "median", "ratio"] }

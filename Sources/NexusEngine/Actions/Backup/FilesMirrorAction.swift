@@ -8,7 +8,7 @@ import NexusTransport
 /// `keep_days` (default retention.daily) and then pruned.
 public struct FilesMirrorAction: StepAction {
   public static let name = "files.mirror"
-  public static let parameterKeys = ["source", "target", "date", "keep_days"]
+  public enum Parameter: String, ParameterKey { case source, target, date, keepDays = "keep_days" }
   public static let hostUse = HostUse.required
   public static let naturallyIdempotent = true
 
@@ -17,11 +17,11 @@ public struct FilesMirrorAction: StepAction {
   public var date: Template?
   public var keepDays: Int?
 
-  public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {
-    source = try parameters["source"].map(context.template)
-    target = try context.template(try parameters.required("target", hint: "the backup root; the mirror goes to TARGET/attachments"))
-    date = try parameters["date"].map(context.template)
-    keepDays = try parameters["keep_days"]?.int()
+  public init(with parameters: StepParameters<Parameter>, context: StepDecodingContext) throws(ConfigError) {
+    source = try parameters[.source].map(context.template)
+    target = try context.template(try parameters.required(.target, hint: "the backup root; the mirror goes to TARGET/attachments"))
+    date = try parameters[.date].map(context.template)
+    keepDays = try parameters[.keepDays]?.int()
   }
 
   public var declaredOutputs: Set<String>? { ["mirror", "history", "pruned"] }

@@ -15,7 +15,7 @@ import NexusTransport
 /// server's disk is not offered. What is not offered is said, with the reason.
 public struct RestoreChooseAction: StepAction {
   public static let name = "restore.choose"
-  public static let parameterKeys = ["target", "target_time", "data_directory", "server_lost"]
+  public enum Parameter: String, ParameterKey { case target, targetTime = "target_time", dataDirectory = "data_directory", serverLost = "server_lost" }
   public static let hostUse = HostUse.required
   public static let naturallyIdempotent = true
 
@@ -25,11 +25,11 @@ public struct RestoreChooseAction: StepAction {
   /// The old server is gone (server-failure): nothing of its unarchived WAL can be saved.
   public var serverLost: Bool
 
-  public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {
-    target = try parameters["target"].map(context.template)
-    targetTime = try parameters["target_time"].map(context.template)
-    dataDirectory = try parameters["data_directory"].map(context.template)
-    serverLost = try parameters["server_lost"]?.bool() ?? false
+  public init(with parameters: StepParameters<Parameter>, context: StepDecodingContext) throws(ConfigError) {
+    target = try parameters[.target].map(context.template)
+    targetTime = try parameters[.targetTime].map(context.template)
+    dataDirectory = try parameters[.dataDirectory].map(context.template)
+    serverLost = try parameters[.serverLost]?.bool() ?? false
   }
 
   public var declaredOutputs: Set<String>? {

@@ -11,7 +11,7 @@ import NexusTransport
 /// leftover `nexus_restore_test` is replaced only if its comment marks it as ours.
 public struct RestoreTestAction: StepAction {
   public static let name = "restore.test"
-  public static let parameterKeys = ["target", "database", "jobs"]
+  public enum Parameter: String, ParameterKey { case target, database, jobs }
   public static let hostUse = HostUse.required
   public static let naturallyIdempotent = true
 
@@ -21,10 +21,10 @@ public struct RestoreTestAction: StepAction {
 
   static let marker = "nexus-dr restore test"
 
-  public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {
-    target = try context.template(try parameters.required("target"))
-    database = try parameters["database"]?.string() ?? "nexus_restore_test"
-    if let node = parameters["jobs"] {
+  public init(with parameters: StepParameters<Parameter>, context: StepDecodingContext) throws(ConfigError) {
+    target = try context.template(try parameters.required(.target))
+    database = try parameters[.database]?.string() ?? "nexus_restore_test"
+    if let node = parameters[.jobs] {
       jobs = try node.int()
       guard (1...64).contains(jobs!) else { throw node.error(.invalidValue, "jobs must be 1 to 64") }
     }

@@ -14,17 +14,14 @@ import NexusTransport
 /// device, FIFO or socket — is refused before anything is written, naming what it holds.
 public struct ConfigRestoreAction: StepAction {
   public static let name = "config.restore"
-  public static let parameterKeys = ["part"]
+  public enum Parameter: String, ParameterKey { case part }
   public static let hostUse = HostUse.required
   public static let naturallyIdempotent = true
 
-  public var part: String
+  public var part: ConfigPart
 
-  public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {
-    part = try parameters["part"]?.string() ?? "server"
-    guard ["server", "gate"].contains(part) else {
-      throw (parameters["part"] ?? parameters.owner).error(.invalidValue, "config snapshots have the parts server and gate, not '\(part)'")
-    }
+  public init(with parameters: StepParameters<Parameter>, context: StepDecodingContext) throws(ConfigError) {
+    part = try parameters.choice(.part, default: .server) { "config snapshots have the parts server and gate, not '\($0)'" }
   }
 
   public var declaredOutputs: Set<String>? { ["snapshot", "files", "replaced", "secrets"] }
@@ -98,10 +95,10 @@ public struct ConfigRestoreAction: StepAction {
     guard let nas = context.environment.nas else { throw StepFailure(.failed, "no nas section in the inventory") }
     let stamp = JournalTime.compact(Date())
     guard let config = context.environment.config else { throw StepFailure(.failed, "no config section in the inventory") }
-    let paths = part == "server" ? config.server : config.gate
+    let paths = part.paths(config)
     guard !paths.isEmpty else { throw StepFailure(.failed, "the inventory's config.\(part) lists no paths: nothing may be restored") }
     let result = try await context.run(
-      .argv(["bash", "-c", Self.script, "config-restore", nas.path, part, stamp] + paths.map { $0.hasSuffix("/") && $0.count > 1 ? String($0.dropLast()) : $0 }, timeout: .seconds(600)),
+      .argv(["bash", "-c", Self.script, "config-restore", nas.path, part.rawValue, stamp] + paths.map { $0.hasSuffix("/") && $0.count > 1 ? String($0.dropLast()) : $0 }, timeout: .seconds(600)),
       quiet: true)
     guard result.succeeded else { throw StepFailure(.failed, "cannot restore the configuration: \(result.stderrTail)") }
     let listing = try await SecretListing.read(nas: nas.path, part: part, context: context, restored: result.stdoutText)

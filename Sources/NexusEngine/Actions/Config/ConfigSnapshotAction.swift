@@ -20,18 +20,17 @@ import NexusTransport
 /// and `.nexus-dr-owners`: `USER GROUP MODE /path` of every file, by name.
 public struct ConfigSnapshotAction: StepAction {
   public static let name = "config.snapshot"
-  public static let parameterKeys = ["target", "hosts"]
+  public enum Parameter: String, ParameterKey { case target, hosts }
   public static let hostUse = HostUse.required
   public static let naturallyIdempotent = true
 
   public var target: Template
-  public var hosts: [String]
+  public var hosts: [ConfigPart]
 
-  public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {
-    target = try context.template(try parameters.required("target"))
-    hosts = try parameters["hosts"]?.stringList() ?? ["server", "gate"]
-    for host in hosts where !["server", "gate"].contains(host) {
-      throw (parameters["hosts"] ?? parameters.owner).error(.unknownHost, "config snapshots cover server and gate, not '\(host)'")
+  public init(with parameters: StepParameters<Parameter>, context: StepDecodingContext) throws(ConfigError) {
+    target = try context.template(try parameters.required(.target))
+    hosts = try parameters.choices(.hosts, default: ConfigPart.allCases, code: .unknownHost) {
+      "config snapshots cover server and gate, not '\($0)'"
     }
   }
 
@@ -41,7 +40,7 @@ public struct ConfigSnapshotAction: StepAction {
     let base = (try? target.render(context.values)) ?? target.description
     return [
       "remove scratch directories older than an hour that a killed run left on \(context.step.host ?? "server")",
-      "tar the configured paths of \(hosts.joined(separator: " and ")) (gate over SSH), excludes applied, into a 0700 scratch directory on \(context.step.host ?? "server")",
+      "tar the configured paths of \(hosts.map(\.rawValue).joined(separator: " and ")) (gate over SSH), excludes applied, into a 0700 scratch directory on \(context.step.host ?? "server")",
       "redact secrets (settings named like passwords, secrets, tokens, API, access, private and preshared keys; URL passwords; WireGuard keys); refuse, naming the files, if a key or a secret remains",
       "keep as \(base)/config/<timestamp>/ with hard links to the previous snapshot; nothing when unchanged",
     ]
@@ -79,8 +78,9 @@ public struct ConfigSnapshotAction: StepAction {
       status=$?; rm -rf "$list" "$excludes" "$names"; [ $status -le 1 ] || exit $status
       """#
     let patterns = config.exclude.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }.joined(separator: "\n")
-    for host in hosts {
-      let paths = host == "server" ? config.server : config.gate
+    for part in hosts {
+      let host = part.rawValue
+      let paths = part.paths(config)
       guard !paths.isEmpty else { continue }
       // An inventory without the host (the server's own, when it lists only itself) has nothing to reach.
       guard context.environment.host(host) != nil else {

@@ -44,8 +44,8 @@ struct SecretListing {
 
   /// The newest snapshot of PART and what it could not hold: its `.nexus-dr-excluded`
   /// and its `KEY = [REDACTED]` settings (names only), with `restored`'s lines parsed too.
-  static func read(nas: String, part: String, context: StepContext, restored: String = "") async throws(StepFailure) -> SecretListing {
-    let listed = try await context.run(.argv(["bash", "-c", script, "secrets-list", nas, part], timeout: .seconds(120)), quiet: true)
+  static func read(nas: String, part: ConfigPart, context: StepContext, restored: String = "") async throws(StepFailure) -> SecretListing {
+    let listed = try await context.run(.argv(["bash", "-c", script, "secrets-list", nas, part.rawValue], timeout: .seconds(120)), quiet: true)
     guard listed.succeeded else { throw StepFailure(.failed, "cannot list the secrets: \(listed.stderrTail)") }
     return SecretListing(restored + "\n" + listed.stdoutText)
   }

@@ -13,21 +13,21 @@ import NexusTransport
 /// journals or reports a secret: only paths and setting names.
 public struct SecretsRestoreAction: StepAction {
   public static let name = "secrets.restore"
-  public static let parameterKeys = ["from", "also", "part"]
+  public enum Parameter: String, ParameterKey { case from, also, part }
   public static let hostUse = HostUse.required
   public static let naturallyIdempotent = true
 
   public var from: Template?
   public var also: [String]
-  public var part: String
+  public var part: ConfigPart
 
-  public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {
-    from = try parameters["from"].map { value throws(ConfigError) in try context.template(value) }
-    also = try parameters["also"]?.stringList() ?? []
+  public init(with parameters: StepParameters<Parameter>, context: StepDecodingContext) throws(ConfigError) {
+    from = try parameters[.from].map { value throws(ConfigError) in try context.template(value) }
+    also = try parameters[.also]?.stringList() ?? []
     for path in also where !path.hasPrefix("/") {
-      throw (parameters["also"] ?? parameters.owner).error(.invalidValue, "'\(path)' in also: must be an absolute path")
+      throw (parameters[.also] ?? parameters.owner).error(.invalidValue, "'\(path)' in also: must be an absolute path")
     }
-    part = try parameters["part"]?.string() ?? "server"
+    part = try parameters.choice(.part, default: .server) { "config snapshots have the parts server and gate, not '\($0)'" }
   }
 
   public var declaredOutputs: Set<String>? { ["secrets", "copied", "settings"] }

@@ -9,11 +9,10 @@ import NexusTransport
 /// answer before the run goes on. Changes nothing.
 public struct GateReplacementAction: StepAction {
   public static let name = "gate.replacement"
-  public static let parameterKeys: [String] = []
   public static let hostUse = HostUse.required
   public static let naturallyIdempotent = true
 
-  public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {}
+  public init(with parameters: StepParameters<Parameter>, context: StepDecodingContext) throws(ConfigError) {}
 
   public var declaredOutputs: Set<String>? { ["replacement", "hostname", "address"] }
 

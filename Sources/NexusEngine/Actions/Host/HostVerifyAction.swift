@@ -11,14 +11,14 @@ import NexusTransport
 /// key is refused: the wrong machine, or someone in between.
 public struct HostVerifyAction: StepAction {
   public static let name = "host.verify"
-  public static let parameterKeys = ["hostname"]
+  public enum Parameter: String, ParameterKey { case hostname }
   public static let hostUse = HostUse.required
   public static let naturallyIdempotent = true
 
   public var hostname: Template
 
-  public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {
-    hostname = try context.template(try parameters.required("hostname", hint: "the name the host must answer to `hostname`"))
+  public init(with parameters: StepParameters<Parameter>, context: StepDecodingContext) throws(ConfigError) {
+    hostname = try context.template(try parameters.required(.hostname, hint: "the name the host must answer to `hostname`"))
   }
 
   public var declaredOutputs: Set<String>? { ["hostname", "fingerprint", "known_hosts"] }

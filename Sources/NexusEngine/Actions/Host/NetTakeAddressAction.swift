@@ -9,14 +9,14 @@ import NexusTransport
 /// (gratuitous ARP) so neighbours update at once. Already there: nothing to do.
 public struct NetTakeAddressAction: StepAction {
   public static let name = "net.take-address"
-  public static let parameterKeys = ["address"]
+  public enum Parameter: String, ParameterKey { case address }
   public static let hostUse = HostUse.required
   public static let naturallyIdempotent = true
 
   public var address: Template
 
-  public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {
-    address = try context.template(try parameters.required("address", hint: "e.g. {{ env.hosts.gate.address }}"))
+  public init(with parameters: StepParameters<Parameter>, context: StepDecodingContext) throws(ConfigError) {
+    address = try context.template(try parameters.required(.address, hint: "e.g. {{ env.hosts.gate.address }}"))
   }
 
   public var declaredOutputs: Set<String>? { ["address", "interface"] }

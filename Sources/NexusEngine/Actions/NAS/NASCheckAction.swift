@@ -9,15 +9,15 @@ import NexusTransport
 /// then reports loudly. The step itself succeeds either way unless `require: true`.
 public struct NASCheckAction: StepAction {
   public static let name = "nas.check"
-  public static let parameterKeys = ["require"]
+  public enum Parameter: String, ParameterKey { case require }
   public static let hostUse = HostUse.required
   public static let naturallyIdempotent = true
 
   /// Fail the step instead of falling back (for runbooks that must write to the NAS itself).
   public var require: Bool
 
-  public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {
-    require = try parameters["require"]?.bool() ?? false
+  public init(with parameters: StepParameters<Parameter>, context: StepDecodingContext) throws(ConfigError) {
+    require = try parameters[.require]?.bool() ?? false
   }
 
   public var declaredOutputs: Set<String>? { ["target", "nas_ok", "reason", "free_bytes"] }

@@ -14,11 +14,10 @@ import NexusTransport
 /// NAS was away) — except a WAL segment, where both are kept and the step fails.
 public struct NASCopyBackAction: StepAction {
   public static let name = "nas.copy-back"
-  public static let parameterKeys: [String] = []
   public static let hostUse = HostUse.required
   public static let naturallyIdempotent = true
 
-  public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {}
+  public init(with parameters: StepParameters<Parameter>, context: StepDecodingContext) throws(ConfigError) {}
 
   public var declaredOutputs: Set<String>? { ["copied", "same", "replaced", "bytes"] }
 

@@ -3,14 +3,14 @@ import NexusCore
 /// `check`: a named or inline check as a step; the step fails when the check does.
 public struct CheckAction: StepAction {
   public static let name = "check"
-  public static let parameterKeys = ["check"]
+  public enum Parameter: String, ParameterKey { case check }
   public static let hostUse = HostUse.forbidden
   public static let naturallyIdempotent = true
 
   public var check: Check
 
-  public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {
-    check = try Check.decode(try parameters.required("check", hint: "a check's name, e.g. gate-reachable, or {id, host, argv}"), context: context)
+  public init(with parameters: StepParameters<Parameter>, context: StepDecodingContext) throws(ConfigError) {
+    check = try Check.decode(try parameters.required(.check, hint: "a check's name, e.g. gate-reachable, or {id, host, argv}"), context: context)
   }
 
   public var declaredOutputs: Set<String>? { ["evidence"] }

@@ -6,7 +6,7 @@ import NexusCore
 /// Question id `choose.STEP-ID`; the answer is the option's id, in output `choice`.
 public struct ChooseAction: StepAction {
   public static let name = "choose"
-  public static let parameterKeys = ["text", "options"]
+  public enum Parameter: String, ParameterKey { case text, options }
   public static let hostUse = HostUse.forbidden
   public static let naturallyIdempotent = true
 
@@ -18,9 +18,9 @@ public struct ChooseAction: StepAction {
   public var text: Template
   public var options: Options
 
-  public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {
-    text = try context.template(try parameters.required("text", hint: "the question to ask"))
-    let optionsValue = try parameters.required("options", hint: "a list of {id, label}, or {{ steps.ID.output.KEY }} holding a JSON list")
+  public init(with parameters: StepParameters<Parameter>, context: StepDecodingContext) throws(ConfigError) {
+    text = try context.template(try parameters.required(.text, hint: "the question to ask"))
+    let optionsValue = try parameters.required(.options, hint: "a list of {id, label}, or {{ steps.ID.output.KEY }} holding a JSON list")
     if case .scalar = optionsValue.node {
       let template = try context.template(optionsValue)
       guard !template.isLiteral else {

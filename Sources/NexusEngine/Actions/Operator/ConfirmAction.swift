@@ -5,14 +5,14 @@ import NexusCore
 /// environment's name (on the terminal or in --answers).
 public struct ConfirmAction: StepAction {
   public static let name = "confirm"
-  public static let parameterKeys = ["text"]
+  public enum Parameter: String, ParameterKey { case text }
   public static let hostUse = HostUse.forbidden
   public static let naturallyIdempotent = true
 
   public var text: Template
 
-  public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {
-    text = try context.template(try parameters.required("text", hint: "what will happen if the operator says yes"))
+  public init(with parameters: StepParameters<Parameter>, context: StepDecodingContext) throws(ConfigError) {
+    text = try context.template(try parameters.required(.text, hint: "what will happen if the operator says yes"))
   }
 
   public var declaredOutputs: Set<String>? { ["answer"] }

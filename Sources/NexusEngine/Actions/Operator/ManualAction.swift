@@ -5,16 +5,16 @@ import NexusCore
 /// Question id `manual.STEP-ID`, answers `done` or `abort`.
 public struct ManualAction: StepAction {
   public static let name = "manual"
-  public static let parameterKeys = ["text", "check"]
+  public enum Parameter: String, ParameterKey { case text, check }
   public static let hostUse = HostUse.forbidden
   public static let naturallyIdempotent = true
 
   public var text: Template
   public var check: (host: String, command: CommandSpec)?
 
-  public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {
-    text = try context.template(try parameters.required("text", hint: "the instructions the operator follows"))
-    if let checkValue = parameters["check"] {
+  public init(with parameters: StepParameters<Parameter>, context: StepDecodingContext) throws(ConfigError) {
+    text = try context.template(try parameters.required(.text, hint: "the instructions the operator follows"))
+    if let checkValue = parameters[.check] {
       let fields = try checkValue.fields(allowed: ["host"] + CommandSpec.keys)
       let hostValue = try fields.required("host")
       let host = try hostValue.string()

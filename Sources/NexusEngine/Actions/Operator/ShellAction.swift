@@ -7,7 +7,14 @@ import NexusTransport
 /// named regular expressions or as a JSON object.
 public struct ShellAction: StepAction {
   public static let name = "shell"
-  public static let parameterKeys = CommandSpec.keys + ["capture", "json"]
+  /// The command's keys (``CommandSpec``'s) and two of its own.
+  public struct Parameter: ParameterKey {
+    public var rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    static let capture = Parameter(rawValue: "capture")
+    static let json = Parameter(rawValue: "json")
+    public static let allCases = CommandSpec.keys.map(Parameter.init) + [capture, json]
+  }
   public static let hostUse = HostUse.required
   public static let naturallyIdempotent = false
 
@@ -17,10 +24,10 @@ public struct ShellAction: StepAction {
   /// Read stdout as a JSON object; its top-level values become outputs.
   public var json: Bool
 
-  public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {
-    command = try CommandSpec.decode(parameters, context)
+  public init(with parameters: StepParameters<Parameter>, context: StepDecodingContext) throws(ConfigError) {
+    command = try CommandSpec.decode(parameters.fields, context)
     capture = []
-    if let captureValue = parameters["capture"] {
+    if let captureValue = parameters[.capture] {
       for (key, value) in try captureValue.mapping() {
         let pattern = try value.string()
         do { _ = try Regex(pattern) } catch {
@@ -29,7 +36,7 @@ public struct ShellAction: StepAction {
         capture.append((key, pattern))
       }
     }
-    json = try parameters["json"]?.bool() ?? false
+    json = try parameters[.json]?.bool() ?? false
   }
 
   public var declaredOutputs: Set<String>? {

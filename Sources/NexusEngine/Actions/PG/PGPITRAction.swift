@@ -17,7 +17,7 @@ import NexusTransport
 /// A directory without a marker is never removed.
 public struct PGPITRAction: StepAction {
   public static let name = "pg.pitr"
-  public static let parameterKeys = ["base", "target_time", "timeline", "data_directory", "service", "nexus_dr", "replaces"]
+  public enum Parameter: String, ParameterKey { case base, targetTime = "target_time", timeline, dataDirectory = "data_directory", service, nexusDr = "nexus_dr", replaces }
   public static let hostUse = HostUse.required
   public static let naturallyIdempotent = true
 
@@ -33,24 +33,28 @@ public struct PGPITRAction: StepAction {
   /// is worth saving) or `new-cluster` (server-failure: the empty cluster a fresh
   /// install made — none of its WAL is archived or used, it is set aside as
   /// `DATA.new-cluster-TIME`).
-  public var replaces: String
+  public var replaces: Replaced
+
+  /// What the recovered cluster replaces: the damaged data directory (kept aside as
+  /// `DATA.corrupt-TIME`), or a freshly initialised one on a rebuilt server.
+  public enum Replaced: String, CaseIterable, Sendable {
+    case damaged
+    case newCluster = "new-cluster"
+  }
 
   static let extracting = "nexus-dr-extracting"
   static let recovering = "nexus-dr-recovering"
   static let recovered = "nexus-dr-recovered"
   static let settings = ["restore_command", "recovery_target_time", "recovery_target_action", "recovery_target_timeline"]
 
-  public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {
-    base = try context.template(try parameters.required("base", hint: "the base backup directory: {{ steps.choose.output.base }}"))
-    targetTime = try parameters["target_time"].map(context.template)
-    timeline = try parameters["timeline"].map(context.template)
-    dataDirectory = try parameters["data_directory"].map(context.template)
-    service = try parameters["service"]?.string() ?? "postgresql"
-    nexusDR = try parameters["nexus_dr"]?.string() ?? "/usr/local/sbin/nexus-dr"
-    replaces = try parameters["replaces"]?.string() ?? "damaged"
-    guard ["damaged", "new-cluster"].contains(replaces) else {
-      throw (parameters["replaces"] ?? parameters.owner).error(.invalidValue, "replaces is damaged or new-cluster, not '\(replaces)'")
-    }
+  public init(with parameters: StepParameters<Parameter>, context: StepDecodingContext) throws(ConfigError) {
+    base = try context.template(try parameters.required(.base, hint: "the base backup directory: {{ steps.choose.output.base }}"))
+    targetTime = try parameters[.targetTime].map(context.template)
+    timeline = try parameters[.timeline].map(context.template)
+    dataDirectory = try parameters[.dataDirectory].map(context.template)
+    service = try parameters[.service]?.string() ?? "postgresql"
+    nexusDR = try parameters[.nexusDr]?.string() ?? "/usr/local/sbin/nexus-dr"
+    replaces = try parameters.choice(.replaces, default: .damaged) { "replaces is damaged or new-cluster, not '\($0)'" }
   }
 
   public var declaredOutputs: Set<String>? { ["aside", "data_directory", "timeline", "followed_timeline", "recovered_to", "wal_replayed"] }
@@ -58,7 +62,7 @@ public struct PGPITRAction: StepAction {
   public func plan(_ context: PlanContext) -> [String] {
     let source = (try? base.render(context.values)) ?? base.description
     let environment = context.values.environment["name"] ?? "ENV"
-    let fresh = replaces == "new-cluster"
+    let fresh = replaces == .newCluster
     return [
       fresh
         ? "the cluster in the data directory is the new install's own: none of its WAL is archived or used"
@@ -113,14 +117,14 @@ public struct PGPITRAction: StepAction {
     }
     var extractMs: Int64?
     if state == "damaged" {
-      if replaces == "damaged" {
+      if replaces == .damaged {
         try await archiveCurrentWAL(database, context: context)
       } else {
         context.console.line("    the cluster in \(data) is the new install's own: none of its WAL is archived or replayed")
       }
       try await stopPostgres(data, context: context)
       let stamp = JournalTime.compact(Date())
-      aside = "\(data).\(replaces == "damaged" ? "corrupt" : "new-cluster")-\(stamp)"
+      aside = "\(data).\(replaces == .damaged ? "corrupt" : "new-cluster")-\(stamp)"
       // Where the damaged copy went is written next to the data directory before the move,
       // so a crash right after it still finds the copy (and its unarchived WAL).
       let moved = try await context.run(HostCommand(
@@ -132,7 +136,7 @@ public struct PGPITRAction: StepAction {
         _ = try? await context.run(.argv(["rm", "-f", "--", "\(data).nexus-dr-aside"]), quiet: true)
         throw StepFailure(.failed, "could not move \(data) aside to \(aside) (\(moved.stderrTail)); nothing was changed — if the data directory is a mount point, move its contents by hand")
       }
-      context.console.line("    the \(replaces == "damaged" ? "damaged" : "new cluster's") data directory is kept as \(aside)")
+      context.console.line("    the \(replaces == .damaged ? "damaged" : "new cluster's") data directory is kept as \(aside)")
       state = "absent"
     }
     if state == "extracting" {
@@ -356,12 +360,12 @@ public struct PGPITRAction: StepAction {
       echo "copied=$copied"
       """#
     let result = try await context.run(HostCommand(
-      .argv(["bash", "-c", script, "extract", data, basePath, aside, settings, Self.extracting, Self.recovering, target, replaces, String(timeline)]), timeout: context.timeout), quiet: true)
+      .argv(["bash", "-c", script, "extract", data, basePath, aside, settings, Self.extracting, Self.recovering, target, replaces.rawValue, String(timeline)]), timeout: context.timeout), quiet: true)
     guard result.succeeded else {
       throw StepFailure(.failed, "extracting \(basePath) into \(data) failed (\(result.termination)): \(result.stderrTail.suffix(600)); the half-extracted directory carries \(Self.extracting) and is redone when the step runs again")
     }
     let copied = result.stdoutText.firstMatch(of: #/copied=([0-9]+)/#).map { String($0.output.1) } ?? "0"
-    if replaces == "new-cluster" {
+    if replaces == .newCluster {
       context.console.line("    base backup extracted into \(data); none of the new install's WAL is used")
       return
     }

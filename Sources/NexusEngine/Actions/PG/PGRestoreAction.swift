@@ -12,7 +12,7 @@ import NexusTransport
 /// database of that name without the marker is never dropped.
 public struct PGRestoreAction: StepAction {
   public static let name = "pg.restore"
-  public static let parameterKeys = ["from", "owner", "jobs"]
+  public enum Parameter: String, ParameterKey { case from, owner, jobs }
   public static let hostUse = HostUse.required
   public static let naturallyIdempotent = true
 
@@ -22,10 +22,10 @@ public struct PGRestoreAction: StepAction {
 
   static let marker = "nexus-dr restore in progress"
 
-  public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {
-    from = try context.template(try parameters.required("from", hint: "the dump: {{ steps.choose.output.source }}"))
-    owner = try parameters["owner"].map(context.template)
-    jobs = try parameters["jobs"]?.int()
+  public init(with parameters: StepParameters<Parameter>, context: StepDecodingContext) throws(ConfigError) {
+    from = try context.template(try parameters.required(.from, hint: "the dump: {{ steps.choose.output.source }}"))
+    owner = try parameters[.owner].map(context.template)
+    jobs = try parameters[.jobs]?.int()
   }
 
   public var declaredOutputs: Set<String>? { ["database", "dump", "jobs", "database_properties"] }

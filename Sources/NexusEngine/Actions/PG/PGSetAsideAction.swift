@@ -10,11 +10,10 @@ import NexusTransport
 /// that copy is reported.
 public struct PGSetAsideAction: StepAction {
   public static let name = "pg.set-aside"
-  public static let parameterKeys: [String] = []
   public static let hostUse = HostUse.forbidden
   public static let naturallyIdempotent = true
 
-  public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {}
+  public init(with parameters: StepParameters<Parameter>, context: StepDecodingContext) throws(ConfigError) {}
 
   public var declaredOutputs: Set<String>? { ["aside", "owner"] }
 

@@ -11,14 +11,14 @@ import NexusTransport
 /// amcheck extension if missing). Fails on any difference.
 public struct PGVerifyAction: StepAction {
   public static let name = "pg.verify"
-  public static let parameterKeys = ["manifest"]
+  public enum Parameter: String, ParameterKey { case manifest }
   public static let hostUse = HostUse.required
   public static let naturallyIdempotent = true
 
   public var manifest: Template
 
-  public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {
-    manifest = try context.template(try parameters.required("manifest", hint: "{{ steps.choose.output.manifest }} (empty after point-in-time recovery)"))
+  public init(with parameters: StepParameters<Parameter>, context: StepDecodingContext) throws(ConfigError) {
+    manifest = try context.template(try parameters.required(.manifest, hint: "{{ steps.choose.output.manifest }} (empty after point-in-time recovery)"))
   }
 
   public var declaredOutputs: Set<String>? { ["tables", "rows", "amcheck"] }

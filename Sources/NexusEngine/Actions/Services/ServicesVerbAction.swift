@@ -3,19 +3,21 @@ import NexusCore
 import NexusTransport
 
 /// What `services.stop` and `services.start` share: only the verb differs.
-protocol ServicesVerbAction: StepAction {
+/// The keys of `services.stop` and `services.start`.
+public enum ServicesParameter: String, ParameterKey { case services }
+
+protocol ServicesVerbAction: StepAction where Parameter == ServicesParameter {
   static var verb: String { get }
   var services: [String]? { get }
   init(services: [String]?)
 }
 
 extension ServicesVerbAction {
-  public static var parameterKeys: [String] { ["services"] }
   public static var hostUse: HostUse { .required }
   public static var naturallyIdempotent: Bool { true }
 
-  public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {
-    self.init(services: try parameters["services"]?.stringList())
+  public init(with parameters: StepParameters<ServicesParameter>, context: StepDecodingContext) throws(ConfigError) {
+    self.init(services: try parameters[.services]?.stringList())
   }
 
   var outputKey: String { Self.verb == "start" ? "started" : "stopped" }

@@ -10,16 +10,16 @@ import NexusTransport
 /// nothing is removed.
 public struct WALPruneAction: StepAction {
   public static let name = "wal.prune"
-  public static let parameterKeys = ["target", "days"]
+  public enum Parameter: String, ParameterKey { case target, days }
   public static let hostUse = HostUse.required
   public static let naturallyIdempotent = true
 
   public var target: Template
   public var days: Int?
 
-  public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {
-    target = try context.template(try parameters.required("target"))
-    days = try parameters["days"]?.int()
+  public init(with parameters: StepParameters<Parameter>, context: StepDecodingContext) throws(ConfigError) {
+    target = try context.template(try parameters.required(.target))
+    days = try parameters[.days]?.int()
   }
 
   public var declaredOutputs: Set<String>? { ["removed", "oldest_needed"] }

@@ -9,11 +9,10 @@ import NexusTransport
 /// health turns that into WARNING or CRITICAL.
 public struct WALStatusAction: StepAction {
   public static let name = "wal.status"
-  public static let parameterKeys: [String] = []
   public static let hostUse = HostUse.required
   public static let naturallyIdempotent = true
 
-  public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {}
+  public init(with parameters: StepParameters<Parameter>, context: StepDecodingContext) throws(ConfigError) {}
 
   public var declaredOutputs: Set<String>? { ["archived_count", "failed_count", "last_archived_wal", "lag_seconds", "failing", "spooled"] }
 

@@ -9,7 +9,7 @@ import NexusTransport
 /// that only sends keepalives handshake again at once.
 public struct WGHandshakesAction: StepAction {
   public static let name = "wg.handshakes"
-  public static let parameterKeys = ["interface", "within", "peer", "traffic_from", "traffic_to"]
+  public enum Parameter: String, ParameterKey { case interface, within, peer, trafficFrom = "traffic_from", trafficTo = "traffic_to" }
   public static let hostUse = HostUse.required
   public static let naturallyIdempotent = true
 
@@ -19,12 +19,12 @@ public struct WGHandshakesAction: StepAction {
   public var trafficFrom: String?
   public var trafficTo: Template?
 
-  public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {
-    interface = try parameters["interface"]?.string() ?? "wg0"
-    within = try parameters["within"]?.duration() ?? .seconds(180)
-    peer = try parameters["peer"].map { value throws(ConfigError) in try context.template(value) }
-    trafficTo = try parameters["traffic_to"].map { value throws(ConfigError) in try context.template(value) }
-    if let value = parameters["traffic_from"] {
+  public init(with parameters: StepParameters<Parameter>, context: StepDecodingContext) throws(ConfigError) {
+    interface = try parameters[.interface]?.string() ?? "wg0"
+    within = try parameters[.within]?.duration() ?? .seconds(180)
+    peer = try parameters[.peer].map { value throws(ConfigError) in try context.template(value) }
+    trafficTo = try parameters[.trafficTo].map { value throws(ConfigError) in try context.template(value) }
+    if let value = parameters[.trafficFrom] {
       let host = try value.string()
       guard HostRole.all.contains(host) else {
         throw value.error(.unknownHost, "unknown host '\(host)'", hint: YAMLValue.suggestion(for: host, among: HostRole.all))

@@ -12,16 +12,16 @@ import NexusTransport
 /// the report: outputs are the snapshot, the path and the public key.
 public struct WGInstallAction: StepAction {
   public static let name = "wg.install"
-  public static let parameterKeys = ["key_file", "interface"]
+  public enum Parameter: String, ParameterKey { case keyFile = "key_file", interface }
   public static let hostUse = HostUse.required
   public static let naturallyIdempotent = true
 
   public var keyFile: Template
   public var interface: String
 
-  public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {
-    keyFile = try context.template(try parameters.required("key_file", hint: "the path of the gate's private key from secure storage, e.g. {{ inputs.key_file }}"))
-    interface = try parameters["interface"]?.string() ?? "wg0"
+  public init(with parameters: StepParameters<Parameter>, context: StepDecodingContext) throws(ConfigError) {
+    keyFile = try context.template(try parameters.required(.keyFile, hint: "the path of the gate's private key from secure storage, e.g. {{ inputs.key_file }}"))
+    interface = try parameters[.interface]?.string() ?? "wg0"
   }
 
   public var declaredOutputs: Set<String>? { ["snapshot", "path", "public_key", "peers", "replaced"] }

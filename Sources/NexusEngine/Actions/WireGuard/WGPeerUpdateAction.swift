@@ -10,7 +10,7 @@ import NexusTransport
 /// changes that peer without dropping any other tunnel.
 public struct WGPeerUpdateAction: StepAction {
   public static let name = "wg.peer-update"
-  public static let parameterKeys = ["interface", "allowed_ip", "public_key", "endpoint"]
+  public enum Parameter: String, ParameterKey { case interface, allowedIp = "allowed_ip", publicKey = "public_key", endpoint }
   public static let hostUse = HostUse.required
   public static let naturallyIdempotent = true
 
@@ -19,11 +19,11 @@ public struct WGPeerUpdateAction: StepAction {
   public var publicKey: Template
   public var endpoint: Template?
 
-  public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {
-    interface = try parameters["interface"]?.string() ?? "wg0"
-    allowedIP = try context.template(try parameters.required("allowed_ip", hint: "the peer's tunnel address, e.g. {{ steps.server-tunnel.output.address }}"))
-    publicKey = try context.template(try parameters.required("public_key", hint: "the peer's new public key"))
-    endpoint = try parameters["endpoint"].map { value throws(ConfigError) in try context.template(value) }
+  public init(with parameters: StepParameters<Parameter>, context: StepDecodingContext) throws(ConfigError) {
+    interface = try parameters[.interface]?.string() ?? "wg0"
+    allowedIP = try context.template(try parameters.required(.allowedIp, hint: "the peer's tunnel address, e.g. {{ steps.server-tunnel.output.address }}"))
+    publicKey = try context.template(try parameters.required(.publicKey, hint: "the peer's new public key"))
+    endpoint = try parameters[.endpoint].map { value throws(ConfigError) in try context.template(value) }
   }
 
   public var declaredOutputs: Set<String>? { ["old_public_key", "public_key", "changed"] }

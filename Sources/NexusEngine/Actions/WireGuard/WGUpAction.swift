@@ -6,16 +6,16 @@ import NexusTransport
 /// interface runs with the expected public key and its listen port.
 public struct WGUpAction: StepAction {
   public static let name = "wg.up"
-  public static let parameterKeys = ["interface", "public_key"]
+  public enum Parameter: String, ParameterKey { case interface, publicKey = "public_key" }
   public static let hostUse = HostUse.required
   public static let naturallyIdempotent = true
 
   public var interface: String
   public var publicKey: Template?
 
-  public init(with parameters: YAMLFields, context: StepDecodingContext) throws(ConfigError) {
-    interface = try parameters["interface"]?.string() ?? "wg0"
-    publicKey = try parameters["public_key"].map { value throws(ConfigError) in try context.template(value) }
+  public init(with parameters: StepParameters<Parameter>, context: StepDecodingContext) throws(ConfigError) {
+    interface = try parameters[.interface]?.string() ?? "wg0"
+    publicKey = try parameters[.publicKey].map { value throws(ConfigError) in try context.template(value) }
   }
 
   public var declaredOutputs: Set<String>? { ["public_key", "listen_port", "address"] }
