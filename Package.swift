@@ -53,14 +53,19 @@ let package = Package(
     // The routine backups' server-side logic: WAL archive, durable file operations, mounts.
     .target(name: "NexusBackup", dependencies: ["NexusCore"]),
     // Runbooks: loading, preflight, execution with journal and resume, prompts, reports.
+    // The shell scripts it runs on the hosts are files in RemoteScripts/, embedded at build time.
     .target(
       name: "NexusEngine",
       dependencies: [
         "NexusCore", "NexusTransport", "NexusPostgres", "NexusBackup",
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "Mustache", package: "swift-mustache"),
-      ]
+      ],
+      exclude: ["RemoteScripts"],
+      plugins: ["EmbedRemoteScripts"]
     ),
+    .executableTarget(name: "embed-remote-scripts"),
+    .plugin(name: "EmbedRemoteScripts", capability: .buildTool(), dependencies: ["embed-remote-scripts"]),
     // The command line.
     .target(
       name: "NexusCLI",

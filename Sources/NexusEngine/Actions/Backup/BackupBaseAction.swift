@@ -34,7 +34,6 @@ public struct BackupBaseAction: StepAction {
   }
 
   /// Finds a PostgreSQL server tool: on PATH, else the newest /usr/lib/postgresql/*/bin.
-  static let toolLookup = #"pgtool() { command -v "$1" 2>/dev/null || ls -d /usr/lib/postgresql/*/bin/"$1" 2>/dev/null | sort -V | tail -n 1; }"#
 
   public func run(_ context: StepContext) async throws(StepFailure) -> StepResult {
     guard let database = context.environment.database else { throw StepFailure(.failed, "no database in the inventory") }
@@ -44,26 +43,7 @@ public struct BackupBaseAction: StepAction {
     let final = "\(root)/\(day)"
     let arguments = ["--format=tar", "--gzip", "--wal-method=stream", "--checkpoint=fast", "--label=nexus-dr \(day)"]
       + database.toolArguments(user: database.backupRole) + ["--pgdata=\(partial)"]
-    let script = Self.toolLookup + #"""
-
-      set -e
-      root=$1; partial=$2; final=$3; shift 3
-      mkdir -p "$root"
-      # Partial copies from interrupted earlier runs are never backups.
-      find "$root" -maxdepth 1 -name '.*.partial' -exec rm -rf {} +
-      find "$root" -maxdepth 1 -name '.verify.*' -exec rm -rf {} +
-      "$(pgtool pg_basebackup)" "$@"
-      # Verify on the same filesystem as the backup, not on the server's root disk.
-      scratch=$(mktemp -d "$root/.verify.XXXXXX")
-      trap 'rm -rf "$scratch"' EXIT
-      tar -xzf "$partial/base.tar.gz" -C "$scratch"
-      mkdir -p "$scratch/pg_wal" && tar -xzf "$partial/pg_wal.tar.gz" -C "$scratch/pg_wal"
-      "$(pgtool pg_verifybackup)" --manifest-path="$partial/backup_manifest" "$scratch"
-      sync "$partial"/*
-      rm -rf "$final"; mv "$partial" "$final"; sync "$root"
-      du -sb "$final" | cut -f1
-      grep -o '"Start-LSN": "[^"]*"' "$final/backup_manifest" | head -n 1 | cut -d'"' -f4
-      """#
+    let script = RemoteScript.pgtool + RemoteScript.backupBase
     let result = try await context.run(HostCommand(
       .argv(["bash", "-c", script, "base-backup", root, partial, final] + arguments), environment: database.toolEnvironment, timeout: context.timeout))
     guard result.succeeded else {

@@ -34,25 +34,7 @@ public struct BackupClarityAction: StepAction {
     let day = try BackupDate.resolve(try date.map { template throws(StepFailure) in try context.render(template) } ?? "")
     let cutoff = BackupDate.minus(day, days: keepDays ?? context.environment.retention.clarityDays)
     let dumpArguments = ["--format=custom", "--schema=\(schema)"] + database.toolArguments(user: database.backupRole) + ["--dbname=\(database.name)"]
-    let script = #"""
-      set -e
-      dir=$1; day=$2; cutoff=$3; shift 3
-      mkdir -p "$dir"
-      partial="$dir/.clarity_$day.dump.partial"
-      trap 'rm -f "$partial"' EXIT
-      pg_dump "$@" --file="$partial"
-      pg_restore --list "$partial" > /dev/null
-      sync "$partial"; mv -f "$partial" "$dir/clarity_$day.dump"; sync "$dir"
-      stat -c %s "$dir/clarity_$day.dump"
-      pruned=0
-      for f in "$dir"/clarity_*.dump; do
-        [ -f "$f" ] || continue
-        d=$(basename "$f" .dump); d=${d#clarity_}
-        case "$d" in [0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]) ;; *) continue ;; esac
-        if [ "$d" \< "$cutoff" ]; then rm -f "$f"; pruned=$((pruned+1)); fi
-      done
-      echo "pruned=$pruned"
-      """#
+    let script = RemoteScript.backupClarity
     let result = try await context.run(
       HostCommand(.argv(["bash", "-c", script, "clarity", directory, day, cutoff] + dumpArguments), environment: database.toolEnvironment, timeout: context.timeout),
       quiet: true)

@@ -19,12 +19,7 @@ struct DailyDumps {
   var entries: [Entry]
 
   static func load(_ context: StepContext, directory: String, prefix: String = "nexus") async throws(StepFailure) -> DailyDumps {
-    let script = #"""
-      [ -d "$1" ] || exit 0
-      find "$1" -maxdepth 1 -type f -name "$2_*.dump" -printf 'D\t%f\t%s\n'
-      for f in "$1"/"$2"_*.manifest.json; do [ -f "$f" ] && printf 'M\t%s\t%s\n' "$(basename "$f")" "$(tr -d '\n' < "$f")"; done
-      exit 0
-      """#
+    let script = RemoteScript.dailyDumpsList
     let result = try await context.run(HostCommand(.argv(["sh", "-c", script, "daily", directory, prefix]), timeout: .seconds(120)), quiet: true)
     guard result.succeeded else { throw StepFailure(.failed, "cannot list \(directory): \(result.stderrTail)") }
     var sizes: [String: Int64] = [:]

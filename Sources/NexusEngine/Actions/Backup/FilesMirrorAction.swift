@@ -41,31 +41,7 @@ public struct FilesMirrorAction: StepAction {
     let mirror = "\(try context.render(target))/attachments"
     let day = try BackupDate.resolve(try date.map { template throws(StepFailure) in try context.render(template) } ?? "")
     let cutoff = BackupDate.minus(day, days: keepDays ?? context.environment.retention.daily)
-    let script = #"""
-      set -e
-      src=$1; dst=$2; day=$3; cutoff=$4
-      [ -d "$src" ] || { echo "the attachments directory $src does not exist" >&2; exit 3; }
-      mkdir -p "$dst/.history"
-      # An empty source (an unmounted attachments volume) would move the whole mirror
-      # into history, to be pruned a week later: refuse instead.
-      if [ -z "$(ls -A "$src")" ] && [ -n "$(ls -A "$dst" | grep -v '^\.history$')" ]; then
-        echo "$src is empty but the mirror is not: is the attachments volume mounted? Nothing was changed." >&2; exit 4
-      fi
-      log=$(mktemp); rc=0
-      rsync -a --delete --backup --backup-dir="$dst/.history/$day" --exclude=/.history --stats "$src/" "$dst/" > "$log" 2>&1 || rc=$?
-      grep -E '^Number of (regular )?files transferred|^Number of deleted files' "$log" || true
-      if [ $rc -ne 0 ] && [ $rc -ne 24 ]; then cat "$log" >&2; rm -f "$log"; exit $rc; fi
-      rm -f "$log"
-      pruned=0
-      for d in "$dst"/.history/*/; do
-        [ -d "$d" ] || continue
-        name=$(basename "$d")
-        case "$name" in [0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]) ;; *) continue ;; esac
-        if [ "$name" \< "$cutoff" ]; then rm -rf "$d"; pruned=$((pruned+1)); fi
-      done
-      sync -f "$dst"
-      echo "pruned=$pruned"
-      """#
+    let script = RemoteScript.filesMirror
     let result = try await context.run(HostCommand(.argv(["bash", "-c", script, "mirror", from, mirror, day, cutoff]), timeout: context.timeout))
     guard result.succeeded else { throw StepFailure(.failed, "the attachments mirror failed: \(result.stderrTail.suffix(600))", exitStatus: result.exitCode) }
     let pruned = result.stdoutText.firstMatch(of: #/pruned=([0-9]+)/#).map { String($0.output.1) } ?? "0"

@@ -31,13 +31,7 @@ struct RestoreEstimates {
   var pitr: PITRTiming?
 
   static func load(_ context: StepContext, root: String) async throws(StepFailure) -> RestoreEstimates {
-    let script = #"""
-      cd "$1/restore-test" 2>/dev/null || exit 0
-      for f in $(ls -1 result-*.json 2>/dev/null | sort -r | head -n 10); do printf 'R\t'; tr -d '\n' < "$f"; echo; done
-      f=$(ls -1 pitr-*.json 2>/dev/null | sort | tail -n 1)
-      [ -n "$f" ] && { printf 'P\t'; tr -d '\n' < "$f"; echo; }
-      exit 0
-      """#
+    let script = RemoteScript.restoreEstimates
     let result = try await context.run(HostCommand(.argv(["sh", "-c", script, "estimates", root]), timeout: .seconds(60)), quiet: true)
     var estimates = RestoreEstimates()
     for line in result.stdoutText.split(separator: "\n") {

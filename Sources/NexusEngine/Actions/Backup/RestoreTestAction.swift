@@ -98,13 +98,7 @@ public struct RestoreTestAction: StepAction {
         cores = max(1, Int(nproc.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 1)
       }
       mark = clock.now
-      let restore = try await context.run(HostCommand(.argv(["sh", "-c", #"""
-        set -e
-        db=$1; dump=$2; jobs=$3; marker=$4; shift 4
-        dropdb --if-exists "$@" "$db"
-        createdb "$@" "$db" "$marker"
-        pg_restore --exit-on-error --jobs="$jobs" "$@" --dbname="$db" "$dump"
-        """#, "restore", database, dumpPath, String(cores), "\(Self.marker), started \(JournalTime.format(started))"] + spec.toolArguments()),
+      let restore = try await context.run(HostCommand(.argv(["sh", "-c", RemoteScript.restoreTestRestore, "restore", database, dumpPath, String(cores), "\(Self.marker), started \(JournalTime.format(started))"] + spec.toolArguments()),
         environment: spec.toolEnvironment, timeout: context.timeout))
       timings["restore"] = (clock.now - mark).milliseconds
       if !restore.succeeded {
@@ -126,11 +120,7 @@ public struct RestoreTestAction: StepAction {
         }
         timings["counts"] = (clock.now - mark).milliseconds
         mark = clock.now
-        let amcheck = try await context.run(HostCommand(.argv(["sh", "-c", BackupBaseAction.toolLookup + #"""
-
-          database=$1; jobs=$2; shift 2
-          "$(pgtool pg_amcheck)" --install-missing --heapallindexed --jobs="$jobs" "$@" -d "$database" 2>&1
-          """#, "amcheck", database, String(cores)] + spec.toolArguments()), environment: spec.toolEnvironment, timeout: context.timeout), quiet: true)
+        let amcheck = try await context.run(HostCommand(.argv(["sh", "-c", RemoteScript.pgtool + RemoteScript.restoreTestAmcheck, "amcheck", database, String(cores)] + spec.toolArguments()), environment: spec.toolEnvironment, timeout: context.timeout), quiet: true)
         timings["amcheck"] = (clock.now - mark).milliseconds
         result.amcheckClean = amcheck.succeeded
         result.amcheckOutput = String(amcheck.stdoutText.suffix(2000))

@@ -60,23 +60,7 @@ public struct ConfigSnapshotAction: StepAction {
     let cleanup = HostCommand.argv(["rm", "-rf", "--", stage], timeout: .seconds(60))
 
     // Archive the paths that exist (globs expanded by the host's shell), relative to /, with the excludes.
-    let tarScript = #"""
-      excludes=$(mktemp); list=$(mktemp)
-      printf '%s\n' "$1" > "$excludes"; shift
-      IFS='
-      '
-      for p in "$@"; do for f in $p; do [ -e "$f" ] && printf '%s\n' "${f#/}" >> "$list"; done; done
-      # The names (never the contents) of the excluded files: the secrets a restore must put back.
-      names=$(mktemp -d)
-      tar -C / -cvf /dev/null --files-from="$list" 2>/dev/null | sort > "$names/all"
-      tar -C / -cvf /dev/null -X "$excludes" --files-from="$list" 2>/dev/null | sort > "$names/kept"
-      comm -23 "$names/all" "$names/kept" | grep -v '/$' | sed 's#^#/#' > "$names/.nexus-dr-excluded"
-      # Owners by name and modes of every file (excluded ones too): a new install's users may
-      # have other uids than the numbers the snapshot's files carry.
-      grep -v '/$' "$names/all" | while IFS= read -r f; do stat -c '%U %G %a %n' -- "/$f" 2>/dev/null; done > "$names/.nexus-dr-owners"
-      tar -C / -czf - -X "$excludes" --files-from="$list" -C "$names" .nexus-dr-excluded .nexus-dr-owners 2>/dev/null
-      status=$?; rm -rf "$list" "$excludes" "$names"; [ $status -le 1 ] || exit $status
-      """#
+    let tarScript = RemoteScript.configSnapshotTar
     let patterns = config.exclude.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }.joined(separator: "\n")
     for part in hosts {
       let host = part.rawValue
@@ -111,45 +95,7 @@ public struct ConfigSnapshotAction: StepAction {
       }
     }
 
-    let finish = #"""
-      set -e
-      # Any byte is a character: a file that is not UTF-8 is redacted and searched like the others.
-      export LC_ALL=C
-      stage=$1; root=$2; stamp=$3; detector=$4; shift 4
-      trap 'rm -rf "$stage"' EXIT
-      # Redactor's rules, in their order; they keep password_encryption = scram-sha-256
-      # (a restored postgresql.conf with it redacted would not start) and PublicKey lines.
-      rules=(); for rule in "$@"; do rules+=(-e "$rule"); done
-      find "$stage" -type f -exec sed -i -E "${rules[@]}" {} +
-      # Names the files (by their path in the snapshot, never a line of them) in which $1
-      # survived and refuses the snapshot. grep's status 1 is "none"; 2 (a file it could not
-      # read) refuses too.
-      refuse_if_found() {
-        local what=$1 found status=0; shift
-        found=$(grep -rIl "$@" -- "$stage") || status=$?
-        if [ "$status" -gt 1 ]; then echo "cannot search the snapshot for $what (grep status $status)" >&2; exit 4; fi
-        if [ -n "$found" ]; then
-          echo "$what survived redaction in:" >&2
-          printf '%s\n' "$found" | while IFS= read -r f; do printf '  %s\n' "${f#"$stage"/}"; done >&2
-          exit 4
-        fi
-      }
-      # A WireGuard key is 44 base64 characters: none may remain after redaction.
-      refuse_if_found "a private key" -E -e '^[[:space:]]*((PrivateKey|PresharedKey)[[:space:]]*=[[:space:]]*)?[A-Za-z0-9+/]{42,43}=[[:space:]]*$'
-      # Redactor.detectorERE: a setting named like a secret or a URL with a password, not [REDACTED].
-      refuse_if_found "a secret" -i -E -e "$detector"
-      mkdir -p "$root"; chmod 700 "$root"
-      latest=$(find "$root" -mindepth 1 -maxdepth 1 -type d -name '2*' | sort | tail -n 1)
-      if [ -n "$latest" ] && diff -r -q "$stage" "$latest" > /dev/null 2>&1; then
-        echo "unchanged $latest"; exit 0
-      fi
-      # Exit 4 is a refusal only: rsync's own 4 becomes 1.
-      if [ -n "$latest" ]; then rsync -a --link-dest="$latest" "$stage/" "$root/.$stamp.partial/"; else rsync -a "$stage/" "$root/.$stamp.partial/"; fi ||
-        { status=$?; echo "rsync into $root failed (status $status)" >&2; exit 1; }
-      sync -f "$root/.$stamp.partial"
-      mv "$root/.$stamp.partial" "$root/$stamp"; sync "$root"
-      echo "new $root/$stamp"
-      """#
+    let finish = RemoteScript.configSnapshotFinish
     let arguments = ["bash", "-c", finish, "config-finish", stage, root, stamp, Redactor.detectorERE] + Redactor.sedExpressions
     let result: CommandResult
     do { result = try await context.run(HostCommand(.argv(arguments), timeout: .seconds(300)), quiet: true) } catch {

@@ -111,33 +111,10 @@ public struct SecretsRestoreAction: StepAction {
 
   /// stdin → PATH, root 0600 — or USER:GROUP and MODE as the snapshot recorded them when
   /// this install knows them.
-  static let writeScript = #"""
-    set -eu
-    umask 077; dir=$(dirname "$1"); mkdir -p "$dir"; trap 'rm -f "$1.nexus-dr-new"' EXIT
-    cat > "$1.nexus-dr-new"; chmod 0600 "$1.nexus-dr-new"
-    if [ -n "$2" ] && id -u "$2" >/dev/null 2>&1 && getent group "$3" >/dev/null 2>&1; then
-      chown "$2:$3" "$1.nexus-dr-new"; chmod "$4" "$1.nexus-dr-new"
-    fi
-    sync "$1.nexus-dr-new"; mv -f "$1.nexus-dr-new" "$1"; trap - EXIT
-    """#
+  static let writeScript = RemoteScript.secretsWrite
 
   /// stdin replaces the file, keeping its owner and mode.
-  static let rewriteScript = #"""
-    set -eu
-    umask 077; trap 'rm -f "$1.nexus-dr-new"' EXIT
-    cat > "$1.nexus-dr-new"; chown --reference="$1" "$1.nexus-dr-new"; chmod --reference="$1" "$1.nexus-dr-new"
-    sync "$1.nexus-dr-new"; mv -f "$1.nexus-dr-new" "$1"; trap - EXIT
-    """#
+  static let rewriteScript = RemoteScript.secretsRewrite
 
-  static let checkScript = #"""
-    while [ $# -ge 2 ]; do
-      kind=$1; what=$2; shift 2
-      if [ "$kind" = f ]; then [ -s "$what" ] || echo "$what (file missing or empty)"
-      else
-        file=${what%%	*}; key=${what#*	}
-        grep -E "^[[:space:]]*$key[[:space:]]*[=:].*\[REDACTED\]" "$file" >/dev/null 2>&1 && echo "$file: $key (still [REDACTED])"
-      fi
-    done
-    exit 0
-    """#
+  static let checkScript = RemoteScript.secretsCheck
 }

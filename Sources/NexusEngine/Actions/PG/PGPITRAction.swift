@@ -128,10 +128,7 @@ public struct PGPITRAction: StepAction {
       // Where the damaged copy went is written next to the data directory before the move,
       // so a crash right after it still finds the copy (and its unarchived WAL).
       let moved = try await context.run(HostCommand(
-        .argv(["sh", "-c", #"""
-          [ ! -e "$2" ] || exit 1
-          printf '%s\n' "$2" > "$1.nexus-dr-aside" && sync "$1.nexus-dr-aside" && mv -- "$1" "$2" && sync "$(dirname "$1")"
-          """#, "aside", data, aside]), timeout: .seconds(120)), quiet: true)
+        .argv(["sh", "-c", RemoteScript.pgPitrAside, "aside", data, aside]), timeout: .seconds(120)), quiet: true)
       guard moved.succeeded else {
         _ = try? await context.run(.argv(["rm", "-f", "--", "\(data).nexus-dr-aside"]), quiet: true)
         throw StepFailure(.failed, "could not move \(data) aside to \(aside) (\(moved.stderrTail)); nothing was changed — if the data directory is a mount point, move its contents by hand")
@@ -252,12 +249,7 @@ public struct PGPITRAction: StepAction {
   /// `absent`, and what the marker (or, when the directory is gone, the note left
   /// next to it before the move) says.
   func probe(_ data: String, context: StepContext) async throws(StepFailure) -> (state: String, marker: Marker) {
-    let result = try await context.run(.argv(["sh", "-c", #"""
-      if [ -f "$1/$3" ]; then echo recovering; cat -- "$1/$3"
-      elif [ -f "$1/$2" ]; then echo extracting; cat -- "$1/$2"
-      elif [ -e "$1" ]; then echo damaged
-      else echo absent; cat -- "$1.nexus-dr-aside" 2>/dev/null; fi
-      """#, "probe", data, Self.extracting, Self.recovering]), quiet: true)
+    let result = try await context.run(.argv(["sh", "-c", RemoteScript.pgPitrProbe, "probe", data, Self.extracting, Self.recovering]), quiet: true)
     let lines = result.stdoutText.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
     let state = lines.first ?? ""
     guard result.succeeded, ["damaged", "extracting", "recovering", "absent"].contains(state) else {
@@ -324,41 +316,7 @@ public struct PGPITRAction: StepAction {
     // timeline even for a target on the branch an earlier recovery abandoned.
     settings += "restore_command = \(Self.conf(restoreCommand))\nrecovery_target_timeline = '\(timeline)'\n"
     if !target.isEmpty { settings += "recovery_target_time = \(Self.conf(target))\nrecovery_target_action = 'promote'\n" }
-    let script = #"""
-      set -e
-      data=$1; base=$2; aside=$3; settings=$4; extracting=$5; recovering=$6; target=$7; timeline=$9
-      install -d -o postgres -g postgres -m 0700 "$data"
-      printf '%s\n%s\n%s\n%s\n' "$aside" "$base" "$target" "$timeline" > "$data/$extracting"
-      tar -xzf "$base/base.tar.gz" -C "$data"
-      mkdir -p "$data/pg_wal"
-      tar -xzf "$base/pg_wal.tar.gz" -C "$data/pg_wal"
-      rm -f "$data/recovery.signal" "$data/standby.signal" "$data/postmaster.pid"
-      copied=0
-      # WAL is only taken from a data directory of the same cluster (system identifier).
-      sid() { pgc=$(command -v pg_controldata || ls -1 /usr/lib/postgresql/*/bin/pg_controldata 2>/dev/null | tail -n 1); [ -n "$pgc" ] && "$pgc" "$1" 2>/dev/null | sed -n 's/^Database system identifier: *//p'; }
-      if [ "$8" = new-cluster ]; then aside=""
-      elif [ -n "$aside" ] && [ -d "$aside/pg_wal" ]; then
-        old_sid=$(sid "$aside"); new_sid=$(sid "$data")
-        # Unknown (no pg_controldata, a damaged pg_control): taken, as before; different: never.
-        if [ -n "$old_sid" ] && [ -n "$new_sid" ] && [ "$old_sid" != "$new_sid" ]; then echo "other=$old_sid"; aside=""; fi
-      fi
-      if [ -n "$aside" ] && [ -d "$aside/pg_wal" ]; then
-        for f in "$aside"/pg_wal/*; do
-          n=${f##*/}
-          case "$n" in ????????????????????????|*.history) ;; *) continue ;; esac
-          [ -f "$f" ] && [ ! -e "$data/pg_wal/$n" ] || continue
-          cp -p -- "$f" "$data/pg_wal/$n"; copied=$((copied + 1))
-        done
-      fi
-      printf '%s' "$settings" >> "$data/postgresql.auto.conf"
-      touch "$data/recovery.signal"
-      chown -R postgres:postgres "$data"
-      chmod 0700 "$data"
-      sync -f "$data/PG_VERSION"
-      mv "$data/$extracting" "$data/$recovering"
-      sync "$data"
-      echo "copied=$copied"
-      """#
+    let script = RemoteScript.pgPitrExtract
     let result = try await context.run(HostCommand(
       .argv(["bash", "-c", script, "extract", data, basePath, aside, settings, Self.extracting, Self.recovering, target, replaces.rawValue, String(timeline)]), timeout: context.timeout), quiet: true)
     guard result.succeeded else {

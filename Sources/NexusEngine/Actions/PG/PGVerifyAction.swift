@@ -65,11 +65,7 @@ public struct PGVerifyAction: StepAction {
       throw StepFailure(.failed, "cannot count the restored tables: \(error)")
     }
     let nproc = try await context.run(.argv(["nproc"]), quiet: true)
-    let amcheck = try await context.run(HostCommand(.argv(["sh", "-c", BackupBaseAction.toolLookup + #"""
-
-      database=$1; jobs=$2; shift 2
-      "$(pgtool pg_amcheck)" --install-missing --heapallindexed --jobs="$jobs" "$@" -d "$database" 2>&1
-      """#, "amcheck", spec.name, nproc.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)] + spec.toolArguments()),
+    let amcheck = try await context.run(HostCommand(.argv(["sh", "-c", RemoteScript.pgtool + RemoteScript.pgVerifyAmcheck, "amcheck", spec.name, nproc.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)] + spec.toolArguments()),
       environment: spec.toolEnvironment, timeout: context.timeout), quiet: true)
     if !amcheck.succeeded { problems.append("pg_amcheck: \(amcheck.stdoutText.suffix(600))") }
     context.console.line("    \(tables) tables, \(rows) rows \(parsed == nil ? "counted (point in time: no manifest to compare with)" : "against the manifest"); pg_amcheck \(amcheck.succeeded ? "clean" : "NOT clean")")

@@ -47,17 +47,7 @@ public struct WALPruneAction: StepAction {
       context.console.line("    no base backup yet: nothing removed")
       return StepResult(outputs: ["removed": "0", "oldest_needed": ""])
     }
-    let prune = #"""
-      cd "$1/wal" 2>/dev/null || { echo removed=0; exit 0; }
-      n=0
-      for f in $(find . -maxdepth 1 -type f -name '[0-9A-F]*' -mmin +"$3" -printf '%f\n' | sort); do
-        case "$f" in *.history) continue ;; esac
-        seg=${f%%.*}
-        if [ "${seg}" \< "$2" ]; then rm -f -- "$f"; n=$((n+1)); fi
-      done
-      sync .
-      echo removed=$n
-      """#
+    let prune = RemoteScript.walPrune
     let result = try await context.run(HostCommand(.argv(["bash", "-c", prune, "prune", root, oldestNeeded, String(cutoffSeconds / 60)]), timeout: .seconds(600)), quiet: true)
     guard result.succeeded else { throw StepFailure(.failed, "pruning WAL failed: \(result.stderrTail)") }
     let removed = result.stdoutText.firstMatch(of: #/removed=([0-9]+)/#).map { String($0.output.1) } ?? "0"

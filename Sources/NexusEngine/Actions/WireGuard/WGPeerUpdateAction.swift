@@ -70,11 +70,7 @@ public struct WGPeerUpdateAction: StepAction {
     // Test-only: NEXUS_DR_CRASH_AT=STEP:after-write dies like kill -9 with the file edited, not yet applied.
     FaultInjection.crashIfRequested(step: context.step.id, phase: "after-write")
     // syncconf with an empty configuration would remove every peer: strip first, check, then apply.
-    let sync = try await context.run(.argv(["bash", "-c", #"""
-      conf=$(wg-quick strip "$2") || exit 1
-      printf '%s\n' "$conf" | grep -q '^\[Peer\]' || { echo "wg-quick strip $2 gave no peer: not applied" >&2; exit 1; }
-      wg syncconf "$1" <(printf '%s\n' "$conf") && wg show "$1" peers
-      """#, "wg-syncconf", interface, path], timeout: .seconds(60)), quiet: true)
+    let sync = try await context.run(.argv(["bash", "-c", RemoteScript.wgSyncconf, "wg-syncconf", interface, path], timeout: .seconds(60)), quiet: true)
     guard sync.succeeded else { throw StepFailure(.failed, "wg syncconf \(interface) failed: \(sync.stderrTail)") }
     let peers = sync.stdoutText.split(whereSeparator: \.isNewline).map(String.init)
     guard peers.contains(newKey), oldKey == newKey || !peers.contains(oldKey) else {
@@ -84,14 +80,5 @@ public struct WGPeerUpdateAction: StepAction {
     return StepResult(outputs: ["old_public_key": oldKey, "public_key": newKey, "changed": changed ? "true" : "false"])
   }
 
-  static let writeScript = #"""
-    set -eu
-    target=$1; want=$2; stamp=$3; umask 077
-    tmp="$target.nexus-dr-new"
-    cat > "$tmp"; chmod --reference="$target" "$tmp"; chown --reference="$target" "$tmp"; sync "$tmp"
-    [ "$(sha256sum < "$tmp" | cut -d' ' -f1)" = "$want" ] || { rm -f "$tmp"; echo "the file written differs from what was sent" >&2; exit 1; }
-    cp -p "$target" "$target.before-$stamp"; sync "$target.before-$stamp"
-    mv -f "$tmp" "$target"; sync "$(dirname "$target")"
-    echo "$target.before-$stamp"
-    """#
+  static let writeScript = RemoteScript.wgPeerWrite
 }
