@@ -32,7 +32,8 @@ for path in arguments.dropFirst() {
   let hashes = String(repeating: "#", count: longest + 1)
   let name = constantName(url.deletingPathExtension().lastPathComponent)
   text += "  /// RemoteScripts/\(url.lastPathComponent)\n"
-  text += "  static let \(name) = \(hashes)\"\"\"\n\(body.hasSuffix("\n") ? String(body.dropLast()) : body)\n\"\"\"\(hashes)\n\n"
+  // The file's last newline stays in the string (a script prepended to another must end its line).
+  text += "  static let \(name) = \(hashes)\"\"\"\n\(body)\n\"\"\"\(hashes)\n\n"
 }
 text += "}\n"
 try text.write(to: URL(fileURLWithPath: output), atomically: true, encoding: .utf8)

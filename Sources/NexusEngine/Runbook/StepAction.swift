@@ -69,6 +69,7 @@ public enum ActionRegistry {
     RestoreChooseAction.self,
     ServicesStopAction.self,
     ServicesStartAction.self,
+    ServicesSyncResumesAction.self,
     PGSetAsideAction.self,
     PGRestoreAction.self,
     PGPITRAction.self,
