@@ -62,10 +62,12 @@ public struct HealthCheck: Sendable {
       ])
     }
     let facts: [[String]]
+    var catalog: NASCatalog
     do {
       let server = try transports.transport(for: "server")
-      let result = try await server.runChecked(.argv(["sh", "-c", Self.gather, "health", nas.path, nas.fallback], timeout: .seconds(60)))
+      let result = try await server.runChecked(.argv(["sh", "-c", Self.gather, "health", nas.path], timeout: .seconds(60)))
       facts = result.stdoutText.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+      catalog = try await NASCatalog.load(on: server, roots: [nas.path, nas.fallback], spool: "\(nas.fallback)/wal-spool")
     } catch {
       return HealthReport(environment: environment.name, checkedAt: JournalTime.format(now), items: [
         .init(name: "server", status: .unknown, summary: "cannot reach the server to check the backups: \(error.description.split(separator: "\n").first ?? "")")
@@ -74,6 +76,14 @@ public struct HealthCheck: Sendable {
     func values(_ kind: String) -> [[String]] { facts.filter { $0.first == kind }.map { Array($0.dropFirst()) } }
     let mount = values("mount").first?.first ?? ""
     let free = values("free").first?.first.flatMap(Double.init)
+    if mount.isEmpty {
+      // An unmounted NAS's mount point is a directory on the server's own disk: what is there is not on the NAS.
+      catalog.dumps.removeAll { $0.root == nas.path }
+      catalog.bases.removeAll { $0.root == nas.path }
+      catalog.archiveCluster = nil
+      catalog.restoreResults.removeAll { $0.root == nas.path }
+    }
+    func place(_ root: String) -> String { root == nas.path ? "nas" : "fallback" }
 
     // The NAS itself.
     let mountParts = mount.split(separator: " ")
@@ -90,8 +100,8 @@ public struct HealthCheck: Sendable {
     }
 
     // Backups that are on the server's disk instead of the NAS.
-    let fallbackDumps = values("dump").filter { $0.first == "fallback" }.count
-    let spooled = Int(values("spool").first?.first ?? "0") ?? 0
+    let fallbackDumps = catalog.dumps.filter { $0.root == nas.fallback && $0.name.hasPrefix("nexus_") }.count
+    let spooled = catalog.spooledSegments
     if fallbackDumps > 0 || spooled > 0 {
       items.append(.init(name: "fallback", status: .critical, summary: "FALLBACK IN USE: \(fallbackDumps) dump(s) and \(spooled) WAL segment(s) on the server's disk in \(nas.fallback); move them with the nas-failure runbook", value: Double(fallbackDumps + spooled), unit: "files"))
     } else {
@@ -99,11 +109,11 @@ public struct HealthCheck: Sendable {
     }
 
     // The newest valid dump, wherever it is, and its size against the others.
-    let sizes = Dictionary(values("dump").map { ("\($0[0])/\($0[1])", Int64($0[2]) ?? -1) }, uniquingKeysWith: { a, _ in a })
     var valid: [(where: String, manifest: DumpManifest)] = []
-    for entry in values("manifest") where entry.count >= 3 {
-      guard let manifest = try? DumpManifest.decode(Data(entry[2].utf8)), sizes["\(entry[0])/\(manifest.file)"] == manifest.sizeBytes else { continue }
-      valid.append((entry[0], manifest))
+    for root in [nas.path, nas.fallback] {
+      for entry in catalog.daily(in: root).entries where entry.valid {
+        if let manifest = entry.manifest { valid.append((place(root), manifest)) }
+      }
     }
     valid.sort { $0.manifest.file > $1.manifest.file }
     if let newest = valid.first, let finished = JournalTime.parse(newest.manifest.finishedAt) {
@@ -121,10 +131,7 @@ public struct HealthCheck: Sendable {
     }
 
     // Base backups, for point-in-time recovery.
-    let bases = values("base").compactMap { entry -> (String, TimeInterval)? in
-      guard entry.count >= 3, let stamp = TimeInterval(entry[2]) else { return nil }
-      return (entry[1], stamp)
-    }.sorted { $0.0 > $1.0 }
+    let bases = catalog.bases.map { ($0.name, $0.finishedAt.timeIntervalSince1970) }
     if let newest = bases.first {
       let age = now.timeIntervalSince1970 - newest.1
       let status: HealthReport.Status = age > baseCritical ? .critical : age > baseWarning ? .warning : .ok
@@ -143,7 +150,7 @@ public struct HealthCheck: Sendable {
         items.append(.init(name: "wal_archiving", status: .unknown, summary: "cannot read pg_stat_archiver: \("\(error)".split(separator: "\n").first ?? "")"))
       }
       // The archive records its cluster (wal/.cluster); this server's must be that one, or wal push refuses its WAL.
-      if let recorded = values("cluster").first?.first, !recorded.isEmpty {
+      if let recorded = catalog.archiveCluster, !recorded.isEmpty {
         let running = await Self.systemIdentifier(database)
         if let running, running != recorded {
           items.append(.init(name: "wal_cluster", status: .critical, summary: "the WAL archive \(nas.path)/wal belongs to the cluster \(recorded), this server's PostgreSQL is the cluster \(running): its WAL is refused (archiving fails, pg_wal grows). A new cluster needs an archive of its own: docs/nas.md, 'The archive knows its cluster'"))
@@ -154,9 +161,8 @@ public struct HealthCheck: Sendable {
     }
 
     // The last restore test (written by the weekly restore verification).
-    let tests = values("restore").compactMap { entry -> RestoreTestSummary? in
-      entry.count >= 3 ? try? JSONDecoder().decode(RestoreTestSummary.self, from: Data(entry[2].utf8)) : nil
-    }.sorted { $0.finishedAt > $1.finishedAt }
+    let tests = catalog.restoreResults.compactMap { try? JSONDecoder().decode(RestoreTestSummary.self, from: $0.json) }
+      .sorted { $0.finishedAt > $1.finishedAt }
     if let last = tests.first {
       let age = JournalTime.parse(last.finishedAt).map { now.timeIntervalSince($0) } ?? .infinity
       let status: HealthReport.Status = !last.passed ? .critical : age > restoreTestWarning ? .warning : .ok

@@ -1,8 +1,7 @@
 # shellcheck shell=bash
 set -eu
-nas=$1; part=$2; stamp=$3; shift 3
-snap=$(ls -1d "$nas"/config/2*/"$part" 2>/dev/null | sort | tail -n 1)
-[ -n "$snap" ] || { echo "no snapshot of $part under $nas/config" >&2; exit 3; }
+# config-restore.sh SNAPSHOT_PART STAMP PATH...: SNAPSHOT_PART is config/<time>/<part> (NASCatalog's newest).
+snap=$1; stamp=$2; shift 2
 cd "$snap"
 # Configuration, nothing else: under the inventory's paths ("$@", globs), plain files,
 # symbolic links and directories only, no setuid/setgid bit; checked before any write.

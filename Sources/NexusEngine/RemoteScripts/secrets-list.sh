@@ -1,8 +1,7 @@
 # shellcheck shell=bash
 set -eu
-nas=$1; part=$2
-snap=$(ls -1d "$nas"/config/2*/"$part" 2>/dev/null | sort | tail -n 1)
-[ -n "$snap" ] || { echo "no snapshot of $part under $nas/config" >&2; exit 3; }
+# secrets-list.sh SNAPSHOT_PART: what the snapshot could not hold (NASCatalog finds the newest).
+snap=$1
 echo "snapshot $snap"
 cd "$snap"
 [ -f .nexus-dr-excluded ] && sed 's/^/excluded /' .nexus-dr-excluded || echo "unlisted yes"

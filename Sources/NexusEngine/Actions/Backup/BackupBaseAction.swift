@@ -37,7 +37,8 @@ public struct BackupBaseAction: StepAction {
 
   public func run(_ context: StepContext) async throws(StepFailure) -> StepResult {
     guard let database = context.environment.database else { throw StepFailure(.failed, "no database in the inventory") }
-    let root = "\(try context.render(target))/base"
+    let backupRoot = try context.render(target)
+    let root = "\(backupRoot)/base"
     let day = try BackupDate.resolve(try date.map { template throws(StepFailure) in try context.render(template) } ?? "")
     let partial = "\(root)/.\(day).partial"
     let final = "\(root)/\(day)"
@@ -55,13 +56,12 @@ public struct BackupBaseAction: StepAction {
     let startLSN = lines.last ?? ""
 
     // Keep the newest ones; only YYYYMMDD directories with a manifest count as valid.
-    let listing = try await context.run(HostCommand(
-      .argv(["sh", "-c", #"for d in "$1"/*/; do d=${d%/}; n=$(basename "$d"); [ -f "$d/backup_manifest" ] && echo "$n valid" || echo "$n invalid"; done"#, "list", root]),
-      timeout: .seconds(60)), quiet: true)
-    let items = listing.stdoutText.split(separator: "\n").compactMap { line -> RetentionPlan.Item? in
-      let parts = line.split(separator: " ")
-      guard parts.count == 2, BackupDate.isValid(String(parts[0])) else { return nil }
-      return RetentionPlan.Item(name: String(parts[0]), date: String(parts[0]), valid: parts[1] == "valid")
+    let catalog = try await NASCatalog.load(context, roots: [backupRoot])
+    let listed = catalog.bases.map { ($0.name, true) } + catalog.incompleteBases.map { ($0.name, false) }
+      + catalog.unreadableBases.map { (URL(fileURLWithPath: $0).lastPathComponent, true) }
+    let items = listed.compactMap { name, valid -> RetentionPlan.Item? in
+      guard BackupDate.isValid(name) else { return nil }
+      return RetentionPlan.Item(name: name, date: name, valid: valid)
     }
     let plan = RetentionPlan.make(items: items, keep: keep ?? context.environment.retention.baseBackups, current: day)
     if !plan.remove.isEmpty {

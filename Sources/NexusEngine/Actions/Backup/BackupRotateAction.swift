@@ -37,7 +37,7 @@ public struct BackupRotateAction: StepAction {
   public func probe(_ context: StepContext) async throws(StepFailure) -> [String] {
     // Before the run, the target may not be known yet (it comes from nas.check): assume the NAS.
     let base = (try? context.render(target)) ?? context.environment.nas?.path ?? ""
-    let dumps = try await DailyDumps.load(context, directory: "\(base)/daily", prefix: prefix)
+    let dumps = try await NASCatalog.load(context, roots: [base]).daily(in: base, prefix: prefix)
     var items = dumps.entries.map { RetentionPlan.Item(name: $0.name, date: $0.date, valid: $0.valid) }
     let tonight = "\(prefix)_\(BackupDate.today()).dump"
     if !items.contains(where: { $0.name == tonight }) { items.append(.init(name: tonight, date: BackupDate.today(), valid: true)) }
@@ -46,9 +46,10 @@ public struct BackupRotateAction: StepAction {
   }
 
   public func run(_ context: StepContext) async throws(StepFailure) -> StepResult {
-    let directory = "\(try context.render(target))/daily"
+    let root = try context.render(target)
+    let directory = "\(root)/daily"
     let currentName = URL(fileURLWithPath: try context.render(current)).lastPathComponent
-    let dumps = try await DailyDumps.load(context, directory: directory, prefix: prefix)
+    let dumps = try await NASCatalog.load(context, roots: [root]).daily(in: root, prefix: prefix)
     let items = dumps.entries.map { RetentionPlan.Item(name: $0.name, date: $0.date, valid: $0.valid) }
     let plan = RetentionPlan.make(items: items, keep: keep ?? context.environment.retention.daily, current: currentName)
     if let reason = plan.heldBack {

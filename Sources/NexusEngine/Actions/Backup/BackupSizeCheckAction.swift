@@ -36,9 +36,10 @@ public struct BackupSizeCheckAction: StepAction {
   }
 
   public func run(_ context: StepContext) async throws(StepFailure) -> StepResult {
-    let directory = "\(try context.render(target))/daily"
+    let root = try context.render(target)
+    let directory = "\(root)/daily"
     let currentName = URL(fileURLWithPath: try context.render(current)).lastPathComponent
-    let dumps = try await DailyDumps.load(context, directory: directory, prefix: prefix)
+    let dumps = try await NASCatalog.load(context, roots: [root]).daily(in: root, prefix: prefix)
     guard let mine = dumps.entries.first(where: { $0.name == currentName }) else {
       throw StepFailure(.failed, "\(currentName) is not in \(directory)")
     }

@@ -56,16 +56,16 @@ public struct RestoreChooseAction: StepAction {
       targetDate = parsed
     }
     let now = Date()
-    let estimates = try await RestoreEstimates.load(context, root: root)
     let dataDir = try await DataDirectory.resolve(try dataDirectory.map { template throws(StepFailure) in try context.render(template) }, context: context)
-    let sources = try await RecoverySources.load(context, root: root, spool: "\(nas.fallback)/wal-spool", dataDirectory: dataDir)
+    let sources = try await NASCatalog.load(context, roots: [root], spool: "\(nas.fallback)/wal-spool", dataDirectory: dataDir)
+    let estimates = RestoreEstimates(sources)
     let free = sources.available.map { ByteSize(bytes: $0).description } ?? "unknown"
     var options: [ChoiceOption] = []
     var outputs: [String: [String: String]] = [:]
     var notOffered: [String] = []
 
     // The latest valid dump.
-    let dumps = try await DailyDumps.load(context, directory: "\(root)/daily")
+    let dumps = sources.daily(in: root)
     let serverAnswers = await Self.serverAnswers(context)
     if !serverAnswers {
       notOffered.append("a dump: PostgreSQL does not accept connections, and a logical restore needs a running server")
@@ -228,7 +228,7 @@ public struct RestoreChooseAction: StepAction {
   }
 
   /// Compressed bytes per second gunzip reads from the base backup's first 64 MiB, measured on the server now.
-  static func decompressionRate(_ context: StepContext, base: RecoverySources.Base) async -> Double? {
+  static func decompressionRate(_ context: StepContext, base: NASCatalog.Base) async -> Double? {
     let clock = ContinuousClock()
     let start = clock.now
     guard let result = try? await context.run(HostCommand(

@@ -30,20 +30,17 @@ struct RestoreEstimates {
   var restoreTest: RestoreVerification?
   var pitr: PITRTiming?
 
-  static func load(_ context: StepContext, root: String) async throws(StepFailure) -> RestoreEstimates {
-    let script = RemoteScript.restoreEstimates
-    let result = try await context.run(HostCommand(.argv(["sh", "-c", script, "estimates", root]), timeout: .seconds(60)), quiet: true)
-    var estimates = RestoreEstimates()
-    for line in result.stdoutText.split(separator: "\n") {
-      let data = Data(line.dropFirst(2).utf8)
-      if line.hasPrefix("R\t"), estimates.restoreTest == nil, let test = try? JSONDecoder().decode(RestoreVerification.self, from: data),
-        test.passed, test.dumpBytes != nil
-      {
-        estimates.restoreTest = test
-      }
-      if line.hasPrefix("P\t") { estimates.pitr = try? JSONDecoder().decode(PITRTiming.self, from: data) }
-    }
-    return estimates
+  init(restoreTest: RestoreVerification? = nil, pitr: PITRTiming? = nil) {
+    self.restoreTest = restoreTest
+    self.pitr = pitr
+  }
+
+  /// From the catalog's restore-test results: the newest passed test that measured its dump.
+  init(_ catalog: NASCatalog) {
+    restoreTest = catalog.restoreResults.lazy
+      .compactMap { try? JSONDecoder().decode(RestoreVerification.self, from: $0.json) }
+      .first { $0.passed && $0.dumpBytes != nil }
+    pitr = catalog.pitrResult.flatMap { try? JSONDecoder().decode(PITRTiming.self, from: $0) }
   }
 
   /// A logical restore of `dumpBytes` plus its verification.

@@ -43,11 +43,12 @@ public struct ConfigRestoreAction: StepAction {
     guard let config = context.environment.config else { throw StepFailure(.failed, "no config section in the inventory") }
     let paths = part.paths(config)
     guard !paths.isEmpty else { throw StepFailure(.failed, "the inventory's config.\(part) lists no paths: nothing may be restored") }
+    let snapshot = try await NASCatalog.newestConfigSnapshot(of: part, nas: nas.path, context: context)
     let result = try await context.run(
-      .argv(["bash", "-c", Self.script, "config-restore", nas.path, part.rawValue, stamp] + paths.map { $0.hasSuffix("/") && $0.count > 1 ? String($0.dropLast()) : $0 }, timeout: .seconds(600)),
+      .argv(["bash", "-c", Self.script, "config-restore", snapshot, stamp] + paths.map { $0.hasSuffix("/") && $0.count > 1 ? String($0.dropLast()) : $0 }, timeout: .seconds(600)),
       quiet: true)
     guard result.succeeded else { throw StepFailure(.failed, "cannot restore the configuration: \(result.stderrTail)") }
-    let listing = try await SecretListing.read(nas: nas.path, part: part, context: context, restored: result.stdoutText)
+    let listing = try await SecretListing.read(snapshot: snapshot, context: context, restored: result.stdoutText)
     context.console.line("    from \(listing.snapshot): \(listing.files) file(s), \(listing.changed) written\(listing.replaced.isEmpty ? "" : "; the host's own versions kept: \(listing.replaced.joined(separator: ", "))")")
     if listing.unlisted { context.console.line("    this snapshot predates the list of excluded files: check the inventory's config excludes by hand") }
     if listing.ownersFixed > 0 { context.console.line("    owners and modes set by name as recorded: \(listing.ownersFixed) file(s)") }

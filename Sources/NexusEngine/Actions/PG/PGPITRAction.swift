@@ -82,11 +82,10 @@ public struct PGPITRAction: StepAction {
     let target = try targetTime.map { template throws(StepFailure) in try context.render(template) } ?? ""
     let data = try await DataDirectory.resolve(try dataDirectory.map { template throws(StepFailure) in try context.render(template) }, context: context)
     let clock = ContinuousClock()
-    try await RecoverySources.requireMountedNAS(holding: basePath, context: context)
+    try await NASCatalog.requireMountedNAS(holding: basePath, context: context)
 
-    let sources = RecoverySources.parse(try await context.run(HostCommand(
-      .argv(["bash", "-c", RecoverySources.script, "recovery-sources", URL(fileURLWithPath: basePath).deletingLastPathComponent().deletingLastPathComponent().path, "\(nas.fallback)/wal-spool", data]),
-      timeout: .seconds(120)), quiet: true).stdoutText)
+    let root = URL(fileURLWithPath: basePath).deletingLastPathComponent().deletingLastPathComponent().path
+    let sources = try await NASCatalog.load(context, roots: [root], spool: "\(nas.fallback)/wal-spool", dataDirectory: data)
     guard let baseInfo = sources.bases.first(where: { $0.path == basePath }) else {
       throw StepFailure(.failed, "\(basePath) is not a verified base backup (no backup_manifest with a start)")
     }

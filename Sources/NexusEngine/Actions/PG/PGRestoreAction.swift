@@ -43,7 +43,7 @@ public struct PGRestoreAction: StepAction {
   public func run(_ context: StepContext) async throws(StepFailure) -> StepResult {
     guard let database = context.environment.database else { throw StepFailure(.failed, "no database in the inventory") }
     let dump = try context.render(from)
-    try await RecoverySources.requireMountedNAS(holding: dump, context: context)
+    try await NASCatalog.requireMountedNAS(holding: dump, context: context)
     let ownerName = try owner.map { template throws(StepFailure) in try context.render(template) }.flatMap { $0.isEmpty ? nil : $0 }
     let connection: PGConnection
     do { connection = try await PGConnection.connect(conninfo: database.conninfo(database: "postgres")) } catch {

@@ -32,15 +32,10 @@ public struct WALPruneAction: StepAction {
   public func run(_ context: StepContext) async throws(StepFailure) -> StepResult {
     let root = try context.render(target)
     let cutoffSeconds = (days ?? context.environment.retention.walDays) * 86_400
-    let starts = try await context.run(HostCommand(
-      .argv(["sh", "-c", #"for m in "$1"/base/*/backup_manifest; do [ -f "$m" ] || continue; echo "manifest $m"; tr -d ' \n' < "$m" | grep -o '"Timeline":[0-9]*,"Start-LSN":"[^"]*"' | head -n 1; done; exit 0"#, "starts", root]),
-      timeout: .seconds(60)), quiet: true)
-    let segments = starts.stdoutText.split(separator: "\n").compactMap { line -> String? in
-      guard let match = line.firstMatch(of: #/"Timeline":([0-9]+),"Start-LSN":"([^"]+)"/#), let timeline = Int(match.output.1) else { return nil }
-      return WALSegment.name(lsn: String(match.output.2), timeline: timeline)
-    }
-    let manifests = starts.stdoutText.split(separator: "\n").filter { $0.hasPrefix("manifest ") }.count
-    guard starts.succeeded, segments.count == manifests else {
+    let catalog = try await NASCatalog.load(context, roots: [root])
+    let segments = catalog.bases.map(\.startSegment)
+    guard catalog.unreadableBases.isEmpty else {
+      let manifests = segments.count + catalog.unreadableBases.count
       throw StepFailure(.failed, "could not read the start of every base backup (\(segments.count) of \(manifests) manifests understood); no WAL was removed")
     }
     guard let oldestNeeded = segments.min() else {

@@ -26,15 +26,12 @@ public struct WALStatusAction: StepAction {
     }
     let status: WALArchiverStatus
     do { status = try await WALArchiverStatus.read(database) } catch { throw StepFailure(.failed, "\(error)") }
-    let spool = try await context.run(HostCommand(
-      .argv(["sh", "-c", #"[ -d "$1" ] && find "$1" -maxdepth 1 -type f -name '[0-9A-F]*' | wc -l || echo 0"#, "spool", "\(nas.fallback)/wal-spool"]),
-      timeout: .seconds(30)), quiet: true)
-    let spooled = spool.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+    let spooled = String(try await NASCatalog.load(context, roots: [], spool: "\(nas.fallback)/wal-spool").spooledSegments)
     context.console.line("    \(status.summary); \(spooled) segment(s) spooled on the server")
     return StepResult(outputs: [
       "archived_count": String(status.archivedCount), "failed_count": String(status.failedCount),
       "last_archived_wal": status.lastArchivedWAL ?? "", "lag_seconds": status.lagSeconds.map { String(Int($0)) } ?? "",
-      "failing": status.failing ? "true" : "false", "spooled": spooled.isEmpty ? "0" : spooled,
+      "failing": status.failing ? "true" : "false", "spooled": spooled,
     ])
   }
 }

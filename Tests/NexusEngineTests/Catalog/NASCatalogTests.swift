@@ -4,22 +4,22 @@ import NexusBackup
 import Testing
 
 @Suite("Restore points")
-struct RecoverySourcesTests {
+struct NASCatalogTests {
   let listing = """
-    base\t/nas/base/20261115\t13000000\t52000000\t1763200000\t"Timeline":1,"Start-LSN":"0/2000028"
-    base\t/nas/base/20261122\t14000000\t53000000\t1763800000\t"Timeline":1,"Start-LSN":"0/9000028"
-    base\t/nas/base/broken\t1\t1\t1\tgarbage
+    root\t/nas\t/nas ext4\t123456789
+    base\t/nas\t20261115\t13000000\t52000000\t1763200000\t"Timeline":1,"Start-LSN":"0/2000028"
+    base\t/nas\t20261122\t14000000\t53000000\t1763800000\t"Timeline":1,"Start-LSN":"0/9000028"
+    base\t/nas\tbroken\t1\t1\t1\tgarbage
     wal\t000000010000000000000009\t1763800100.5
     wal\t00000001000000000000000A\t1763800200.25
     wal\t00000001000000000000000B.partial\t1763800300
     avail\t987654321
-    nasavail\t123456789
 
     """
 
   @Test("the host's listing: base backups newest first with their first segment, segments with their archive time, free space")
   func parse() throws {
-    let sources = RecoverySources.parse(listing)
+    let sources = NASCatalog.parse(listing)
     #expect(sources.bases.map(\.name) == ["20261122", "20261115"], "a base backup whose manifest gives no start is not one")
     let newest = try #require(sources.bases.first)
     #expect(newest.startSegment == "000000010000000000000009")
@@ -38,7 +38,7 @@ struct RecoverySourcesTests {
   func timelines() throws {
     // Timeline 2 branched from 1 inside segment 0A (switch point 0/A000100).
     let history = Data("1\t0/A000100\tbefore 2026-11-22 10:00:00+00\n".utf8).base64EncodedString()
-    let sources = RecoverySources.parse(listing + """
+    let sources = NASCatalog.parse(listing + """
       wal\t00000002000000000000000A\t1763800400
       wal\t00000002.history\t1763800399
       history\t00000002.history\t\(history)
@@ -48,7 +48,7 @@ struct RecoverySourcesTests {
       """)
     #expect(sources.histories[2]?.parent == 1)
     #expect(sources.archiveCluster == nil)
-    #expect(RecoverySources.parse("cluster\t7443210987654321098\n").archiveCluster == "7443210987654321098")
+    #expect(NASCatalog.parse("cluster\t/nas\t7443210987654321098\n").archiveCluster == "7443210987654321098")
     #expect(sources.timelines.timeline(at: Date(timeIntervalSince1970: 1763800300)) == 1)
     #expect(sources.timelines.timeline(at: Date(timeIntervalSince1970: 1763800500)) == 2)
     let newest = try #require(sources.bases.first)
