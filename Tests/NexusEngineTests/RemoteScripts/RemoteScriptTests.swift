@@ -33,4 +33,31 @@ struct RemoteScriptTests {
     process.waitUntilExit()
     #expect(process.terminationStatus == 0)
   }
+
+  @Test("the one durable write: the content lands under the name, no staged copy is left, a missing directory fails and leaves nothing")
+  func durableWrite() throws {
+    let directory = FileManager.default.temporaryDirectory.appending(path: "nexus-write-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    func write(_ path: String, _ text: String) throws -> Int32 {
+      let process = Process()
+      process.executableURL = URL(fileURLWithPath: "/bin/sh")
+      process.arguments = ["-c", RemoteScript.durable + RemoteScript.writeFile, "write-file", path]
+      let input = Pipe()
+      process.standardInput = input
+      process.standardError = FileHandle.nullDevice
+      try process.run()
+      input.fileHandleForWriting.write(Data(text.utf8))
+      try input.fileHandleForWriting.close()
+      process.waitUntilExit()
+      return process.terminationStatus
+    }
+    let target = directory.appending(path: "manifest.json").path
+    #expect(try write(target, "one") == 0)
+    #expect(try write(target, "two") == 0)
+    #expect(try String(contentsOfFile: target, encoding: .utf8) == "two")
+    #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["manifest.json"])
+    #expect(try write(directory.path + "/missing/file", "x") != 0)
+    #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["manifest.json"])
+  }
 }

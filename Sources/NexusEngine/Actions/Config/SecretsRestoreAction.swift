@@ -111,10 +111,10 @@ public struct SecretsRestoreAction: StepAction {
 
   /// stdin → PATH, root 0600 — or USER:GROUP and MODE as the snapshot recorded them when
   /// this install knows them.
-  static let writeScript = RemoteScript.secretsWrite
+  static let writeScript = RemoteScript.durable + RemoteScript.secretsWrite
 
   /// stdin replaces the file, keeping its owner and mode.
-  static let rewriteScript = RemoteScript.secretsRewrite
+  static let rewriteScript = RemoteScript.durable + RemoteScript.secretsRewrite
 
   static let checkScript = RemoteScript.secretsCheck
 }

@@ -12,7 +12,7 @@ enum HostCommandLines {
   /// Writes `content` to `path` durably: temporary name, fsync, rename, fsync of the directory.
   static func writeFile(_ path: String, content: [UInt8]) -> HostCommand {
     var command = HostCommand(
-      .argv(["sh", "-c", #"tmp="$1.partial.$$"; cat > "$tmp" && sync "$tmp" && mv -f "$tmp" "$1" && sync "$(dirname "$1")" || { rm -f "$tmp"; exit 1; }"#, "write-file", path]),
+      .argv(["sh", "-c", RemoteScript.durable + RemoteScript.writeFile, "write-file", path]),
       timeout: .seconds(120))
     command.stdin = content
     return command

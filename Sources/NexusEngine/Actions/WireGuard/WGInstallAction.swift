@@ -105,5 +105,5 @@ public struct WGInstallAction: StepAction {
 
   /// stdin → TARGET (0600, 0700 directory) unless it already has that sha256; a
   /// different file there is renamed to TARGET.replaced-STAMP first. Checks the result.
-  static let installScript = RemoteScript.wgInstall
+  static let installScript = RemoteScript.durable + RemoteScript.wgInstall
 }

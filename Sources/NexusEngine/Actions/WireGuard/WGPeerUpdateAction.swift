@@ -80,5 +80,5 @@ public struct WGPeerUpdateAction: StepAction {
     return StepResult(outputs: ["old_public_key": oldKey, "public_key": newKey, "changed": changed ? "true" : "false"])
   }
 
-  static let writeScript = RemoteScript.wgPeerWrite
+  static let writeScript = RemoteScript.durable + RemoteScript.wgPeerWrite
 }
