@@ -65,7 +65,7 @@ let package = Package(
     .target(
       name: "NexusCLI",
       dependencies: [
-        "NexusCore", "NexusTransport", "NexusPostgres", "NexusEngine", "NexusBackup",
+        "NexusCore", "NexusTransport", "NexusEngine", "NexusBackup",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ]
