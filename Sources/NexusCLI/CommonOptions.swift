@@ -44,7 +44,7 @@ struct CommonOptions: ParsableArguments {
   }
 
   var useColor: Bool {
-    !noColor && processEnvironment["NO_COLOR"] == nil && isatty(STDOUT_FILENO) == 1
+    !noColor && processEnvironment["NO_COLOR"] == nil && POSIX.isTerminal(POSIX.standardOutput)
   }
 
   /// Loads the inventory and picks the environment, with the `--host` overrides
@@ -79,16 +79,5 @@ struct CommonOptions: ParsableArguments {
   /// The overrides as the journal records them (re-parseable `NAME=TARGET`).
   func effectiveOverrides(_ environment: Environment) -> [String] {
     hostOverrides.compactMap { try? HostOverride.parse($0, environment: environment).description }
-  }
-}
-
-/// Writing to the terminal.
-enum Console {
-  static func error(_ text: String) {
-    FileHandle.standardError.write(Data((Redactor.redact(text) + "\n").utf8))
-  }
-
-  static func line(_ text: String) {
-    print(Redactor.redact(text))
   }
 }

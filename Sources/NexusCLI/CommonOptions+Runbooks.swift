@@ -1,12 +1,7 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import NexusCore
 import NexusEngine
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 extension CommonOptions {
   /// Runbooks are found by path, or by id in --runbooks, NEXUS_DR_RUNBOOKS,
@@ -53,41 +48,11 @@ extension CommonOptions {
     }
     var options = RunOptions(
       stateDirectory: stateDirectory, answers: answerValues, assumeYes: yes,
-      interactive: isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1, color: useColor, inputs: inputValues,
+      interactive: POSIX.isTerminal(POSIX.standardInput) && POSIX.isTerminal(POSIX.standardOutput), color: useColor, inputs: inputValues,
       toolVersion: NexusDR.version)
     if let environment = try? InventoryLoader.load(file: inventoryPath).environment(environmentName) {
       options.hostOverrides = effectiveOverrides(environment)
     }
     return options
   }
-}
-
-/// Runs `body` so that Ctrl-C or SIGTERM cancels it (the engine stops the
-/// running command, journals `interrupted` and returns 130); a second signal exits at once.
-func withInterruptHandling(_ body: @escaping @Sendable () async -> RunExit) async -> RunExit {
-  signal(SIGINT, SIG_IGN)
-  signal(SIGTERM, SIG_IGN)
-  let task = Task { await body() }
-  let count = Locked(0)
-  let queue = DispatchQueue(label: "nexus-dr.signals")
-  let sources = [SIGINT, SIGTERM].map { number -> any DispatchSourceSignal in
-    let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-    source.setEventHandler {
-      let seen = count.withLock { value in
-        value += 1
-        return value
-      }
-      if seen == 1 {
-        FileHandle.standardError.write(Data("\nnexus-dr: stopping the running command (again to quit at once)…\n".utf8))
-        task.cancel()
-      } else {
-        Foundation.exit(RunExit.interrupted.rawValue)
-      }
-    }
-    source.resume()
-    return source
-  }
-  let result = await task.value
-  sources.forEach { $0.cancel() }
-  return result
 }
