@@ -29,30 +29,4 @@ extension CommonOptions {
       throw ExitCode(RunExit.invalidInput.rawValue)
     }
   }
-
-  func runOptions(inputs: [String] = []) throws -> RunOptions {
-    var answerValues: [String: String] = [:]
-    if let answers {
-      do { answerValues = try Prompter.loadAnswers(file: answers) } catch {
-        Console.error(error.description)
-        throw ExitCode(RunExit.invalidInput.rawValue)
-      }
-    }
-    var inputValues: [String: String] = [:]
-    for item in inputs {
-      guard let equals = item.firstIndex(of: "="), equals != item.startIndex else {
-        Console.error("error: --input takes NAME=VALUE, got '\(item)'")
-        throw ExitCode(RunExit.invalidInput.rawValue)
-      }
-      inputValues[String(item[..<equals])] = String(item[item.index(after: equals)...])
-    }
-    var options = RunOptions(
-      stateDirectory: stateDirectory, answers: answerValues, assumeYes: yes,
-      interactive: POSIX.isTerminal(POSIX.standardInput) && POSIX.isTerminal(POSIX.standardOutput), color: useColor, inputs: inputValues,
-      toolVersion: NexusDR.version)
-    if let environment = try? InventoryLoader.load(file: inventoryPath).environment(environmentName) {
-      options.hostOverrides = effectiveOverrides(environment)
-    }
-    return options
-  }
 }

@@ -20,7 +20,8 @@ extension NexusDR {
     var targetTime: String?
 
     func run() async throws {
-      try await runScenario("corrupt-db", inputs: ["target_time": targetTime], options: options)
+      let inputs = ["target_time": targetTime].compactMapValues { $0 }
+      try await RunInvocation(runbook: "corrupt-db", inputs: inputs, options: options).run()
     }
   }
 }

@@ -34,7 +34,7 @@ extension NexusDR {
         Console.error("error: --key-file \(path) is \(error.reason)")
         throw ExitCode(RunExit.invalidInput.rawValue)
       }
-      try await runScenario("gateway-failure", inputs: ["key_file": path], options: options)
+      try await RunInvocation(runbook: "gateway-failure", inputs: ["key_file": path], options: options).run()
     }
   }
 }

@@ -18,11 +18,9 @@ extension NexusDR {
     @Flag(help: "Leave out the rehearsal items (the backups alone: what nas-failure checks at its end).") var skipRehearsals = false
 
     func run() async throws {
-      let environment: Environment
-      do { environment = try InventoryLoader.load(file: options.inventoryPath).environment(options.environmentName) } catch {
-        Console.error(error.description)
-        throw ExitCode(3)
-      }
+      // The monitoring convention: a configuration that cannot be read is UNKNOWN (3).
+      let inventory = try options.loadInventory(failureStatus: 3)
+      let environment = try options.environment(in: inventory, failureStatus: 3)
       let transports = HostTransports(environment: environment)
       var check = HealthCheck(environment: environment, transports: transports, stateDirectory: options.stateDirectory)
       check.includeRehearsals = !skipRehearsals

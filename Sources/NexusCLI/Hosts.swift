@@ -28,8 +28,9 @@ extension NexusDR.Hosts {
     var samples = 5
 
     func run() async throws {
-      let (inventory, environment) = try options.loadEnvironment()
-      Console.line("Environment \(environment.name) (inventory \(inventory.source))")
+      let selected = try options.loadEnvironment()
+      let environment = selected.environment
+      Console.line("Environment \(environment.name) (inventory \(selected.inventory.source))")
       let transports = HostTransports(environment: environment)
       var failed = false
       var rows: [[String]] = [["HOST", "ADDRESS", "HOSTNAME", "KERNEL", "CONNECT", "RTT (median)", "STATUS"]]

@@ -17,7 +17,7 @@ extension NexusDR {
     @OptionGroup var options: CommonOptions
 
     func run() async throws {
-      try await runScenario("nas-failure", inputs: [:], options: options)
+      try await RunInvocation(runbook: "nas-failure", options: options).run()
     }
   }
 }

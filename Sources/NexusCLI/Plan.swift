@@ -12,13 +12,14 @@ extension NexusDR {
 
     @OptionGroup var options: CommonOptions
     @Argument(help: "Runbook id or path.") var runbook: String
-    @Option(name: .customLong("input"), help: "A runbook input, NAME=VALUE (repeatable).") var inputs: [String] = []
+    @Option(name: .customLong("input"), help: "A runbook input, NAME=VALUE (repeatable).") var inputs: [RunbookInput] = []
     @Flag(help: "Also run the preflight checks (read-only).") var probe = false
 
     func run() async throws {
       let runbook = try options.loadRunbook(runbook)
-      let (_, environment) = try options.loadEnvironment()
-      let runOptions = try options.runOptions(inputs: inputs)
+      let selected = try options.loadEnvironment()
+      let environment = selected.environment
+      let runOptions = try options.runOptions(for: selected, inputs: inputs.values)
       let engine = RunEngine(runbook: runbook, environment: environment, options: runOptions)
       do { try engine.checkHosts() } catch {
         Console.error("error: \(error)")

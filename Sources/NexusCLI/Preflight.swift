@@ -11,14 +11,10 @@ extension NexusDR {
 
     @OptionGroup var options: CommonOptions
     @Argument(help: "Runbook id or path.") var runbook: String
-    @Option(name: .customLong("input"), help: "A runbook input, NAME=VALUE (repeatable).") var inputs: [String] = []
+    @Option(name: .customLong("input"), help: "A runbook input, NAME=VALUE (repeatable).") var inputs: [RunbookInput] = []
 
     func run() async throws {
-      let runbook = try options.loadRunbook(runbook)
-      let (_, environment) = try options.loadEnvironment()
-      let engine = RunEngine(runbook: runbook, environment: environment, options: try options.runOptions(inputs: inputs))
-      let exit = await engine.preflightOnly()
-      if exit != .done { throw ExitCode(exit.rawValue) }
+      try await RunInvocation(runbook: runbook, inputs: inputs.values, options: options).preflight()
     }
   }
 }

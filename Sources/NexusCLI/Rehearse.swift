@@ -33,7 +33,8 @@ extension NexusDR {
         Console.error("error: no scenario '\(scenario)' to rehearse; one of: \(RehearsalSpec.scenarios.joined(separator: ", "))")
         throw ExitCode(RunExit.invalidInput.rawValue)
       }
-      let (inventory, environment) = try options.loadEnvironment()
+      let selected = try options.loadEnvironment()
+      let (inventory, environment) = (selected.inventory, selected.environment)
       let refusals = RehearsalGuard.refusals(environment: environment, inventory: inventory)
       guard refusals.isEmpty else {
         Console.error("error: rehearse refused in environment '\(environment.name)', nothing was touched:")
@@ -57,7 +58,7 @@ extension NexusDR {
         throw ExitCode(RunExit.locked.rawValue)
       }
 
-      let base = try options.runOptions()
+      let base = try options.runOptions(for: selected)
       let console = ConsoleOutput(color: options.useColor)
       guard await rehearsal.isReady(runbook: runbook, options: base, console: console) else {
         Console.error("error: \(environment.name) is not ready to rehearse \(scenario) (above); nothing was broken")

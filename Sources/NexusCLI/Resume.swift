@@ -17,6 +17,8 @@ extension NexusDR {
     func run() async throws {
       let runs = RunDirectory.all(stateDirectory: options.stateDirectory)
       let history: RunHistory
+      // Read once: here when the environment names the run, after the run is found otherwise.
+      var inventory: Inventory?
       if let runID {
         guard let found = runs.first(where: { $0.runID == runID }) else {
           Console.error("error: no run \(runID) in \(options.stateDirectory)/runs; see nexus-dr runs")
@@ -24,7 +26,9 @@ extension NexusDR {
         }
         history = found
       } else {
-        let (_, environment) = try options.loadEnvironment()
+        let loaded = try options.loadInventory()
+        inventory = loaded
+        let environment = try options.environment(in: loaded)
         guard
           let latest = runs.last(where: {
             $0.environment == environment.name && !$0.state(lockHeldByThisRun: false).isFinished
@@ -40,23 +44,15 @@ extension NexusDR {
         throw ExitCode(RunExit.invalidInput.rawValue)
       }
       let runbook = try options.loadRunbook(runbookFile)
-      let inventory: Inventory
-      do { inventory = try InventoryLoader.load(file: options.inventoryPath) } catch {
-        Console.error(error.description)
-        throw ExitCode(RunExit.invalidInput.rawValue)
-      }
-      let inventoryEnvironment: Environment
-      do { inventoryEnvironment = try inventory.environment(options.environmentName ?? history.environment) } catch {
-        Console.error(error.description)
-        throw ExitCode(RunExit.invalidInput.rawValue)
-      }
+      let site = try inventory ?? options.loadInventory()
+      let declared = try options.environment(options.environmentName ?? history.environment, in: site)
       // The ones the run last ran with, each replaced by one given now for the same host.
       let overrides = Environment.merge(recorded: history.hostOverrides, given: options.hostOverrides)
       if !history.hostOverrides.isEmpty { Console.error("note: run \(history.runID) ran with --host \(history.hostOverrides.joined(separator: " ")); resuming with them\(options.hostOverrides.isEmpty ? "" : ", except where given again")") }
-      let environment = try options.applyOverrides(overrides, to: inventoryEnvironment)
-      var runOptions = try options.runOptions()
-      runOptions.hostOverrides = overrides.compactMap { try? HostOverride.parse($0, environment: inventoryEnvironment).description }
-      let engine = RunEngine(runbook: runbook, environment: environment, options: runOptions)
+      let selected = SelectedEnvironment(
+        inventory: site, environment: try options.applyOverrides(overrides, to: declared),
+        hostOverrides: options.journaled(overrides, in: declared))
+      let engine = RunEngine(runbook: runbook, environment: selected.environment, options: try options.runOptions(for: selected))
       let exit = await withInterruptHandling { await engine.resume(history) }
       if exit != .done { throw ExitCode(exit.rawValue) }
     }

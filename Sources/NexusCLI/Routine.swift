@@ -16,12 +16,10 @@ extension NexusDR {
 
     @OptionGroup var options: CommonOptions
     @Argument(help: "nightly or weekly.") var routine: Schedule
-    @Option(name: .customLong("input"), help: "A runbook input, NAME=VALUE (repeatable), e.g. date=20261127.") var inputs: [String] = []
+    @Option(name: .customLong("input"), help: "A runbook input, NAME=VALUE (repeatable), e.g. date=20261127.") var inputs: [RunbookInput] = []
 
     func run() async throws {
-      var command = try Run.parse([routine.rawValue] + inputs.flatMap { ["--input", $0] })
-      command.options = options
-      try await command.run()
+      try await RunInvocation(runbook: routine.rawValue, inputs: inputs.values, options: options).run()
     }
   }
 }

@@ -35,8 +35,8 @@ extension NexusDR {
         }
         secretsPath = path
       }
-      try await runScenario(
-        "server-failure", inputs: ["target_time": targetTime, "secrets_dir": secretsPath, "setup_script": setupScript], options: options)
+      let inputs = ["target_time": targetTime, "secrets_dir": secretsPath, "setup_script": setupScript].compactMapValues { $0 }
+      try await RunInvocation(runbook: "server-failure", inputs: inputs, options: options).run()
     }
   }
 }

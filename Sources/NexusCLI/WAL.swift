@@ -23,7 +23,7 @@ struct WALLocation: ParsableArguments {
 
   func archive() throws -> WALArchive {
     if let nas, let fallback { return WALArchive(nasPath: nas, fallbackPath: fallback, fstype: fstype) }
-    let (_, environment) = try options.loadEnvironment()
+    let environment = try options.loadEnvironment().environment
     guard let spec = environment.nas else {
       Console.error("error: environment \(environment.name) has no nas section in \(options.inventoryPath)")
       throw ExitCode(RunExit.invalidInput.rawValue)
