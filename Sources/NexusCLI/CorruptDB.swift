@@ -21,7 +21,7 @@ extension NexusDR {
 
     func run() async throws {
       let inputs = ["target_time": targetTime].compactMapValues { $0 }
-      try await RunInvocation(runbook: "corrupt-db", inputs: inputs, options: options).run()
+      try await RunInvocation(runbook: Scenario.corruptDB.runbook, inputs: inputs, options: options).run()
     }
   }
 }

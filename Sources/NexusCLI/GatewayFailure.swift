@@ -15,26 +15,25 @@ extension NexusDR {
         """)
 
     @OptionGroup var options: CommonOptions
-    @Option(help: "nexus-gate's WireGuard private key from secure storage (a file on this machine; read, never logged). Required.")
-    var keyFile: String?
+    @Option(help: "nexus-gate's WireGuard private key from secure storage (a file on this machine; read, never logged). The recovery needs --key-file: the replacement takes over the tunnel with the gate's own key.")
+    var keyFile: String
 
-    func run() async throws {
-      // The key is checked before the run starts (exit 2): an operator who gave the wrong
-      // file fixes the path and starts again, with nothing touched.
-      guard let keyFile else {
-        Console.error("error: gateway-failure needs --key-file PATH: nexus-gate's WireGuard private key from secure storage")
-        throw ExitCode(RunExit.invalidInput.rawValue)
-      }
-      let path = URL(fileURLWithPath: keyFile).standardizedFileURL.path
-      guard let data = FileManager.default.contents(atPath: path) else {
-        Console.error("error: --key-file \(path): cannot read it (missing, or not readable by this user)")
-        throw ExitCode(RunExit.invalidInput.rawValue)
+    /// The key file as given, made absolute.
+    var keyPath: String { URL(fileURLWithPath: keyFile).standardizedFileURL.path }
+
+    /// The key is checked before the run starts (exit 2): an operator who gave the wrong
+    /// file fixes the path and starts again, with nothing touched.
+    func validate() throws {
+      guard let data = FileManager.default.contents(atPath: keyPath) else {
+        throw ValidationError("--key-file \(keyPath): cannot read it (missing, or not readable by this user)")
       }
       do { _ = try WireGuardKey.publicKey(ofPrivate: String(decoding: data, as: UTF8.self)) } catch {
-        Console.error("error: --key-file \(path) is \(error.reason)")
-        throw ExitCode(RunExit.invalidInput.rawValue)
+        throw ValidationError("--key-file \(keyPath) is \(error.reason)")
       }
-      try await RunInvocation(runbook: "gateway-failure", inputs: ["key_file": path], options: options).run()
+    }
+
+    func run() async throws {
+      try await RunInvocation(runbook: Scenario.gatewayFailure.runbook, inputs: ["key_file": keyPath], options: options).run()
     }
   }
 }

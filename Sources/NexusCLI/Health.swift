@@ -13,8 +13,7 @@ extension NexusDR {
       discussion: "Exit status as a monitoring plugin: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. The JSON is documented in docs/health.md.")
 
     @OptionGroup var options: CommonOptions
-    @Flag(help: "JSON for nexus-health.") var json = false
-    @Flag(help: "node_exporter textfile format.") var prometheus = false
+    @Flag var format: HealthFormat?
     @Flag(help: "Leave out the rehearsal items (the backups alone: what nas-failure checks at its end).") var skipRehearsals = false
 
     func run() async throws {
@@ -26,14 +25,24 @@ extension NexusDR {
       check.includeRehearsals = !skipRehearsals
       let report = await check.run()
       await transports.closeAll()
-      if json {
-        print(try report.json())
-      } else if prometheus {
-        print(report.prometheus, terminator: "")
-      } else {
-        print(report.text)
+      switch format {
+      case .json: print(try report.json())
+      case .prometheus: print(report.prometheus, terminator: "")
+      case nil: print(report.text)
       }
       if report.status != .ok { throw ExitCode(report.status.exitCode) }
+    }
+  }
+}
+
+/// What `health` prints for a machine instead of the table for a person (one of them).
+enum HealthFormat: String, EnumerableFlag {
+  case json, prometheus
+
+  static func help(for value: HealthFormat) -> ArgumentHelp? {
+    switch value {
+    case .json: "JSON for nexus-health."
+    case .prometheus: "node_exporter textfile format."
     }
   }
 }

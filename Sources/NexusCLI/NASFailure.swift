@@ -17,7 +17,7 @@ extension NexusDR {
     @OptionGroup var options: CommonOptions
 
     func run() async throws {
-      try await RunInvocation(runbook: "nas-failure", options: options).run()
+      try await RunInvocation(runbook: Scenario.nasFailure.runbook, options: options).run()
     }
   }
 }

@@ -24,15 +24,11 @@ extension NexusDR {
         """)
 
     @OptionGroup var options: CommonOptions
-    @Argument(help: "corrupt-db, server-failure, gateway-failure or nas-failure.") var scenario: String
+    @Argument(help: "The scenario to rehearse.") var scenario: Scenario
     @Flag(help: "Answer the runbook's questions at the terminal (a drill for the operator, not only the runbook).")
     var interactive = false
 
     func run() async throws {
-      guard RehearsalSpec.scenarios.contains(scenario) else {
-        Console.error("error: no scenario '\(scenario)' to rehearse; one of: \(RehearsalSpec.scenarios.joined(separator: ", "))")
-        throw ExitCode(RunExit.invalidInput.rawValue)
-      }
       let selected = try options.loadEnvironment()
       let (inventory, environment) = (selected.inventory, selected.environment)
       let refusals = RehearsalGuard.refusals(environment: environment, inventory: inventory)
@@ -42,12 +38,12 @@ extension NexusDR {
         Console.error("  hint: a rehearsal breaks what it rehearses; point it at a staging environment of its own (\(inventory.source))")
         throw ExitCode(RunExit.invalidInput.rawValue)
       }
-      let runbook = try options.loadRunbook(scenario)
-      let nightly = scenario == "nas-failure" ? try options.loadRunbook("nightly") : nil
+      let runbook = try options.loadRunbook(scenario.runbook)
+      let nightly = scenario == .nasFailure ? try options.loadRunbook("nightly") : nil
       let rehearsal: Rehearsal
       do {
         rehearsal = try Rehearsal(
-          scenario: scenario, environment: environment, inventorySource: inventory.source, stateDirectory: options.stateDirectory,
+          scenario: scenario.rawValue, environment: environment, inventorySource: inventory.source, stateDirectory: options.stateDirectory,
           nightly: nightly)
       } catch {
         Console.error("error: \(error)")
@@ -61,11 +57,11 @@ extension NexusDR {
       let base = try options.runOptions(for: selected)
       let console = ConsoleOutput(color: options.useColor)
       guard await rehearsal.isReady(runbook: runbook, options: base, console: console) else {
-        Console.error("error: \(environment.name) is not ready to rehearse \(scenario) (above); nothing was broken")
+        Console.error("error: \(environment.name) is not ready to rehearse \(scenario.rawValue) (above); nothing was broken")
         throw ExitCode(RunExit.checkFailed.rawValue)
       }
       console.line("")
-      console.heading("Rehearsal of \(scenario) in \(environment.name)")
+      console.heading("Rehearsal of \(scenario.rawValue) in \(environment.name)")
       for line in rehearsal.plan { console.line("  " + line) }
       let confirmed = await rehearsal.confirm(options: base, console: console)
       if confirmed != .done { throw ExitCode(confirmed.rawValue) }

@@ -11,13 +11,9 @@ extension NexusDR {
 
     @OptionGroup var options: CommonOptions
     @Argument(help: "The run's id (see nexus-dr runs), or a rehearsal's (STATE/rehearsals/ID).") var runID: String
-    @Option(help: "md, json or html.") var format: String = "md"
+    @Option(help: "The report's format.") var format: ReportWriter.Format = .md
 
     func run() async throws {
-      guard let format = ReportWriter.Format(rawValue: format) else {
-        Console.error("error: --format must be md, json or html")
-        throw ExitCode(RunExit.invalidInput.rawValue)
-      }
       if let rehearsal = RehearsalStore.all(stateDirectory: options.stateDirectory).first(where: { $0.id == runID }) {
         switch format {
         case .json:
@@ -41,3 +37,5 @@ extension NexusDR {
     }
   }
 }
+
+extension ReportWriter.Format: ExpressibleByArgument {}

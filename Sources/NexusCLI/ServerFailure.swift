@@ -24,19 +24,20 @@ extension NexusDR {
     @Option(help: "nexus-core's setup script on the new server (default /root/nexus-core/deploy/setup-server.sh).")
     var setupScript: String?
 
-    func run() async throws {
-      var secretsPath: String?
-      if let secretsDir {
-        let path = URL(fileURLWithPath: secretsDir).standardizedFileURL.path
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
-          Console.error("error: --secrets-dir \(path) is not a directory on this machine")
-          throw ExitCode(RunExit.invalidInput.rawValue)
-        }
-        secretsPath = path
+    /// The secrets directory as given, made absolute.
+    var secretsPath: String? { secretsDir.map { URL(fileURLWithPath: $0).standardizedFileURL.path } }
+
+    func validate() throws {
+      guard let secretsPath else { return }
+      var isDirectory: ObjCBool = false
+      guard FileManager.default.fileExists(atPath: secretsPath, isDirectory: &isDirectory), isDirectory.boolValue else {
+        throw ValidationError("--secrets-dir \(secretsPath) is not a directory on this machine")
       }
+    }
+
+    func run() async throws {
       let inputs = ["target_time": targetTime, "secrets_dir": secretsPath, "setup_script": setupScript].compactMapValues { $0 }
-      try await RunInvocation(runbook: "server-failure", inputs: inputs, options: options).run()
+      try await RunInvocation(runbook: Scenario.serverFailure.runbook, inputs: inputs, options: options).run()
     }
   }
 }
