@@ -4,7 +4,7 @@ import NexusCore
 import NexusEngine
 
 extension NexusDR {
-  /// `nexus-dr rehearse SCENARIO`: a drill in staging or the lab. Breaks the environment for
+  /// `nexus-dr rehearse SCENARIO`: a rehearsal in staging or the lab. Breaks the environment for
   /// real, runs the scenario's runbook, verifies, and measures the recovery time (failure
   /// injected → service verified) and the data lost (records the witness device had
   /// acknowledged that are gone) against the inventory's objectives.
@@ -25,7 +25,7 @@ extension NexusDR {
 
     @OptionGroup var options: CommonOptions
     @Argument(help: "The scenario to rehearse.") var scenario: Scenario
-    @Flag(help: "Answer the runbook's questions at the terminal (a drill for the operator, not only the runbook).")
+    @Flag(help: "Answer the runbook's questions at the terminal (a rehearsal for the operator, not only the runbook).")
     var interactive = false
 
     func run() async throws {
