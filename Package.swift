@@ -87,6 +87,8 @@ let package = Package(
       name: "NexusTransportTests",
       dependencies: ["NexusTransport", "NexusTestSupport"]
     ),
+    // The built nexus-dr run as an operator runs it (help, lint, plan, timers, exit statuses): no lab.
+    .testTarget(name: "NexusCLITests", dependencies: ["NexusTransport", "NexusTestSupport"]),
     .testTarget(
       name: "NexusLabTests",
       dependencies: ["NexusCore", "NexusTransport", "NexusPostgres", "NexusEngine", "NexusBackup", "NexusTestSupport"]
