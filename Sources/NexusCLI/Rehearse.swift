@@ -30,7 +30,8 @@ extension NexusDR {
 
     func run() async throws {
       let selected = try options.loadEnvironment()
-      let (inventory, environment) = (selected.inventory, selected.environment)
+      let inventory = selected.inventory
+      let environment = selected.environment
       let refusals = RehearsalGuard.refusals(environment: environment, inventory: inventory)
       guard refusals.isEmpty else {
         Console.error("error: rehearse refused in environment '\(environment.name)', nothing was touched:")

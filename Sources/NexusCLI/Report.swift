@@ -38,4 +38,5 @@ extension NexusDR {
   }
 }
 
+/// `--format`: the report writer's formats are the option's values.
 extension ReportWriter.Format: ExpressibleByArgument {}
