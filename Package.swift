@@ -70,7 +70,7 @@ let package = Package(
     .target(
       name: "NexusCLI",
       dependencies: [
-        "NexusCore", "NexusTransport", "NexusPostgres", "NexusEngine", "NexusBackup",
+        "NexusCore", "NexusTransport", "NexusEngine", "NexusBackup",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ]
@@ -92,6 +92,8 @@ let package = Package(
       name: "NexusTransportTests",
       dependencies: ["NexusTransport", "NexusTestSupport"]
     ),
+    // The built nexus-dr run as an operator runs it (help, lint, plan, timers, exit statuses): no lab.
+    .testTarget(name: "NexusCLITests", dependencies: ["NexusTransport", "NexusTestSupport"]),
     .testTarget(
       name: "NexusLabTests",
       dependencies: ["NexusCore", "NexusTransport", "NexusPostgres", "NexusEngine", "NexusBackup", "NexusTestSupport"]

@@ -44,51 +44,6 @@ struct CommonOptions: ParsableArguments {
   }
 
   var useColor: Bool {
-    !noColor && processEnvironment["NO_COLOR"] == nil && isatty(STDOUT_FILENO) == 1
-  }
-
-  /// Loads the inventory and picks the environment, with the `--host` overrides
-  /// applied; on error prints it and exits 2.
-  func loadEnvironment() throws -> (Inventory, Environment) {
-    do {
-      let inventory = try InventoryLoader.load(file: inventoryPath)
-      return (inventory, try applyOverrides(hostOverrides, to: try inventory.environment(environmentName)))
-    } catch let exit as ExitCode {
-      throw exit
-    } catch {
-      Console.error("\(error)")
-      throw ExitCode(RunExit.invalidInput.rawValue)
-    }
-  }
-
-  /// The environment with `overrides` (`NAME=TARGET`) in place, each said on stderr.
-  func applyOverrides(_ overrides: [String], to environment: Environment) throws -> Environment {
-    var parsed: [HostOverride] = []
-    for text in overrides {
-      do { parsed.append(try HostOverride.parse(text, environment: environment)) } catch {
-        Console.error(error.description)
-        throw ExitCode(RunExit.invalidInput.rawValue)
-      }
-    }
-    for override in parsed {
-      Console.error("note: for this run, host \(override.name) is \(override.description.dropFirst(override.name.count + 1)) (--host), not what the inventory says")
-    }
-    return environment.applying(parsed)
-  }
-
-  /// The overrides as the journal records them (re-parseable `NAME=TARGET`).
-  func effectiveOverrides(_ environment: Environment) -> [String] {
-    hostOverrides.compactMap { try? HostOverride.parse($0, environment: environment).description }
-  }
-}
-
-/// Writing to the terminal.
-enum Console {
-  static func error(_ text: String) {
-    FileHandle.standardError.write(Data((Redactor.redact(text) + "\n").utf8))
-  }
-
-  static func line(_ text: String) {
-    print(Redactor.redact(text))
+    !noColor && processEnvironment["NO_COLOR"] == nil && POSIX.isTerminal(POSIX.standardOutput)
   }
 }

@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
+import NexusCore
 import NexusEngine
 
-/// The `nexus-dr` command.
+/// The `nexus-dr` command. Its help lists what an operator needs during an outage first: the
+/// scenarios, then the routine, then what looks without changing anything, then the setup.
 public struct NexusDR: AsyncParsableCommand {
   public static let version = "0.1.0"
 
@@ -10,14 +12,18 @@ public struct NexusDR: AsyncParsableCommand {
     commandName: "nexus-dr",
     abstract: "Disaster-recovery runbooks for the Nexus clinic system.",
     discussion: """
-      Exit status: 0 done; 1 a step failed (resumable); 2 invalid input; 3 a check failed,
+      Exit status: 0 done; 1 a step failed (resumable); 2 invalid input; 3 a check failed, \
       nothing changed; 4 the operator declined; 5 another run holds the lock; 130 interrupted.
       Documentation: docs/operator-guide.md, docs/inventory.md, docs/lab.md.
       """,
     version: version,
-    subcommands: [
-      RunCommand.self, PlanCommand.self, PreflightCommand.self, ResumeCommand.self, RunsCommand.self,
-      ReportCommand.self, LintCommand.self, HostsCommand.self, HealthCommand.self, WALCommand.self, RoutineCommand.self, TimersCommand.self, CorruptDBCommand.self, NASFailureCommand.self, GatewayFailureCommand.self, ServerFailureCommand.self, RehearseCommand.self,
+    groupedSubcommands: [
+      CommandGroup(
+        name: "Scenario",
+        subcommands: [CorruptDB.self, ServerFailure.self, GatewayFailure.self, NASFailure.self, Resume.self]),
+      CommandGroup(name: "Routine", subcommands: [Routine.self, Run.self, Rehearse.self, WAL.self]),
+      CommandGroup(name: "Inspection", subcommands: [Runs.self, Report.self, Health.self, Plan.self, Preflight.self]),
+      CommandGroup(name: "Setup", subcommands: [Lint.self, Hosts.self, Timers.self]),
     ]
   )
 
@@ -33,23 +39,23 @@ public struct NexusDR: AsyncParsableCommand {
       } else {
         try command.run()
       }
-      Foundation.exit(0)
+      POSIX.exit(0)
     } catch {
       let code = exitCode(for: error)
       let message = fullMessage(for: error)
       if code == .success {
         if !message.isEmpty { print(message) }
-        Foundation.exit(0)
+        POSIX.exit(0)
       }
-      if !message.isEmpty { FileHandle.standardError.write(Data((message + "\n").utf8)) }
-      guard code == .validationFailure else { Foundation.exit(code.rawValue) }
+      if !message.isEmpty { Console.error(message) }
+      guard code == .validationFailure else { POSIX.exit(code.rawValue) }
       // Invalid arguments are 2, except where 2 means something else to the caller:
       // for restore_command it would read "segment not archived" and end recovery early,
       // for a monitoring system it would read CRITICAL.
       let words = CommandLine.arguments.dropFirst().filter { !$0.hasPrefix("-") }
-      if words.starts(with: ["wal", "fetch"]) { Foundation.exit(126) }
-      if words.first == "health" { Foundation.exit(3) }
-      Foundation.exit(RunExit.invalidInput.rawValue)
+      if words.starts(with: ["wal", "fetch"]) { POSIX.exit(126) }
+      if words.first == "health" { POSIX.exit(3) }
+      POSIX.exit(RunExit.invalidInput.rawValue)
     }
   }
 }

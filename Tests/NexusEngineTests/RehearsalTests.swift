@@ -115,7 +115,7 @@ struct RehearsalTests {
   func loss() {
     let t0 = Date(timeIntervalSince1970: 1_800_000_000)
     let entries = (1...10).map { AcknowledgementLog.Entry(seq: Int64($0), at: t0.addingTimeInterval(Double($0))) }
-    // Baseline at t0+5 held 2...5 (1 was lost by an earlier drill: not this one's); the failure at t0+8.5;
+    // Baseline at t0+5 held 2...5 (1 was lost by an earlier rehearsal: not this one's); the failure at t0+8.5;
     // after the recovery 2, 3, 4, 5, 6 and 10 are there: 7 and 8 lost; 9 was after the failure and is gone too.
     let loss = AcknowledgementLog.loss(
       device: "ipad-1", entries: entries, baselineTakenAt: t0.addingTimeInterval(5.5), presentBefore: [2, 3, 4, 5],

@@ -86,7 +86,7 @@ struct RehearsalLabTests {
 
     let firstSeq = (try acked(lab).last?.seq ?? 0) + 1
     let count = try acked(lab).count
-    #expect(try await eventually(within: .seconds(60)) { try acked(lab).count >= count + 10 }, "ipad-1 pushes before the drill")
+    #expect(try await eventually(within: .seconds(60)) { try acked(lab).count >= count + 10 }, "ipad-1 pushes before the rehearsal")
     let run = try await CLIProcess.run(["rehearse", "corrupt-db", "--yes"] + common(lab))
     #expect(run.status == 0, "\(run.output)")
     let result = try rehearsal("corrupt-db")

@@ -38,13 +38,13 @@ struct SecurityLabTests {
       output += run.output
     }
 
-    // PostgreSQL's statement log since this test began: the drill's DROP is there (the log
+    // PostgreSQL's statement log since this test began: the rehearsal's DROP is there (the log
     // works), and nothing removed anything from the staging schema.
     let handle = try #require(FileHandle(forReadingAtPath: log))
     try handle.seek(toOffset: UInt64(logStart))
     let statements = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
     try handle.close()
-    #expect(statements.contains("DROP TABLE \"public\".\"appointments\" CASCADE"), "the statement log records the drill's drop")
+    #expect(statements.contains("DROP TABLE \"public\".\"appointments\" CASCADE"), "the statement log records the rehearsal's drop")
     // pg_restore's own `TRUNCATE TABLE ONLY` of a table it created moments before in the same
     // restore (the weekly's scratch nexus_restore_test) is how it loads data, not a deletion.
     let staging = statements.split(separator: "\n").filter { line in

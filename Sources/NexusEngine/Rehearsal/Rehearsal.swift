@@ -1,273 +1,263 @@
 import Foundation
 import NexusCore
+import NexusTransport
 
-/// One rehearsal's result, kept in `STATE/rehearsals/ID/rehearsal.json` (0600): what was
-/// broken and when, the recovery run, the measured recovery time and data loss against the
-/// objectives, and the timeline the reports draw.
-public struct RehearsalResult: Codable, Sendable {
-  public enum Outcome: String, Codable, Sendable {
-    /// Recovered, verified, both objectives met.
-    case passed
-    /// Recovered and verified, but slower than the RTO or losing more than the RPO.
-    case objectiveMissed = "objective-missed"
-    /// The recovery did not complete, or its verification failed.
-    case failed
-  }
+/// One rehearsal in staging or the lab: what to break and how, then the recovery with the
+/// scenario's runbook and the measurement of its recovery time (failure injected → service
+/// verified) and data lost (records the witness device had acknowledged that are gone) against
+/// the inventory's objectives. Its commands are argument arrays run on this machine; what it
+/// prints and keeps passes through the redactor.
+///
+/// In order: ``isReady(runbook:options:console:)``, ``plan``, ``confirm(options:console:)``,
+/// then ``perform(runbook:base:interactive:console:)``.
+public struct Rehearsal: Sendable {
+  public let scenario: String
+  public let environment: Environment
+  let spec: RehearsalSpec.Scenario
+  let acknowledgements: RehearsalSpec.Acknowledgements?
+  /// corrupt-db's built-in injection: `schema.table`.
+  let dropTable: (schema: String, table: String)?
+  let stateDirectory: String
+  /// nas-failure: the nightly that runs while the NAS is away.
+  let nightly: Runbook?
+  let local = LocalTransport()
 
-  /// One bar of the timeline, in milliseconds from the failure's injection.
-  public struct Phase: Codable, Sendable {
-    public var label: String
-    /// injection, outage, repair, step, restore
-    public var kind: String
-    public var status: String
-    public var startMs: Int64
-    public var durationMs: Int64
-
-    public init(label: String, kind: String, status: String, startMs: Int64, durationMs: Int64) {
-      self.label = label
-      self.kind = kind
-      self.status = status
-      self.startMs = startMs
-      self.durationMs = durationMs
-    }
-  }
-
-  public struct DataLoss: Codable, Sendable {
-    public var device: String
-    /// Acknowledged before the failure and present before it.
-    public var acknowledged: Int
-    /// Of those, missing after the recovery.
-    public var lost: Int
-    public var lostSeqs: [Int64]
-    /// When the first and last lost record had been acknowledged (ISO 8601), empty when none.
-    public var windowStart: String
-    public var windowEnd: String
-    /// From the first lost acknowledgement to the failure: what the RPO is compared with.
-    public var windowMs: Int64
-    /// Acknowledged between the failure and the verified service (the site still answered), and
-    /// of those not kept by the restore: what a restore to a point before the failure gives up.
-    public var acknowledgedAfter: Int
-    public var lostAfter: Int
-
-    public init(device: String, acknowledged: Int, lost: Int, lostSeqs: [Int64], windowStart: String, windowEnd: String,
-      windowMs: Int64, acknowledgedAfter: Int, lostAfter: Int) {
-      self.device = device
-      self.acknowledged = acknowledged
-      self.lost = lost
-      self.lostSeqs = lostSeqs
-      self.windowStart = windowStart
-      self.windowEnd = windowEnd
-      self.windowMs = windowMs
-      self.acknowledgedAfter = acknowledgedAfter
-      self.lostAfter = lostAfter
-    }
-  }
-
-  public var id: String
-  public var scenario: String
-  public var environment: String
-  public var operatorName: String
-  public var toolVersion: String
-  /// What was broken, in words.
-  public var failure: String
-  /// When the injection started: the recovery time counts from here.
-  public var injectedAt: String
-  /// When the failure was in effect (the drop's recorded time; the injection's end): what was
-  /// acknowledged up to here was promised before the failure. Nil in results before it existed.
-  public var failureAt: String?
-  public var recoveredAt: String
-  public var recoveryMs: Int64
-  public var rtoMs: Int64?
-  public var rpoMs: Int64?
-  public var runID: String?
-  public var runState: String
-  /// What the rehearsal checked after the run, each a sentence; `verified` is their conjunction.
-  public var checks: [String]
-  public var verified: Bool
-  public var dataLoss: DataLoss?
-  /// Why there is no data-loss figure, when there is none.
-  public var dataLossNote: String?
-  public var phases: [Phase]
-  public var outcome: Outcome
-  /// Why, when not passed.
-  public var reason: String
-
-  public var rtoMet: Bool? { runState == "completed" ? rtoMs.map { recoveryMs <= $0 } : nil }
-  public var rpoMet: Bool? {
-    guard runState == "completed", let rpoMs, let dataLoss else { return nil }
-    return dataLoss.windowMs <= rpoMs
-  }
-
-  public init(id: String, scenario: String, environment: String, operatorName: String, toolVersion: String, failure: String,
-    injectedAt: Date) {
-    self.id = id
+  /// Fails (a `RunError` or the acknowledgement log's `ConfigError`) when the inventory does not
+  /// say how to break `environment` for `scenario`, or its witness log cannot be read.
+  public init(scenario: String, environment: Environment, inventorySource: String, stateDirectory: String, nightly: Runbook?) throws {
     self.scenario = scenario
     self.environment = environment
-    self.operatorName = operatorName
-    self.toolVersion = toolVersion
-    self.failure = failure
-    self.injectedAt = JournalTime.format(injectedAt)
-    recoveredAt = ""
-    recoveryMs = 0
-    runState = "not started"
-    checks = []
-    verified = false
-    phases = []
-    outcome = .failed
-    reason = ""
-  }
-
-  /// Settles the outcome from what was measured.
-  public mutating func conclude() {
-    if runState != "completed" {
-      outcome = .failed
-      reason = "the recovery run \(runID ?? "") ended \(runState)"
-    } else if !verified {
-      outcome = .failed
-      reason = "verification failed: " + checks.filter { $0.hasPrefix("FAILED") }.joined(separator: "; ")
-    } else if rtoMet == false || rpoMet == false {
-      outcome = .objectiveMissed
-      var missed: [String] = []
-      if rtoMet == false, let rtoMs { missed.append("recovery took \(Self.text(recoveryMs)), objective \(Self.text(rtoMs))") }
-      if rpoMet == false, let rpoMs, let dataLoss { missed.append("data lost over \(Self.text(dataLoss.windowMs)), objective \(Self.text(rpoMs))") }
-      reason = missed.joined(separator: "; ")
+    self.stateDirectory = stateDirectory
+    self.nightly = nightly
+    spec = environment.rehearsal?.scenarios[scenario] ?? .init()
+    acknowledgements = environment.rehearsal?.acknowledgements
+    if scenario == "corrupt-db" && spec.inject == nil {
+      // The loader checked the form (schema.table, never staging) with the file and line.
+      let name = spec.dropTable ?? "public.appointments"
+      let parts = name.split(separator: ".").map(String.init)
+      let schema = parts.count == 2 ? parts[0] : "public"
+      dropTable = (schema, parts.last ?? name)
+      guard environment.database != nil else {
+        throw RunError(.invalidInput, "\(inventorySource): environment '\(environment.name)' has no database to break")
+      }
     } else {
-      outcome = .passed
-      reason = ""
+      dropTable = nil
+      guard spec.inject != nil else {
+        throw RunError(
+          .invalidInput,
+          "\(inventorySource): environment '\(environment.name)' does not say how to break it for \(scenario): rehearsal.scenarios.\(scenario).inject\n  hint: the command that \(Self.failureWords[scenario]?.does ?? "breaks it") (a hypervisor's power-off, a switch port down), as an argument array; see docs/rehearsals.md"
+        )
+      }
+    }
+    if let acknowledgements { _ = try AcknowledgementLog.read(acknowledgements.log) }
+  }
+
+  /// Each scenario's failure in words: what the injection does (a verb), and what it leaves (a noun phrase).
+  static let failureWords: [String: (does: String, leaves: String)] = [
+    "corrupt-db": ("damages the database", "the database damaged"),
+    "server-failure": ("destroys nexus-server", "nexus-server destroyed"),
+    "gateway-failure": ("cuts nexus-gate off", "nexus-gate cut off"),
+    "nas-failure": ("unmounts the NAS", "the NAS unmounted while the nightly runs"),
+  ]
+
+  /// What is broken, in words.
+  public var failure: String {
+    if let dropTable { return "an accidental DROP TABLE \(dropTable.schema).\(dropTable.table) CASCADE on \(environment.database?.name ?? "the database")" }
+    return "\(Self.failureWords[scenario]?.leaves ?? scenario) (\(ShellQuote.commandLine(spec.inject ?? [])))"
+  }
+
+  /// What the rehearsal will do, for the operator to read before saying yes.
+  public var plan: [String] {
+    var lines = ["This breaks \(environment.name) for real: \(failure)."]
+    if scenario == "nas-failure" { lines.append("Then the nightly runs while the NAS is away (its backups go to the fallback).") }
+    if let repair = spec.repair { lines.append("Then the repair a person would make: \(ShellQuote.commandLine(repair)).") }
+    lines.append("Then runbooks/\(scenario).yaml recovers it; the rehearsal verifies the service and measures:")
+    lines.append("  recovery time (failure → service verified) against the RTO \(environment.objectives.map { DurationText.format($0.rto) } ?? "(none set)")")
+    if let acknowledgements {
+      lines.append("  data lost: records \(acknowledgements.device) had acknowledged (\(acknowledgements.log)) that are gone, against the RPO \(environment.objectives.map { DurationText.format($0.rpo) } ?? "(none set)")")
+    } else {
+      lines.append("  data lost: not measured (no rehearsal.acknowledgements in the inventory)")
+    }
+    if let restore = spec.restore { lines.append("Afterwards the environment is put back: \(ShellQuote.commandLine(restore)).") }
+    return lines
+  }
+
+  /// Asks before breaking anything (question `confirm.rehearse`): `.done` to go on, `.declined`
+  /// when the operator said no or nobody could answer.
+  public func confirm(options: RunOptions, console: ConsoleOutput) async -> RunExit {
+    let prompter = Prompter(answers: options.answers, assumeYes: options.assumeYes, interactive: options.interactive, console: console)
+    do {
+      let answer = try await prompter.ask(
+        Question(id: "confirm.rehearse", text: "Break \(environment.name) now, for real, and recover it?", kind: .confirm))
+      guard answer.value == "yes" else {
+        console.line("Declined; nothing was touched.")
+        return .declined
+      }
+      return .done
+    } catch {
+      console.error("error: \(error.message)")
+      return .declined
     }
   }
 
-  static func text(_ ms: Int64) -> String { DurationText.format(.milliseconds(ms)) }
+  // MARK: The rehearsal
 
-  public var id8: String { String(id.suffix(4)) }
-}
+  /// Breaks the environment, recovers it with `runbook`, verifies and measures, puts it back,
+  /// and keeps the result in `STATE/rehearsals/ID/`. `.done` when recovered and verified.
+  public func perform(runbook: Runbook, base: RunOptions, interactive: Bool, console: ConsoleOutput) async -> RunExit {
+    var result = RehearsalResult(
+      id: RehearsalStore.newID(scenario: scenario, environment: environment.name), scenario: scenario,
+      environment: environment.name, operatorName: base.operatorName, toolVersion: base.toolVersion, failure: failure,
+      injectedAt: Date())
+    result.rtoMs = environment.objectives.map { $0.rto.milliseconds }
+    result.rpoMs = environment.objectives.map { $0.rpo.milliseconds }
 
-/// Where rehearsals are kept: `STATE/rehearsals/ID/` (0700) with `rehearsal.json`,
-/// `report.md` and `report.html` (0600).
-public enum RehearsalStore {
-  public static func directory(stateDirectory: String, id: String) -> String { "\(stateDirectory)/rehearsals/\(id)" }
-
-  public static func newID(scenario: String, environment: String, date: Date = Date()) -> String {
-    let suffix = String(UInt32.random(in: 0..<0x10000), radix: 16)
-    return "\(JournalTime.compact(date))-\(environment)-\(scenario)-\(String(repeating: "0", count: 4 - suffix.count) + suffix)"
-  }
-
-  /// Writes the result and both reports; returns the HTML report's path.
-  @discardableResult
-  public static func save(_ result: RehearsalResult, stateDirectory: String) throws -> String {
-    try StateDirectory.ensure(stateDirectory)
-    try StateDirectory.ensure(stateDirectory + "/rehearsals")
-    let directory = directory(stateDirectory: stateDirectory, id: result.id)
-    try StateDirectory.ensure(directory)
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    try StateDirectory.write(try encoder.encode(result), to: directory + "/rehearsal.json")
-    try StateDirectory.write(Data(try RehearsalReport.render(result, format: .md).utf8), to: directory + "/report.md")
-    let html = directory + "/report.html"
-    try StateDirectory.write(Data(try RehearsalReport.render(result, format: .html).utf8), to: html)
-    return html
-  }
-
-  /// Every rehearsal kept, oldest first (unreadable entries are skipped).
-  public static func all(stateDirectory: String) -> [RehearsalResult] {
-    let root = stateDirectory + "/rehearsals"
-    let names = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
-    let decoder = JSONDecoder()
-    return names.sorted().compactMap { name in
-      guard let data = FileManager.default.contents(atPath: "\(root)/\(name)/rehearsal.json") else { return nil }
-      return try? decoder.decode(RehearsalResult.self, from: data)
-    }.sorted { $0.injectedAt < $1.injectedAt }
-  }
-}
-
-/// The acknowledgement log of a sync client: `SEQ<TAB>ISO-TIME` per line.
-public enum AcknowledgementLog {
-  public struct Entry: Sendable, Hashable {
-    public var seq: Int64
-    public var at: Date
-
-    public init(seq: Int64, at: Date) {
-      self.seq = seq
-      self.at = at
+    // Before: what the witness had acknowledged and what of it the database holds.
+    var baseline: Baseline?
+    if let acknowledgements {
+      do {
+        baseline = Baseline(present: try await presentRecords(device: acknowledgements.device), at: Date())
+      } catch {
+        console.error("error: before breaking anything, the database must answer (to know what it holds): \(error)\n  nothing was touched")
+        return .checkFailed
+      }
     }
-  }
 
-  /// The log's complete lines; a torn last line (the client writing) is left out.
-  public static func read(_ path: String) throws(ConfigError) -> [Entry] {
-    guard let data = FileManager.default.contents(atPath: path) else {
-      throw ConfigError(.fileUnreadable, file: path, message: "cannot read the acknowledgement log", hint: "rehearsal.acknowledgements.log names a file on this machine")
+    // Break it.
+    console.heading("\nInjecting the failure: \(failure)")
+    let injected = Date()
+    result.injectedAt = JournalTime.format(injected)
+    var inputs = spec.inputs
+    var answers = interactive ? [:] : spec.answers
+    // When the failure is in effect: what was acknowledged up to then was promised before it.
+    // The recorded time of the drop; for a host or the NAS, when the injection returned.
+    let injection: Injection
+    do {
+      injection = try await inject(console: console) ?? Injection(at: injected)
+    } catch {
+      console.error("error: the failure could not be injected: \(error)")
+      result.phases.append(.init(label: "Failure injected", kind: "injection", status: "failed", startMs: 0, durationMs: since(injected)))
+      result.runState = "not started (injection failed)"
+      result.checks.append("FAILED: the injection: \(error)")
+      return finish(&result, console: console, exit: .stepFailed)
     }
-    return parse(String(decoding: data, as: UTF8.self))
-  }
-
-  public static func parse(_ text: String) -> [Entry] {
-    var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-    if !text.hasSuffix("\n") { lines.removeLast() }
-    return lines.compactMap { line in
-      let fields = line.split(separator: "\t")
-      guard fields.count == 2, let seq = Int64(fields[0]), let at = parseTime(String(fields[1])) else { return nil }
-      return Entry(seq: seq, at: at)
+    if let rows = injection.droppedRows {
+      inputs["target_time"] = JournalTime.format(injection.at)
+      if !interactive && answers["choose.choose-restore-point"] == nil { answers["choose.choose-restore-point"] = "pitr-target" }
+      result.failure = "\(failure) (\(rows) rows)"
     }
+    result.phases.append(.init(label: "Failure injected", kind: "injection", status: "completed", startMs: 0, durationMs: since(injected)))
+    result.failureAt = JournalTime.format(injection.at)
+
+    // nas-failure: the nightly runs while the NAS is away.
+    if scenario == "nas-failure", let nightly {
+      let started = Date()
+      console.heading("\nThe nightly runs while the NAS is away")
+      let run = await inner(nightly, inputs: [:], answers: [:], base: base, interactive: false)
+      result.phases.append(
+        .init(label: "Nightly during the outage (to the fallback)", kind: "outage", status: run.exit == .done ? "completed" : "failed",
+          startMs: offset(started, from: injected), durationMs: since(started)))
+      if run.exit != .done { result.checks.append("FAILED: the nightly during the outage ended \(run.exit) (run \(run.runID ?? "?"))") }
+    }
+
+    // The repair a person makes (a new machine, a new NAS).
+    if let repair = spec.repair {
+      let started = Date()
+      console.heading("\nRepair: \(ShellQuote.commandLine(repair))")
+      do {
+        let output = try await hook(repair, console: console)
+        if !interactive {
+          for line in output.split(separator: "\n") where line.hasPrefix("answer ") {
+            let fields = line.split(separator: " ", maxSplits: 2).map(String.init)
+            if fields.count == 3 { answers[fields[1]] = fields[2] }
+          }
+        }
+        result.phases.append(.init(label: "Repair: \(Self.shortCommand(repair))", kind: "repair", status: "completed", startMs: offset(started, from: injected), durationMs: since(started)))
+      } catch {
+        console.error("error: the repair failed: \(error)")
+        result.phases.append(.init(label: "Repair: \(Self.shortCommand(repair))", kind: "repair", status: "failed", startMs: offset(started, from: injected), durationMs: since(started)))
+        result.runState = "not started (repair failed)"
+        result.checks.append("FAILED: the repair: \(error)")
+        return finish(&result, console: console, exit: .stepFailed)
+      }
+    }
+
+    // Recover with the scenario's runbook; the operator's --answers win.
+    for (key, value) in base.answers { answers[key] = value }
+    console.heading("\nRecovering with runbooks/\(scenario).yaml")
+    let recovery = await inner(runbook, inputs: inputs, answers: answers, base: base, interactive: interactive)
+    result.runID = recovery.runID
+    if let runID = recovery.runID, let history = try? RunHistory.read(directory: RunDirectory(stateDirectory: stateDirectory, runID: runID).path) {
+      let report = RunReport.build(history: history, runbook: runbook)
+      result.runState = report.state
+      let runStart = history.startTime ?? injected
+      for step in report.steps where step.status != "not run" {
+        result.phases.append(
+          .init(label: step.title, kind: "step", status: step.status,
+            startMs: offset(runStart, from: injected) + step.startOffsetMs, durationMs: step.durationMs))
+      }
+      let end = history.lastTime ?? Date()
+      result.recoveredAt = JournalTime.format(end)
+      result.recoveryMs = offset(end, from: injected)
+    } else {
+      result.runState = "not started (exit \(recovery.exit.rawValue))"
+      result.recoveryMs = since(injected)
+    }
+    if acknowledgements == nil { result.dataLossNote = "not measured (the inventory names no rehearsal.acknowledgements)" }
+    else if result.runState != "completed" { result.dataLossNote = "not measured (not recovered)" }
+
+    // Verify, and measure what was lost.
+    if result.runState == "completed" {
+      await verify(&result, droppedRows: injection.droppedRows, baseline: baseline, failureAt: injection.at)
+    } else {
+      result.checks.append("FAILED: the recovery run \(recovery.runID ?? "") ended \(result.runState); `nexus-dr resume` continues it")
+    }
+
+    // Put the environment back in its usual shape (after the measurement).
+    if let restore = spec.restore {
+      console.heading("\nPutting \(environment.name) back: \(ShellQuote.commandLine(restore))")
+      do {
+        _ = try await hook(restore, console: console)
+        result.checks.append("afterwards, \(environment.name) was put back: \(Self.shortCommand(restore))")
+      } catch {
+        result.checks.append("afterwards, putting \(environment.name) back failed: \(error)")
+      }
+    }
+    return finish(&result, console: console, exit: recovery.exit == .done ? .done : recovery.exit)
   }
 
-  static func parseTime(_ text: String) -> Date? {
-    let trimmed = text.trimmingCharacters(in: .whitespaces)
-    if let date = JournalTime.parse(trimmed) { return date }
-    return try? Date(trimmed, strategy: .iso8601)
+  /// Settles the outcome, prints the summary and keeps the result with its reports.
+  func finish(_ result: inout RehearsalResult, console: ConsoleOutput, exit: RunExit) -> RunExit {
+    result.conclude()
+    console.line("")
+    for line in RehearsalReport.summary(result) { console.line(line) }
+    do {
+      let html = try RehearsalStore.save(result, stateDirectory: stateDirectory)
+      console.line("Report: \(html) (and report.md beside it, for the wiki)")
+    } catch {
+      console.error("error: the rehearsal's result could not be kept: \(error)")
+    }
+    if exit == .interrupted { return exit }
+    return result.outcome == .failed ? .stepFailed : .done
   }
 
-  /// What a recovery lost of what the client had been promised before the failure: records
-  /// acknowledged up to `failure` and present before it (`presentBefore`, or acknowledged after
-  /// that baseline was taken), missing from `presentAfter`.
-  public static func loss(
-    device: String, entries: [Entry], baselineTakenAt: Date, presentBefore: Set<Int64>, failure: Date, recovered: Date,
-    presentAfter: Set<Int64>
-  ) -> RehearsalResult.DataLoss {
-    let promised = entries.filter { $0.at <= failure && (presentBefore.contains($0.seq) || $0.at > baselineTakenAt) }
-    let lost = promised.filter { !presentAfter.contains($0.seq) }.sorted { $0.at < $1.at }
-    let after = entries.filter { $0.at > failure && $0.at <= recovered }
-    let lostAfter = after.filter { !presentAfter.contains($0.seq) }
-    let windowMs = lost.first.map { Int64(max(0, failure.timeIntervalSince($0.at)) * 1000) } ?? 0
-    return .init(
-      device: device, acknowledged: promised.count, lost: lost.count, lostSeqs: Array(lost.map(\.seq).prefix(200)),
-      windowStart: lost.first.map { JournalTime.format($0.at) } ?? "", windowEnd: lost.last.map { JournalTime.format($0.at) } ?? "",
-      windowMs: windowMs, acknowledgedAfter: after.count, lostAfter: lostAfter.count)
-  }
-}
-
-/// Health's view of the rehearsals: one item per scenario, `rehearsal_corrupt_db` and so on.
-/// Every environment's rehearsals count (staging rehearses production's recovery); the
-/// recovery time is compared with the objectives of the environment health is asked about.
-public enum RehearsalHealth {
-  public static func items(rehearsals: [RehearsalResult], objectives: Objectives?, now: Date, warningAge: TimeInterval)
-    -> [HealthReport.Item]
+  /// A scenario or routine runbook, run here like `nexus-dr run` would.
+  func inner(_ runbook: Runbook, inputs: [String: String], answers: [String: String], base: RunOptions, interactive: Bool) async
+    -> (exit: RunExit, runID: String?)
   {
-    RehearsalSpec.scenarios.map { scenario in
-      let name = "rehearsal_" + scenario.replacingOccurrences(of: "-", with: "_")
-      guard let last = rehearsals.last(where: { $0.scenario == scenario }), let at = JournalTime.parse(last.injectedAt) else {
-        return .init(name: name, status: .warning, summary: "NEVER REHEARSED: nexus-dr rehearse \(scenario) --env staging")
-      }
-      let age = now.timeIntervalSince(at)
-      let ago = DurationText.format(.seconds(Int64(max(0, age))))
-      let rto = objectives.map { Int64($0.rto.milliseconds) } ?? last.rtoMs
-      let recovery = DurationText.format(.milliseconds(last.recoveryMs))
-      let against = rto.map { " (objective \(DurationText.format(.milliseconds($0))))" } ?? ""
-      let loss = last.dataLoss.map { ", \($0.lost) acknowledged record(s) lost" } ?? ""
-      let what = "in \(last.environment) \(ago) ago (\(JournalTime.display(at)))"
-      let value = Double(last.recoveryMs) / 1000
-      if last.outcome == .failed {
-        return .init(name: name, status: .warning, summary: "LAST REHEARSAL FAILED \(what): \(last.reason)", value: value, unit: "seconds")
-      }
-      if let rto, last.recoveryMs > rto {
-        return .init(name: name, status: .warning, summary: "RECOVERY SLOWER THAN THE OBJECTIVE \(what): \(recovery)\(against)\(loss)", value: value, unit: "seconds")
-      }
-      if last.outcome == .objectiveMissed {
-        return .init(name: name, status: .warning, summary: "OBJECTIVE MISSED \(what): \(last.reason)", value: value, unit: "seconds")
-      }
-      if age > warningAge {
-        return .init(name: name, status: .warning, summary: "NOT REHEARSED FOR \(Int(age / 86_400)) DAYS: last \(what), recovered in \(recovery)\(against)\(loss)", value: value, unit: "seconds")
-      }
-      return .init(name: name, status: .ok, summary: "rehearsed \(what): recovered in \(recovery)\(against)\(loss)", value: value, unit: "seconds")
-    }
+    var options = base
+    options.inputs = inputs
+    options.answers = answers
+    options.assumeYes = !interactive || base.assumeYes
+    options.interactive = interactive
+    let (exit, runID) = await RunEngine(runbook: runbook, environment: environment, options: options).start()
+    return (exit, runID)
   }
+
+  static func shortCommand(_ argv: [String]) -> String {
+    ([URL(fileURLWithPath: argv[0]).lastPathComponent] + argv.dropFirst()).joined(separator: " ")
+  }
+
+  func since(_ date: Date) -> Int64 { offset(Date(), from: date) }
+  func offset(_ date: Date, from origin: Date) -> Int64 { Int64((date.timeIntervalSince(origin) * 1000).rounded()) }
 }

@@ -1,10 +1,6 @@
 import Foundation
 import NexusCore
 
-#if canImport(Glibc)
-  import Glibc
-#endif
-
 /// A rehearsal breaks things on purpose, so it must never reach production: not the
 /// environment named `production`, and not an environment any of whose hosts or whose
 /// database is one of production's (compared by resolved address, so a staging entry that
@@ -81,44 +77,11 @@ public enum RehearsalGuard {
 
   /// The addresses a name resolves to (numeric, both families); empty when it does not resolve.
   public static func resolve(_ name: String) -> Set<String> {
-    var hints = addrinfo()
-    hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-    var list: UnsafeMutablePointer<addrinfo>?
-    guard getaddrinfo(name, nil, &hints, &list) == 0, let first = list else { return [] }
-    defer { freeaddrinfo(first) }
-    var result: Set<String> = []
-    var cursor: UnsafeMutablePointer<addrinfo>? = first
-    while let entry = cursor {
-      if let text = numeric(entry.pointee.ai_addr, length: entry.pointee.ai_addrlen) { result.insert(text) }
-      cursor = entry.pointee.ai_next
-    }
-    return result
+    POSIX.addresses(resolving: name)
   }
 
   /// This machine's own addresses (every interface, loopback included).
   public static func ownAddresses() -> Set<String> {
-    var list: UnsafeMutablePointer<ifaddrs>?
-    guard getifaddrs(&list) == 0, let first = list else { return ["127.0.0.1", "::1"] }
-    defer { freeifaddrs(first) }
-    var result: Set<String> = ["127.0.0.1", "::1"]
-    var cursor: UnsafeMutablePointer<ifaddrs>? = first
-    while let entry = cursor {
-      if let address = entry.pointee.ifa_addr {
-        let family = Int32(address.pointee.sa_family)
-        let length = socklen_t(family == AF_INET6 ? MemoryLayout<sockaddr_in6>.size : MemoryLayout<sockaddr_in>.size)
-        if family == AF_INET || family == AF_INET6, let text = numeric(address, length: length) { result.insert(text) }
-      }
-      cursor = entry.pointee.ifa_next
-    }
-    return result
-  }
-
-  static func numeric(_ address: UnsafeMutablePointer<sockaddr>?, length: socklen_t) -> String? {
-    guard let address else { return nil }
-    var buffer = [CChar](repeating: 0, count: Int(NI_MAXHOST))
-    guard getnameinfo(address, length, &buffer, socklen_t(buffer.count), nil, 0, NI_NUMERICHOST) == 0 else { return nil }
-    let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    // A link-local IPv6 address carries its interface (`fe80::1%eth0`): compare the address.
-    return text.split(separator: "%").first.map(String.init)
+    Set(["127.0.0.1", "::1"]).union(POSIX.interfaceAddresses())
   }
 }

@@ -1,0 +1,2 @@
+/// The one place nexus-dr calls the C library.
+public enum POSIX {}
