@@ -73,7 +73,8 @@ struct NASCatalog {
   /// point-in-time recovery's timing (`pitr-*.json`), as JSON.
   var restoreResults: [(root: String, json: Data)] = []
   var pitrResult: Data?
-  /// Config snapshots (`config/<time>/`) by root, oldest first, with the parts they hold.
+  /// Config snapshots (`config/<time>/`) by root, oldest first, with the parts they hold
+  /// (`server`, `gate`, and `gate/etc/wireguard` when the gate's part has its WireGuard configuration).
   var configSnapshots: [String: [(name: String, parts: Set<String>)]] = [:]
   /// Free bytes where the data directory lives (when one was given).
   var available: Int64?
@@ -115,6 +116,11 @@ struct NASCatalog {
   /// `ROOT/config/<time>/<part>` of the newest snapshot that holds the part.
   func newestConfigSnapshot(of part: ConfigPart, in root: String) -> String? {
     configSnapshots[root]?.last { $0.parts.contains(part.rawValue) }.map { "\(root)/config/\($0.name)/\(part.rawValue)" }
+  }
+
+  /// The newest dump manifest under `root` (`daily/nexus_*.manifest.json`), whether or not its dump is whole.
+  func newestDumpManifest(in root: String) -> String? {
+    manifests[root]?.keys.filter { $0.hasPrefix("nexus_") }.max().map { "\(root)/daily/\($0)" }
   }
 
   /// The same, read from the host; fails the step when there is none.

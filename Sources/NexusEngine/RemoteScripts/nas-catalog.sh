@@ -29,7 +29,7 @@ for root in "$@"; do
   for c in "$root"/config/2*/; do
     [ -d "$c" ] || continue
     c=${c%/}; parts=""
-    for p in server gate; do [ -d "$c/$p" ] && parts="$parts$p,"; done
+    for p in server gate gate/etc/wireguard; do [ -d "$c/$p" ] && parts="$parts$p,"; done
     printf 'config\t%s\t%s\t%s\n' "$root" "${c##*/}" "${parts%,}"
   done
   if [ -d "$root/wal" ]; then
