@@ -17,19 +17,19 @@ struct FaultCase: Codable, Sendable {
   var detail: String
 }
 
-/// The matrix's results, kept across its tests and written to `.build/fault-matrix.json`
-/// (`scripts/fault-matrix-table` turns them into docs/reliability.md's table).
+/// The matrix's results, kept across its tests and written outside the repository, to
+/// `$NEXUS_FAULT_MATRIX` (default `/tmp/nexus-dr-fault-matrix.json`); `scripts/fault-matrix-table`
+/// turns them into docs/reliability.md's table.
 enum FaultMatrix {
   static let cases = Locked<[FaultCase]>([])
+  static let output = ProcessInfo.processInfo.environment["NEXUS_FAULT_MATRIX"] ?? "/tmp/nexus-dr-fault-matrix.json"
 
   static func record(_ item: FaultCase) {
     cases.withLock { $0.append(item) }
-    let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
     let all = cases.withLock { $0 }
-    try? FileManager.default.createDirectory(atPath: repository + "/.build", withIntermediateDirectories: true)
-    try? encoder.encode(all).write(to: URL(fileURLWithPath: repository + "/.build/fault-matrix.json"))
+    try? encoder.encode(all).write(to: URL(fileURLWithPath: output))
   }
 
   /// The ids of a runbook's steps (not its preflight checks), in order.
