@@ -108,6 +108,10 @@ struct RunbookLoaderTests {
     ("bad capture regex", head + "  - { id: a, host: gate, action: shell, with: { argv: [true], capture: { x: \"([\" } } }\n", "\"([\"", "not a valid regular expression"),
     ("exit status out of range", head + "  - { id: a, host: gate, action: shell, with: { argv: [true], expect_exit: [256] } }\n", "256", "out of range 0-255"),
     ("steps not a list", "runbook: x\nsteps: { a: 1 }\n", "{ a: 1 }", "must be a list"),
+    ("a config part that does not exist", head + "  - { id: a, host: server, action: config.restore, with: { part: nas } }\n", "nas }", "config snapshots have the parts server and gate, not 'nas'"),
+    ("a secrets part that does not exist (was accepted, and failed only at run time)", head + "  - { id: a, host: server, action: secrets.restore, with: { part: both } }\n", "both }", "config snapshots have the parts server and gate, not 'both'"),
+    ("a config snapshot of an unknown host", head + "  - { id: a, host: server, action: config.snapshot, with: { target: /nas, hosts: [server, nas] } }\n", "[server, nas]", "config snapshots cover server and gate, not 'nas'"),
+    ("pg.pitr replacing something else", head + "  - { id: a, host: server, action: pg.pitr, with: { base: /b, replaces: everything } }\n", "everything }", "replaces is damaged or new-cluster, not 'everything'"),
     ("reference inside quotes in a command line", "runbook: x\ninputs: { f: }\nsteps:\n  - { id: a, host: gate, action: shell, with: { command: \"echo '{{ inputs.f }}'\" } }\n", "\"echo", "is inside quotes in a command line"),
   ]
 
