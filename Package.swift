@@ -9,7 +9,6 @@ let package = Package(
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-    .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.0"),
     .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
@@ -67,7 +66,6 @@ let package = Package(
       dependencies: [
         "NexusCore", "NexusTransport", "NexusPostgres", "NexusEngine", "NexusBackup",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        .product(name: "Logging", package: "swift-log"),
       ]
     ),
     .executableTarget(name: "nexus-dr", dependencies: ["NexusCLI"]),
