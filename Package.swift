@@ -28,10 +28,14 @@ let package = Package(
       providers: [.apt(["libpq-dev"])]
     ),
 
-    // Inventory, durations and sizes, quoting, redaction: the shared vocabulary.
+    // Inventory, durations and sizes, quoting, redaction: the shared vocabulary; POSIX, the one
+    // place that calls the C library (on swift-system).
     .target(
       name: "NexusCore",
-      dependencies: [.product(name: "Yams", package: "Yams")]
+      dependencies: [
+        .product(name: "Yams", package: "Yams"),
+        .product(name: "SystemPackage", package: "swift-system"),
+      ]
     ),
     // Running commands on hosts: local (swift-subprocess) and SSH (libssh2).
     .target(
@@ -50,7 +54,10 @@ let package = Package(
       dependencies: ["NexusCore", "CLibPQ"]
     ),
     // The routine backups' server-side logic: WAL archive, durable file operations, mounts.
-    .target(name: "NexusBackup", dependencies: ["NexusCore"]),
+    .target(
+      name: "NexusBackup",
+      dependencies: ["NexusCore", .product(name: "SystemPackage", package: "swift-system")]
+    ),
     // Runbooks: loading, preflight, execution with journal and resume, prompts, reports.
     .target(
       name: "NexusEngine",
@@ -78,7 +85,10 @@ let package = Package(
       name: "NexusTestSupport",
       dependencies: ["NexusCore", "NexusTransport", "NexusPostgres"]
     ),
-    .testTarget(name: "NexusCoreTests", dependencies: ["NexusCore"]),
+    .testTarget(
+      name: "NexusCoreTests",
+      dependencies: ["NexusCore", "NexusTestSupport", .product(name: "SystemPackage", package: "swift-system")]
+    ),
     .testTarget(name: "NexusBackupTests", dependencies: ["NexusBackup", "NexusCore", "NexusTestSupport"]),
     .testTarget(name: "NexusEngineTests", dependencies: ["NexusEngine", "NexusCore", "NexusTestSupport"]),
     .testTarget(
