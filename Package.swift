@@ -65,6 +65,7 @@ let package = Package(
         "NexusCore", "NexusTransport", "NexusPostgres", "NexusBackup",
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "Mustache", package: "swift-mustache"),
+        .product(name: "SystemPackage", package: "swift-system"),
       ]
     ),
     // The command line.

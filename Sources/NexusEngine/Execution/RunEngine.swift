@@ -2,10 +2,6 @@ import Foundation
 import NexusCore
 import NexusTransport
 
-#if canImport(Glibc)
-  import Glibc
-#endif
-
 /// Carries out a runbook in an environment: lock, journal, preflight, steps
 /// in order with checkpoints, reports. `resume` continues from a journal.
 public final class RunEngine: Sendable {
@@ -52,7 +48,7 @@ public final class RunEngine: Sendable {
 
   func holder(runID: String) -> RunLock.Holder {
     RunLock.Holder(
-      pid: getpid(), machine: ProcessInfo.processInfo.hostName, runID: runID, runbook: runbook.id,
+      pid: POSIX.processID, machine: ProcessInfo.processInfo.hostName, runID: runID, runbook: runbook.id,
       started: JournalTime.format(Date()))
   }
 
@@ -89,7 +85,7 @@ public final class RunEngine: Sendable {
       record.operatorName = options.operatorName
       record.machine = ProcessInfo.processInfo.hostName
       record.toolVersion = options.toolVersion
-      record.pid = getpid()
+      record.pid = POSIX.processID
       record.inputs = inputs.mapValues(Redactor.redact)
       record.steps = runbook.steps.map(\.id)
       record.hostOverrides = options.hostOverrides.isEmpty ? nil : options.hostOverrides
