@@ -1,15 +1,13 @@
 import CLibSSH2
 import Crypto
 import Foundation
+import NexusCore
+import SystemPackage
 
-#if canImport(Glibc)
-  import Glibc
-#endif
-
-// Every libssh2 call of nexus-dr is in this file. The session runs in libssh2's
-// non-blocking mode: each call that would block returns LIBSSH2_ERROR_EAGAIN and
-// we wait on the socket with poll(2) up to a deadline, so a timeout is exact and
-// a dead host never hangs a run. An `SSHConnection` is used from one thread at a
+// Every libssh2 call of nexus-dr is in this file (the socket's C calls are POSIX's). The
+// session runs in libssh2's non-blocking mode: each call that would block returns
+// LIBSSH2_ERROR_EAGAIN and we wait on the socket with poll(2) up to a deadline, so a
+// timeout is exact and a dead host never hangs a run. An `SSHConnection` is used from one thread at a
 // time (its transport's serial queue): libssh2 sessions are not thread-safe.
 
 private let libssh2Initialized: Bool = libssh2_init(0) == 0
@@ -35,7 +33,7 @@ final class SSHConnection: @unchecked Sendable {
   let host: String
   let address: String
   let port: Int
-  private var socket: Int32 = -1
+  private var socket: FileDescriptor?
   private var session: OpaquePointer?
   /// How long to wait in one poll(2) before checking for cancellation again.
   private let pollSlice: Duration = .milliseconds(100)
@@ -72,7 +70,8 @@ final class SSHConnection: @unchecked Sendable {
   /// host presents a key of a type `knownHostKeyTypes` (known_hosts, for this host) holds.
   func connect(deadline: ContinuousClock.Instant, keepalive: Duration, knownHostKeyTypes: [String]) throws(TransportError) {
     guard libssh2Initialized else { throw failure(.localFailure, "libssh2 failed to initialise") }
-    socket = try openSocket(deadline: deadline, keepalive: keepalive)
+    let socket = try openSocket(deadline: deadline, keepalive: keepalive)
+    self.socket = socket
     guard let session = libssh2_session_init_ex(nil, nil, nil, nil) else {
       throw failure(.localFailure, "libssh2 could not create a session")
     }
@@ -85,7 +84,7 @@ final class SSHConnection: @unchecked Sendable {
       throw failure(.localFailure, "libssh2 accepts none of the host key types \(methods): \(lastError)")
     }
     do {
-      try retry(until: deadline, code: .unreachable, what: "SSH handshake") { libssh2_session_handshake(session, self.socket) }
+      try retry(until: deadline, code: .unreachable, what: "SSH handshake") { libssh2_session_handshake(session, socket.rawValue) }
     } catch {
       let code = libssh2_session_last_errno(session)
       guard code == LIBSSH2_ERROR_KEX_FAILURE, !knownHostKeyTypes.isEmpty else { throw error }
@@ -114,64 +113,36 @@ final class SSHConnection: @unchecked Sendable {
   /// data unacknowledged for two keepalive intervals (TCP_USER_TIMEOUT; libssh2 sends a
   /// keepalive every interval during a command), or an idle connection whose probes go
   /// unanswered (SO_KEEPALIVE), breaks the socket — within about three intervals.
-  static func deadLinkOptions(_ fd: Int32, keepalive: Duration) {
+  static func deadLinkOptions(_ socket: FileDescriptor, keepalive: Duration) {
     let seconds = Int32(clamping: max(1, keepalive.components.seconds))
-    var on: Int32 = 1
-    var idle = seconds
-    var count: Int32 = 2
-    var userTimeout = UInt32(clamping: Int64(seconds) * 2 * 1000)
-    let size = socklen_t(MemoryLayout<Int32>.size)
-    _ = setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, size)
-    _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_KEEPIDLE, &idle, size)
-    _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_KEEPINTVL, &idle, size)
-    _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_KEEPCNT, &count, size)
-    _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_USER_TIMEOUT, &userTimeout, socklen_t(MemoryLayout<UInt32>.size))
+    try? POSIX.set(.keepAlive, on: socket)
+    try? POSIX.set(.keepAliveIdle(seconds: seconds), on: socket)
+    try? POSIX.set(.keepAliveInterval(seconds: seconds), on: socket)
+    try? POSIX.set(.keepAliveCount(2), on: socket)
+    try? POSIX.set(.userTimeout(milliseconds: UInt32(clamping: Int64(seconds) * 2 * 1000)), on: socket)
   }
 
-  private func openSocket(deadline: ContinuousClock.Instant, keepalive: Duration) throws(TransportError) -> Int32 {
-    var hints = addrinfo()
-    hints.ai_family = AF_UNSPEC
-    hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-    var list: UnsafeMutablePointer<addrinfo>?
-    let status = getaddrinfo(address, String(port), &hints, &list)
-    guard status == 0, let first = list else {
-      throw failure(.unreachable, "cannot resolve the address: \(String(cString: gai_strerror(status)))",
+  private func openSocket(deadline: ContinuousClock.Instant, keepalive: Duration) throws(TransportError) -> FileDescriptor {
+    let addresses: [POSIX.SocketAddress]
+    do { addresses = try POSIX.streamAddresses(of: address, port: port) } catch {
+      throw failure(.unreachable, "cannot resolve the address: \(error)",
         hint: "check the host's address in the inventory and this machine's DNS")
     }
-    defer { freeaddrinfo(list) }
-    var lastProblem = "no address to try"
-    var entry: UnsafeMutablePointer<addrinfo>? = first
-    while let info = entry {
-      entry = info.pointee.ai_next
-      let fd = Glibc.socket(info.pointee.ai_family, info.pointee.ai_socktype, info.pointee.ai_protocol)
-      guard fd >= 0 else { lastProblem = String(cString: strerror(errno)); continue }
-      _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-      var one: Int32 = 1
-      _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-      Self.deadLinkOptions(fd, keepalive: keepalive)
-      if Glibc.connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 { return fd }
-      guard errno == EINPROGRESS else {
-        lastProblem = String(cString: strerror(errno))
-        Glibc.close(fd)
-        continue
+    do throws(POSIX.ConnectError) {
+      return try POSIX.connect(to: addresses, deadline: deadline) { socket in
+        try? POSIX.set(.noDelay, on: socket)
+        Self.deadLinkOptions(socket, keepalive: keepalive)
       }
-      var pollfd = Glibc.pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-      let remaining = max(0, (deadline - ContinuousClock.now).milliseconds)
-      let ready = poll(&pollfd, 1, Int32(clamping: remaining))
-      if ready <= 0 {
-        Glibc.close(fd)
+    } catch {
+      switch error {
+      case .timedOut:
         throw failure(.unreachable, "no answer within the connect timeout",
           hint: "is the host up and on the network? Try: ping \(address)")
+      case .failed(let problem):
+        throw failure(.unreachable, "cannot connect: \(problem.map { "\($0)" } ?? "no address to try")",
+          hint: "check that sshd runs on the host and listens on port \(port)")
       }
-      var soError: Int32 = 0
-      var length = socklen_t(MemoryLayout<Int32>.size)
-      _ = getsockopt(fd, SOL_SOCKET, SO_ERROR, &soError, &length)
-      if soError == 0 { return fd }
-      lastProblem = String(cString: strerror(soError))
-      Glibc.close(fd)
     }
-    throw failure(.unreachable, "cannot connect: \(lastProblem)",
-      hint: "check that sshd runs on the host and listens on port \(port)")
   }
 
   // MARK: Host key
@@ -373,7 +344,8 @@ final class SSHConnection: @unchecked Sendable {
     var name: UnsafeMutablePointer<CChar>?
     var length = 0
     guard libssh2_channel_get_exit_signal(channel, &name, &length, nil, nil, nil, nil) == 0, let name else { return nil }
-    defer { free(name) }
+    // libssh2 allocated it (LIBSSH2_ALLOC): its own free, not the C library's.
+    defer { if let session { libssh2_free(session, name) } }
     return length > 0 ? String(cString: name) : nil
   }
 
@@ -396,10 +368,11 @@ final class SSHConnection: @unchecked Sendable {
   /// Sends a local file with SCP to `remotePath`.
   func scpSend(localPath: String, remotePath: String, mode: Int32, size: Int64, deadline: ContinuousClock.Instant) throws(TransportError) {
     guard let session else { throw failure(.localFailure, "not connected") }
-    guard let input = fopen(localPath, "rb") else {
-      throw failure(.localFailure, "cannot open \(localPath): \(String(cString: strerror(errno)))")
+    let input: FileDescriptor
+    do { input = try POSIX.open(localPath, .readOnly) } catch {
+      throw failure(.localFailure, "cannot open \(localPath): \(error.errno)")
     }
-    defer { fclose(input) }
+    defer { try? input.close() }
     var channel: OpaquePointer?
     while channel == nil {
       channel = libssh2_scp_send64(session, remotePath, mode & 0o777, size, 0, 0)
@@ -415,7 +388,10 @@ final class SSHConnection: @unchecked Sendable {
     let buffer = UnsafeMutableRawPointer.allocate(byteCount: 256 * 1024, alignment: 8)
     defer { buffer.deallocate() }
     while true {
-      let count = fread(buffer, 1, 256 * 1024, input)
+      let count: Int
+      do { count = try input.read(into: UnsafeMutableRawBufferPointer(start: buffer, count: 256 * 1024)) } catch {
+        throw failure(.localFailure, "cannot read \(localPath): \(POSIX.systemError(error))")
+      }
       if count == 0 { break }
       var offset = 0
       while offset < count {
@@ -431,7 +407,7 @@ final class SSHConnection: @unchecked Sendable {
   }
 
   /// Receives `remotePath` with SCP into an open local file; returns the size the host announced.
-  func scpReceive(remotePath: String, into output: UnsafeMutablePointer<FILE>, deadline: ContinuousClock.Instant) throws(TransportError) -> Int64 {
+  func scpReceive(remotePath: String, into output: FileDescriptor, deadline: ContinuousClock.Instant) throws(TransportError) -> Int64 {
     guard let session else { throw failure(.localFailure, "not connected") }
     var info = libssh2_struct_stat()
     var channel: OpaquePointer?
@@ -456,8 +432,8 @@ final class SSHConnection: @unchecked Sendable {
       if count == Int(LIBSSH2_ERROR_EAGAIN) { try waitSocket(until: deadline); continue }
       if count < 0 { throw failure(.transferFailed, "download of \(remotePath) broke: \(lastError)") }
       if count == 0 && libssh2_channel_eof(channel) != 0 { break }
-      guard fwrite(buffer, 1, count, output) == count else {
-        throw failure(.localFailure, "cannot write the downloaded data: \(String(cString: strerror(errno)))")
+      do { _ = try output.writeAll(UnsafeRawBufferPointer(start: buffer, count: count)) } catch {
+        throw failure(.localFailure, "cannot write the downloaded data: \(POSIX.systemError(error))")
       }
       received += Int64(count)
     }
@@ -497,20 +473,19 @@ final class SSHConnection: @unchecked Sendable {
   /// Waits until the socket is ready in the direction libssh2 is blocked on.
   /// With `slice`, returns after at most `pollSlice` so the caller can check for cancellation.
   private func waitSocket(until deadline: ContinuousClock.Instant?, slice: Bool = false) throws(TransportError) {
-    guard let session else { throw failure(.localFailure, "not connected") }
+    guard let session, let socket else { throw failure(.localFailure, "not connected") }
     let directions = libssh2_session_block_directions(session)
-    var events: Int16 = 0
-    if directions & LIBSSH2_SESSION_BLOCK_INBOUND != 0 { events |= Int16(POLLIN) }
-    if directions & LIBSSH2_SESSION_BLOCK_OUTBOUND != 0 { events |= Int16(POLLOUT) }
-    if events == 0 { events = Int16(POLLIN) }
+    var events: POSIX.Readiness = []
+    if directions & LIBSSH2_SESSION_BLOCK_INBOUND != 0 { events.insert(.readable) }
+    if directions & LIBSSH2_SESSION_BLOCK_OUTBOUND != 0 { events.insert(.writable) }
+    if events.isEmpty { events = .readable }
     var wait: Int64 = slice ? pollSlice.milliseconds : 1000
     if let deadline {
       let remaining = (deadline - ContinuousClock.now).milliseconds
       if remaining <= 0 && !slice { throw failure(.timeout, "no answer from the host in time") }
       wait = min(wait, max(0, remaining))
     }
-    var pollfd = Glibc.pollfd(fd: socket, events: events, revents: 0)
-    _ = poll(&pollfd, 1, Int32(wait))
+    POSIX.wait(socket, for: events, timeout: .milliseconds(wait))
   }
 
   func disconnect() {
@@ -521,9 +496,9 @@ final class SSHConnection: @unchecked Sendable {
       libssh2_session_free(session)
       self.session = nil
     }
-    if socket >= 0 {
-      Glibc.close(socket)
-      socket = -1
+    if let socket {
+      try? socket.close()
+      self.socket = nil
     }
   }
 }

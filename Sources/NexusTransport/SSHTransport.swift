@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import NexusCore
 import Synchronization
+import SystemPackage
 
 /// Runs commands on one host over one libssh2 session, reused for every command
 /// of a run (a channel each).
@@ -210,38 +211,28 @@ public final class SSHTransport: Transport, @unchecked Sendable {
     let temporary = localPath + ".nexus-dr-partial"
     let timeout = transferTimeout(bytes: remote.bytes)
     let host = self.host
-    try await withConnection { connection throws(TransportError) in
-      guard let file = fopen(temporary, "wb") else {
-        throw TransportError(
-          .localFailure, host: host,
-          detail: "cannot create \(temporary): \(String(cString: strerror(errno)))")
+    let address = "\(target.address):\(target.port)"
+    // Written durably (temporary name, checked against the host's checksum, fsync, rename,
+    // fsync of the directory), on the session's queue: scp writes into the open file.
+    let local = try await withConnection { connection throws(TransportError) in
+      try POSIX.durableWrite(
+        to: localPath, permissions: .ownerReadWrite, temporary: temporary,
+        failure: { TransportError(.localFailure, host: host, detail: "cannot \($0)") }
+      ) { file throws(TransportError) in
+        _ = try connection.scpReceive(remotePath: remotePath, into: file, deadline: .now + timeout)
+        let local: (hex: String, bytes: Int64)
+        do { local = try FileDigest.sha256(path: temporary) } catch {
+          throw TransportError(.localFailure, host: host, detail: "cannot read back \(temporary): \(error)")
+        }
+        guard local == remote else {
+          throw TransportError(
+            .transferFailed, host: host, address: address,
+            detail:
+              "the downloaded copy of \(remotePath) does not match: \(local.bytes) bytes, sha256 \(local.hex), expected \(remote.bytes) bytes, sha256 \(remote.hex)"
+          )
+        }
+        return local
       }
-      defer { fclose(file) }
-      _ = fchmod(fileno(file), 0o600)
-      _ = try connection.scpReceive(remotePath: remotePath, into: file, deadline: .now + timeout)
-      guard fflush(file) == 0, fsync(fileno(file)) == 0 else {
-        throw TransportError(
-          .localFailure, host: host,
-          detail: "cannot write \(temporary): \(String(cString: strerror(errno)))")
-      }
-    }
-    let local: (hex: String, bytes: Int64)
-    do { local = try FileDigest.sha256(path: temporary) } catch {
-      throw TransportError(
-        .localFailure, host: host, detail: "cannot read back \(temporary): \(error)")
-    }
-    guard local == remote else {
-      unlink(temporary)
-      throw TransportError(
-        .transferFailed, host: host, address: "\(target.address):\(target.port)",
-        detail:
-          "the downloaded copy of \(remotePath) does not match: \(local.bytes) bytes, sha256 \(local.hex), expected \(remote.bytes) bytes, sha256 \(remote.hex)"
-      )
-    }
-    guard rename(temporary, localPath) == 0 else {
-      throw TransportError(
-        .localFailure, host: host,
-        detail: "cannot rename \(temporary) to \(localPath): \(String(cString: strerror(errno)))")
     }
     return TransferResult(bytes: local.bytes, sha256: local.hex, duration: .now - start)
   }
