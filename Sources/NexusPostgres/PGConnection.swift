@@ -89,9 +89,16 @@ public final class PGConnection: @unchecked Sendable {
 
   private func execute(_ query: PGQuery) -> Result<PGRows, PGError> {
     guard let handle else { return .failure(PGError(.closed, message: "the connection is closed", target: target)) }
-    // Keep the parameter strings alive while libpq reads them.
-    let cStrings: [UnsafeMutablePointer<CChar>?] = query.parameters.map { $0.flatMap { strdup($0) } }
-    defer { cStrings.forEach { free($0) } }
+    // NUL-terminated copies of the parameters, alive while libpq reads them.
+    let cStrings: [UnsafeMutablePointer<CChar>?] = query.parameters.map { parameter in
+      parameter.flatMap { text in
+        let bytes = text.utf8CString
+        let copy = UnsafeMutableBufferPointer<CChar>.allocate(capacity: bytes.count)
+        _ = copy.initialize(from: bytes)
+        return copy.baseAddress
+      }
+    }
+    defer { cStrings.forEach { $0?.deallocate() } }
     let values = cStrings.map { UnsafePointer($0) }
     let result = values.withUnsafeBufferPointer { buffer in
       PQexecParams(handle, query.sql, Int32(buffer.count), nil, buffer.baseAddress, nil, nil, 0)
