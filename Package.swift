@@ -78,8 +78,7 @@ let package = Package(
     ),
     .executableTarget(name: "nexus-dr", dependencies: ["NexusCLI"]),
     // Measurements for scripts/bench (against the lab).
-    .executableTarget(
-      name: "nexus-bench", dependencies: ["NexusCore", "NexusTransport", "NexusEngine", "NexusTestSupport"]),
+    .executableTarget(name: "nexus-bench", dependencies: ["NexusCore", "NexusTransport", "NexusEngine"]),
 
     // Shared by the test targets: where the lab is and how to reach it.
     .target(

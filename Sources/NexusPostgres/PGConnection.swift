@@ -54,6 +54,24 @@ public final class PGConnection: @unchecked Sendable {
     return try result.get()
   }
 
+  /// Connects, runs `body` with the connection, and closes it on every path: when `body`
+  /// returns, when it throws (a failed query, a cancelled task), as `connect` then `close`
+  /// by hand would only on the paths written out.
+  public static func with<Result>(
+    conninfo: String, connectTimeout: Duration = .seconds(10), isolation: isolated (any Actor)? = #isolation,
+    _ body: (PGConnection) async throws -> Result
+  ) async throws -> Result {
+    let connection = try await connect(conninfo: conninfo, connectTimeout: connectTimeout)
+    do {
+      let result = try await body(connection)
+      await connection.close()
+      return result
+    } catch {
+      await connection.close()
+      throw error
+    }
+  }
+
   private static func describe(_ handle: OpaquePointer) -> String {
     let database = PQdb(handle).map { String(cString: $0) } ?? "?"
     let host = PQhost(handle).map { String(cString: $0) } ?? "?"

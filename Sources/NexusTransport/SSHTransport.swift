@@ -36,6 +36,23 @@ public final class SSHTransport: Transport, @unchecked Sendable {
     self.queue = DispatchQueue(label: "nexus-dr.ssh.\(host)")
   }
 
+  /// A transport to one host used in a scope: its session (opened by the first command) is
+  /// closed when `body` returns or throws, as `close()` by hand would only on the paths written out.
+  public static func with<Result>(
+    host: String, target: Target, settings: SSHSettings, isolation: isolated (any Actor)? = #isolation,
+    _ body: (SSHTransport) async throws -> Result
+  ) async throws -> Result {
+    let transport = SSHTransport(host: host, target: target, settings: settings)
+    do {
+      let result = try await body(transport)
+      await transport.close()
+      return result
+    } catch {
+      await transport.close()
+      throw error
+    }
+  }
+
   /// Runs `body` on this transport's queue with a connected, verified, authenticated session.
   private func withConnection<T: Sendable>(
     _ body: @escaping @Sendable (SSHConnection) throws(TransportError) -> T
