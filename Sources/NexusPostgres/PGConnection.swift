@@ -57,6 +57,7 @@ public final class PGConnection: @unchecked Sendable {
   /// Connects, runs `body` with the connection, and closes it on every path: when `body`
   /// returns, when it throws (a failed query, a cancelled task), as `connect` then `close`
   /// by hand would only on the paths written out.
+  @discardableResult
   public static func with<Result>(
     conninfo: String, connectTimeout: Duration = .seconds(10), isolation: isolated (any Actor)? = #isolation,
     _ body: (PGConnection) async throws -> Result

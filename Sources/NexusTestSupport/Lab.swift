@@ -64,6 +64,7 @@ public struct Lab: Sendable {
 
   /// An SSH transport to a lab host for the time of `body`: its session is closed when `body`
   /// returns or throws.
+  @discardableResult
   public func withSSH<Result>(
     _ host: String, knownHosts: String? = nil, identity: String? = nil, connectTimeout: Duration = .seconds(5),
     isolation: isolated (any Actor)? = #isolation, _ body: (SSHTransport) async throws -> Result

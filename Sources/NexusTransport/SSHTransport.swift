@@ -38,6 +38,7 @@ public final class SSHTransport: Transport, @unchecked Sendable {
 
   /// A transport to one host used in a scope: its session (opened by the first command) is
   /// closed when `body` returns or throws, as `close()` by hand would only on the paths written out.
+  @discardableResult
   public static func with<Result>(
     host: String, target: Target, settings: SSHSettings, isolation: isolated (any Actor)? = #isolation,
     _ body: (SSHTransport) async throws -> Result
