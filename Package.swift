@@ -80,10 +80,13 @@ let package = Package(
     // Measurements for scripts/bench (against the lab).
     .executableTarget(name: "nexus-bench", dependencies: ["NexusCore", "NexusTransport", "NexusEngine"]),
 
-    // Shared by the test targets: where the lab is and how to reach it.
+    // Shared by the test targets: where the lab is and how to reach it, scratch directories,
+    // an in-memory transport.
     .target(
       name: "NexusTestSupport",
-      dependencies: ["NexusCore", "NexusTransport", "NexusPostgres"]
+      dependencies: [
+        "NexusCore", "NexusTransport", "NexusPostgres", .product(name: "Crypto", package: "swift-crypto"),
+      ]
     ),
     .testTarget(
       name: "NexusCoreTests",

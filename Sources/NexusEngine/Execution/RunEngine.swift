@@ -13,14 +13,15 @@ public final class RunEngine: Sendable {
   let transports: HostTransports
   let checks: CheckRunner
 
-  public init(runbook: Runbook, environment: Environment, options: RunOptions) {
+  /// `transports`: the hosts' transports; by default the inventory's local and SSH ones.
+  public init(runbook: Runbook, environment: Environment, options: RunOptions, transports: HostTransports? = nil) {
     self.runbook = runbook
     self.environment = environment
     self.options = options
     self.console = ConsoleOutput(color: options.color)
     self.prompter = Prompter(answers: options.answers, assumeYes: options.assumeYes, interactive: options.interactive, console: console)
-    self.transports = HostTransports(environment: environment)
-    self.checks = CheckRunner(environment: environment, transports: transports)
+    self.transports = transports ?? HostTransports(environment: environment)
+    self.checks = CheckRunner(environment: environment, transports: self.transports)
   }
 
   /// Input values: given ones, then defaults; every declared input must have one and no other may be given.
