@@ -1,7 +1,6 @@
 import Dispatch
 import Foundation
 import NexusCore
-import Synchronization
 import SystemPackage
 
 /// Runs commands on one host over one libssh2 session, reused for every command
@@ -295,28 +294,3 @@ private struct RemoteRun: Sendable {
 }
 
 extension ChannelOutcome: @unchecked Sendable {}
-
-/// Set from a cancellation handler, read by the transport's queue.
-final class CancellationFlag: Sendable {
-  private let flag = Atomic<Bool>(false)
-  func set() { flag.store(true, ordering: .relaxed) }
-  var isSet: Bool { flag.load(ordering: .relaxed) }
-}
-
-/// Takes the remote shell's pid from the first line of standard output and passes the rest on.
-struct PIDLineReader {
-  private(set) var pid: Int32?
-  private var pending: [UInt8] = []
-  private var done = false
-
-  mutating func consume(_ bytes: [UInt8]) -> [UInt8] {
-    if done { return bytes }
-    pending += bytes
-    guard let newline = pending.firstIndex(of: UInt8(ascii: "\n")) else { return [] }
-    pid = Int32(String(decoding: pending[..<newline], as: UTF8.self))
-    done = true
-    let rest = Array(pending[(newline + 1)...])
-    pending = []
-    return rest
-  }
-}
