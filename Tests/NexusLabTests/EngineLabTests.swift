@@ -148,12 +148,12 @@ struct EngineLabTests {
 
   @Test("a second run in the same environment exits 5 naming the holder")
   func lockContention() async throws {
-    let holder = RunLock.Holder(pid: getpid(), machine: "test-machine", runID: "20261127T000000-held-by-test", runbook: "held", started: "now")
+    let holder = RunLock.Holder(pid: POSIX.processID, machine: "test-machine", runID: "20261127T000000-held-by-test", runbook: "held", started: "now")
     let lock = try RunLock.acquire(stateDirectory: state.path, environment: "lab", holder: holder)
     let second = try await CLIProcess.run(["run", "\(fixtures)/ten-steps.yaml"] + common)
     #expect(second.status == 5, "\(second.output)")
     #expect(second.output.contains("20261127T000000-held-by-test"))
-    #expect(second.output.contains("pid \(getpid())"))
+    #expect(second.output.contains("pid \(POSIX.processID)"))
     #expect(runs().isEmpty, "nothing may start while the lock is held")
     withExtendedLifetime(lock) {}
   }
