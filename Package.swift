@@ -9,7 +9,6 @@ let package = Package(
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-    .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.0"),
     .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
@@ -29,10 +28,14 @@ let package = Package(
       providers: [.apt(["libpq-dev"])]
     ),
 
-    // Inventory, durations and sizes, quoting, redaction: the shared vocabulary.
+    // Inventory, durations and sizes, quoting, redaction: the shared vocabulary; POSIX, the one
+    // place that calls the C library (on swift-system).
     .target(
       name: "NexusCore",
-      dependencies: [.product(name: "Yams", package: "Yams")]
+      dependencies: [
+        .product(name: "Yams", package: "Yams"),
+        .product(name: "SystemPackage", package: "swift-system"),
+      ]
     ),
     // Running commands on hosts: local (swift-subprocess) and SSH (libssh2).
     .target(
@@ -51,7 +54,10 @@ let package = Package(
       dependencies: ["NexusCore", "CLibPQ"]
     ),
     // The routine backups' server-side logic: WAL archive, durable file operations, mounts.
-    .target(name: "NexusBackup", dependencies: ["NexusCore"]),
+    .target(
+      name: "NexusBackup",
+      dependencies: ["NexusCore", .product(name: "SystemPackage", package: "swift-system")]
+    ),
     // Runbooks: loading, preflight, execution with journal and resume, prompts, reports.
     // The shell scripts it runs on the hosts are files in RemoteScripts/, embedded at build time.
     .target(
@@ -60,6 +66,7 @@ let package = Package(
         "NexusCore", "NexusTransport", "NexusPostgres", "NexusBackup",
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "Mustache", package: "swift-mustache"),
+        .product(name: "SystemPackage", package: "swift-system"),
       ],
       exclude: ["RemoteScripts"],
       plugins: ["EmbedRemoteScripts"]
@@ -72,20 +79,24 @@ let package = Package(
       dependencies: [
         "NexusCore", "NexusTransport", "NexusEngine", "NexusBackup",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        .product(name: "Logging", package: "swift-log"),
       ]
     ),
     .executableTarget(name: "nexus-dr", dependencies: ["NexusCLI"]),
     // Measurements for scripts/bench (against the lab).
-    .executableTarget(
-      name: "nexus-bench", dependencies: ["NexusCore", "NexusTransport", "NexusEngine", "NexusTestSupport"]),
+    .executableTarget(name: "nexus-bench", dependencies: ["NexusCore", "NexusTransport", "NexusEngine"]),
 
-    // Shared by the test targets: where the lab is and how to reach it.
+    // Shared by the test targets: where the lab is and how to reach it, scratch directories,
+    // an in-memory transport.
     .target(
       name: "NexusTestSupport",
-      dependencies: ["NexusCore", "NexusTransport", "NexusPostgres"]
+      dependencies: [
+        "NexusCore", "NexusTransport", "NexusPostgres", .product(name: "Crypto", package: "swift-crypto"),
+      ]
     ),
-    .testTarget(name: "NexusCoreTests", dependencies: ["NexusCore"]),
+    .testTarget(
+      name: "NexusCoreTests",
+      dependencies: ["NexusCore", "NexusTestSupport", .product(name: "SystemPackage", package: "swift-system")]
+    ),
     .testTarget(name: "NexusBackupTests", dependencies: ["NexusBackup", "NexusCore", "NexusTestSupport"]),
     .testTarget(name: "NexusEngineTests", dependencies: ["NexusEngine", "NexusCore", "NexusTestSupport"]),
     .testTarget(

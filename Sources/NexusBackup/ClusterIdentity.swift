@@ -1,8 +1,6 @@
 import Foundation
-
-#if canImport(Glibc)
-  import Glibc
-#endif
+import NexusCore
+import SystemPackage
 
 /// Which PostgreSQL cluster WAL belongs to: its system identifier (`initdb` picks it; every
 /// segment's first page and `global/pg_control` carry it). The archive records its own in
@@ -51,11 +49,10 @@ public enum ClusterIdentity {
   }
 
   private static func read(_ path: String, count: Int) -> [UInt8]? {
-    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-    guard descriptor >= 0 else { return nil }
-    defer { close(descriptor) }
+    guard let file = try? FileDescriptor.open(path, .readOnly, options: .closeOnExec) else { return nil }
+    defer { try? file.close() }
     var buffer = [UInt8](repeating: 0, count: count)
-    let got = buffer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, count, 0) }
-    return got < 0 ? nil : Array(buffer.prefix(got))
+    guard let got = try? buffer.withUnsafeMutableBytes({ try file.read(fromAbsoluteOffset: 0, into: $0) }) else { return nil }
+    return Array(buffer.prefix(got))
   }
 }

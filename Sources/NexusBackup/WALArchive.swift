@@ -1,8 +1,5 @@
 import Foundation
-
-#if canImport(Glibc)
-  import Glibc
-#endif
+import NexusCore
 
 /// PostgreSQL's `archive_command` and `restore_command`, done right.
 ///
@@ -50,7 +47,7 @@ public struct WALArchive: Sendable {
       // A mounted NAS without wal/ yet (a new or replaced NAS): create it.
       do { try FileSystem.makeDirectory(archiveDirectory) } catch { return "\(archiveDirectory) does not exist and cannot be created: \(error)" }
     }
-    guard access(archiveDirectory, W_OK) == 0 else { return "\(archiveDirectory) is not writable" }
+    guard POSIX.isAccessible(archiveDirectory, .write) else { return "\(archiveDirectory) is not writable" }
     return nil
   }
 
@@ -167,7 +164,7 @@ public struct WALArchive: Sendable {
       guard try FileSystem.sameContent(source, "\(archiveDirectory)/\(name)") else {
         throw FlushError(message: "\(archiveDirectory)/\(name) does not match the spooled copy")
       }
-      unlink(source)
+      try? POSIX.remove(source)
       moved += 1
     }
     if moved > 0 { try? FileSystem.syncDirectory(spoolDirectory) }
@@ -193,7 +190,7 @@ public struct WALArchive: Sendable {
     var nasProblem: String?
     if let mount = MountPoint.exactly(at: nasPath, mountinfo: mountTable()) {
       if let fstype, mount.fstype != fstype { nasProblem = "\(nasPath) is mounted as \(mount.fstype), expected \(fstype)" }
-      else if access(archiveDirectory, R_OK | X_OK) != 0 { nasProblem = "\(archiveDirectory) is not readable" }
+      else if !POSIX.isAccessible(archiveDirectory, [.read, .execute]) { nasProblem = "\(archiveDirectory) is not readable" }
     } else {
       nasProblem = "\(nasPath) is not a mount point (the NAS is not mounted)"
     }
@@ -207,7 +204,7 @@ public struct WALArchive: Sendable {
       if let segment = ClusterIdentity.ofSegment(candidate), let own = ClusterIdentity.ofDataDirectory(dataDirectory), segment != own {
         return Outcome(status: 126, message: "\(candidate) is WAL of the cluster \(segment), not of this one (\(own), \(dataDirectory)/global/pg_control): the archive holds another cluster's WAL; stopping recovery")
       }
-      unlink(destination)
+      try? POSIX.remove(destination)
       do {
         try FileSystem.durableCopy(from: candidate, to: destination)
         return Outcome(status: 0, message: "restored \(name) from \(candidate)")

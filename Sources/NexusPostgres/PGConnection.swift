@@ -54,6 +54,25 @@ public final class PGConnection: @unchecked Sendable {
     return try result.get()
   }
 
+  /// Connects, runs `body` with the connection, and closes it on every path: when `body`
+  /// returns, when it throws (a failed query, a cancelled task), as `connect` then `close`
+  /// by hand would only on the paths written out.
+  @discardableResult
+  public static func with<Result>(
+    conninfo: String, connectTimeout: Duration = .seconds(10), isolation: isolated (any Actor)? = #isolation,
+    _ body: (PGConnection) async throws -> Result
+  ) async throws -> Result {
+    let connection = try await connect(conninfo: conninfo, connectTimeout: connectTimeout)
+    do {
+      let result = try await body(connection)
+      await connection.close()
+      return result
+    } catch {
+      await connection.close()
+      throw error
+    }
+  }
+
   private static func describe(_ handle: OpaquePointer) -> String {
     let database = PQdb(handle).map { String(cString: $0) } ?? "?"
     let host = PQhost(handle).map { String(cString: $0) } ?? "?"
@@ -89,9 +108,16 @@ public final class PGConnection: @unchecked Sendable {
 
   private func execute(_ query: PGQuery) -> Result<PGRows, PGError> {
     guard let handle else { return .failure(PGError(.closed, message: "the connection is closed", target: target)) }
-    // Keep the parameter strings alive while libpq reads them.
-    let cStrings: [UnsafeMutablePointer<CChar>?] = query.parameters.map { $0.flatMap { strdup($0) } }
-    defer { cStrings.forEach { free($0) } }
+    // NUL-terminated copies of the parameters, alive while libpq reads them.
+    let cStrings: [UnsafeMutablePointer<CChar>?] = query.parameters.map { parameter in
+      parameter.flatMap { text in
+        let bytes = text.utf8CString
+        let copy = UnsafeMutableBufferPointer<CChar>.allocate(capacity: bytes.count)
+        _ = copy.initialize(from: bytes)
+        return copy.baseAddress
+      }
+    }
+    defer { cStrings.forEach { $0?.deallocate() } }
     let values = cStrings.map { UnsafePointer($0) }
     let result = values.withUnsafeBufferPointer { buffer in
       PQexecParams(handle, query.sql, Int32(buffer.count), nil, buffer.baseAddress, nil, nil, 0)

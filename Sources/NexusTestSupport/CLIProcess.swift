@@ -1,4 +1,5 @@
 import Foundation
+import NexusCore
 
 /// The built `nexus-dr`, started as a real process so tests can signal it,
 /// kill it, and read what it printed (to a file, so a full pipe never blocks it).
@@ -35,12 +36,12 @@ public final class CLIProcess: @unchecked Sendable {
     }
   }
 
-  public func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+  public func signal(_ number: Int32) { try? POSIX.kill(process.processIdentifier, number) }
 
   public var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
 
   deinit {
-    if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    if process.isRunning { try? POSIX.kill(process.processIdentifier, SIGKILL) }
     try? FileManager.default.removeItem(atPath: outputPath)
   }
 

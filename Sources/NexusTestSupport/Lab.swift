@@ -54,18 +54,37 @@ public struct Lab: Sendable {
   public func unusedAddress() throws -> String { try value("LAB_NET") + ".99" }
 
   /// A fresh SSH transport to a lab host, with the lab's keys unless others are given.
+  /// For a session used in a scope, ``withSSH(_:knownHosts:identity:connectTimeout:isolation:_:)``.
   public func ssh(
     _ host: String, knownHosts: String? = nil, identity: String? = nil, connectTimeout: Duration = .seconds(5)
   ) throws -> SSHTransport {
+    let (target, settings) = try sshEndpoint(host, knownHosts: knownHosts, identity: identity, connectTimeout: connectTimeout)
+    return SSHTransport(host: host, target: target, settings: settings)
+  }
+
+  /// An SSH transport to a lab host for the time of `body`: its session is closed when `body`
+  /// returns or throws.
+  @discardableResult
+  public func withSSH<Result>(
+    _ host: String, knownHosts: String? = nil, identity: String? = nil, connectTimeout: Duration = .seconds(5),
+    isolation: isolated (any Actor)? = #isolation, _ body: (SSHTransport) async throws -> Result
+  ) async throws -> Result {
+    let (target, settings) = try sshEndpoint(host, knownHosts: knownHosts, identity: identity, connectTimeout: connectTimeout)
+    return try await SSHTransport.with(host: host, target: target, settings: settings, body)
+  }
+
+  private func sshEndpoint(
+    _ host: String, knownHosts: String?, identity: String?, connectTimeout: Duration
+  ) throws -> (SSHTransport.Target, SSHSettings) {
     let environment = try environment()
     guard case .ssh(let address, let port, let user) = environment.host(host)?.transport else {
       throw Unavailable(description: "the lab inventory has no SSH host '\(host)'")
     }
-    return SSHTransport(
-      host: host, target: .init(address: address, port: port, user: user),
-      settings: SSHSettings(
-        identity: identity ?? self.identity, knownHosts: knownHosts ?? self.knownHosts,
-        connectTimeout: connectTimeout))
+    return (
+      .init(address: address, port: port, user: user),
+      SSHSettings(
+        identity: identity ?? self.identity, knownHosts: knownHosts ?? self.knownHosts, connectTimeout: connectTimeout)
+    )
   }
 
   /// A libpq conninfo for the lab database; the password comes from the lab's pgpass file.

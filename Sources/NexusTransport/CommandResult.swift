@@ -32,6 +32,19 @@ public struct CommandResult: Sendable {
 
   public var succeeded: Bool { termination == .exited(0) }
 
+  public init(
+    termination: Termination, stdout: [UInt8] = [], stderr: [UInt8] = [], stdoutTruncated: Bool = false,
+    stderrTruncated: Bool = false, stderrTail: String? = nil, duration: Duration = .zero
+  ) {
+    self.termination = termination
+    self.stdout = stdout
+    self.stderr = stderr
+    self.stdoutTruncated = stdoutTruncated
+    self.stderrTruncated = stderrTruncated
+    self.stderrTail = stderrTail ?? Redactor.redact(String(decoding: stderr.suffix(4096), as: UTF8.self))
+    self.duration = duration
+  }
+
   public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
   public var stderrText: String { String(decoding: stderr, as: UTF8.self) }
 

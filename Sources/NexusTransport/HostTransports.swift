@@ -6,9 +6,16 @@ import Synchronization
 public final class HostTransports: Sendable {
   public let environment: Environment
   private let transports = Mutex<[String: any Transport]>([:])
+  private let make: @Sendable (HostSpec, SSHSettings) -> any Transport
 
-  public init(environment: Environment) {
+  public convenience init(environment: Environment) {
+    self.init(environment: environment, make: Self.makeTransport)
+  }
+
+  /// Transports made by `make` instead of local and SSH ones (in-memory transports, in tests).
+  public init(environment: Environment, make: @escaping @Sendable (HostSpec, SSHSettings) -> any Transport) {
     self.environment = environment
+    self.make = make
   }
 
   /// The transport for a host role (`server`, `gate`).
@@ -21,13 +28,13 @@ public final class HostTransports: Sendable {
     }
     return transports.withLock { cache in
       if let existing = cache[hostName] { return existing }
-      let created = Self.makeTransport(spec, ssh: environment.ssh)
+      let created = make(spec, environment.ssh)
       cache[hostName] = created
       return created
     }
   }
 
-  static func makeTransport(_ spec: HostSpec, ssh: SSHSettings) -> any Transport {
+  @Sendable static func makeTransport(_ spec: HostSpec, ssh: SSHSettings) -> any Transport {
     switch spec.transport {
     case .local:
       return LocalTransport(host: spec.name)

@@ -1,107 +1,42 @@
 import CLibSSH2
-import Crypto
 import Foundation
 
-#if canImport(Glibc)
-  import Glibc
-#endif
+// Every libssh2 call of nexus-dr is in this file, each wrapped once, as swift-system's
+// Syscalls.swift wraps the C library: SSHConnection and its extensions decide what to do with
+// a session and its channels, these wrappers only how libssh2 is asked. Sessions, channels,
+// agents and known-hosts lists are libssh2's opaque pointers. Calls that would block return
+// `LibSSH2.wouldBlock` (the session is non-blocking); the caller waits on the socket.
 
-// Every libssh2 call of nexus-dr is in this file. The session runs in libssh2's
-// non-blocking mode: each call that would block returns LIBSSH2_ERROR_EAGAIN and
-// we wait on the socket with poll(2) up to a deadline, so a timeout is exact and
-// a dead host never hangs a run. An `SSHConnection` is used from one thread at a
-// time (its transport's serial queue): libssh2 sessions are not thread-safe.
+/// The libssh2 calls nexus-dr makes.
+enum LibSSH2 {
+  /// libssh2_init, once per process.
+  static let initialized: Bool = libssh2_init(0) == 0
 
-private let libssh2Initialized: Bool = libssh2_init(0) == 0
+  /// LIBSSH2_ERROR_EAGAIN: wait on the socket in the direction libssh2 says, then call again.
+  static let wouldBlock = LIBSSH2_ERROR_EAGAIN
+  static let keyExchangeFailed = LIBSSH2_ERROR_KEX_FAILURE
+  static let authenticationFailed = LIBSSH2_ERROR_AUTHENTICATION_FAILED
+  static let publicKeyUnverified = LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED
 
-/// What the host presented, and what known_hosts says about it.
-struct HostKeyCheck {
-  enum Verdict { case match, mismatch(knownFingerprint: String?), notFound }
-  var verdict: Verdict
-  var fingerprint: String
-  var keyType: String
-  /// The line to add to known_hosts to accept this key.
-  var knownHostsLine: String
-}
+  // MARK: Sessions
 
-/// How a command on a channel ended.
-enum ChannelOutcome {
-  case exited(status: Int32, signal: String?)
-  case deadlineReached
-  case cancelled
-}
+  /// libssh2_session_init_ex with libssh2's own allocator.
+  static func newSession() -> OpaquePointer? { libssh2_session_init_ex(nil, nil, nil, nil) }
 
-final class SSHConnection: @unchecked Sendable {
-  let host: String
-  let address: String
-  let port: Int
-  private var socket: Int32 = -1
-  private var session: OpaquePointer?
-  /// How long to wait in one poll(2) before checking for cancellation again.
-  private let pollSlice: Duration = .milliseconds(100)
-
-  var label: String { "\(address):\(port)" }
-
-  init(host: String, address: String, port: Int) {
-    self.host = host
-    self.address = address
-    self.port = port
-  }
-
-  deinit { disconnect() }
-
-  private func failure(_ code: TransportError.Code, _ detail: String, hint: String? = nil) -> TransportError {
-    TransportError(code, host: host, address: label, detail: detail, hint: hint)
-  }
-
-  /// The library's message for the last error on this session.
-  private var lastError: String {
-    guard let session else { return "no session" }
-    var message: UnsafeMutablePointer<CChar>?
-    var length: Int32 = 0
-    let code = libssh2_session_last_error(session, &message, &length, 0)
-    let text = message.map { String(cString: $0) } ?? "unknown"
-    return "\(text) (libssh2 error \(code))"
-  }
-
-  // MARK: Connecting
-
-  /// TCP connect within the deadline, with TCP_NODELAY (libssh2 does not set it:
-  /// without it every command pays ~40 ms of delayed-ACK stalls), then the SSH handshake.
-  /// The host-key methods are set before the handshake (KnownHosts.hostKeyMethods), so the
-  /// host presents a key of a type `knownHostKeyTypes` (known_hosts, for this host) holds.
-  func connect(deadline: ContinuousClock.Instant, keepalive: Duration, knownHostKeyTypes: [String]) throws(TransportError) {
-    guard libssh2Initialized else { throw failure(.localFailure, "libssh2 failed to initialise") }
-    socket = try openSocket(deadline: deadline, keepalive: keepalive)
-    guard let session = libssh2_session_init_ex(nil, nil, nil, nil) else {
-      throw failure(.localFailure, "libssh2 could not create a session")
-    }
-    self.session = session
+  /// Non-blocking mode (libssh2_session_set_blocking), and keepalives every `seconds` that
+  /// the server must answer (libssh2_keepalive_config).
+  static func configure(_ session: OpaquePointer, keepaliveSeconds seconds: UInt32) {
     libssh2_session_set_blocking(session, 0)
-    let seconds = UInt32(max(1, keepalive.components.seconds))
     libssh2_keepalive_config(session, 1, seconds)
-    let methods = KnownHosts.hostKeyMethods(for: knownHostKeyTypes, supported: supportedHostKeyMethods())
-    guard libssh2_session_method_pref(session, LIBSSH2_METHOD_HOSTKEY, methods) == 0 else {
-      throw failure(.localFailure, "libssh2 accepts none of the host key types \(methods): \(lastError)")
-    }
-    do {
-      try retry(until: deadline, code: .unreachable, what: "SSH handshake") { libssh2_session_handshake(session, self.socket) }
-    } catch {
-      let code = libssh2_session_last_errno(session)
-      guard code == LIBSSH2_ERROR_KEX_FAILURE, !knownHostKeyTypes.isEmpty else { throw error }
-      // The host offers none of the key types known_hosts holds for it that this libssh2 can
-      // check. Typically an rsa-only entry: libssh2 1.10 checks rsa host keys with SHA-1
-      // signatures only, which OpenSSH 8.8 and later no longer make.
-      throw failure(
-        .hostKeyUnknown,
-        "known_hosts holds only \(knownHostKeyTypes.joined(separator: ", ")) keys for this host, and the host offers none that can be checked here (\(methods)): \(lastError). Nothing was sent to it.",
-        hint: "add the host's ed25519 key: compare 'ssh-keyscan -t ed25519 \(address) | ssh-keygen -lf -' with 'ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub' on its console, then append the ssh-keyscan line to known_hosts")
-    }
   }
 
-  /// The host-key methods this libssh2 implements (1.10 has no rsa-sha2-256/512 host keys).
-  private func supportedHostKeyMethods() -> [String] {
-    guard let session else { return [] }
+  /// The host-key methods to offer, in order (libssh2_session_method_pref); false when libssh2 takes none.
+  static func preferHostKeyMethods(_ session: OpaquePointer, _ methods: String) -> Bool {
+    libssh2_session_method_pref(session, LIBSSH2_METHOD_HOSTKEY, methods) == 0
+  }
+
+  /// The host-key methods this libssh2 implements (libssh2_session_supported_algs).
+  static func supportedHostKeyMethods(_ session: OpaquePointer) -> [String] {
     var list: UnsafeMutablePointer<UnsafePointer<CChar>?>?
     let count = libssh2_session_supported_algs(session, LIBSSH2_METHOD_HOSTKEY, &list)
     guard count > 0, let list else { return [] }
@@ -109,125 +44,52 @@ final class SSHConnection: @unchecked Sendable {
     return (0..<Int(count)).compactMap { list[$0].map { String(cString: $0) } }
   }
 
-  /// A dead link (a pulled cable, a host that lost power) sends no reset: without help the
-  /// socket would wait for ever on a command that no longer runs. The kernel notices instead:
-  /// data unacknowledged for two keepalive intervals (TCP_USER_TIMEOUT; libssh2 sends a
-  /// keepalive every interval during a command), or an idle connection whose probes go
-  /// unanswered (SO_KEEPALIVE), breaks the socket — within about three intervals.
-  static func deadLinkOptions(_ fd: Int32, keepalive: Duration) {
-    let seconds = Int32(clamping: max(1, keepalive.components.seconds))
-    var on: Int32 = 1
-    var idle = seconds
-    var count: Int32 = 2
-    var userTimeout = UInt32(clamping: Int64(seconds) * 2 * 1000)
-    let size = socklen_t(MemoryLayout<Int32>.size)
-    _ = setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, size)
-    _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_KEEPIDLE, &idle, size)
-    _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_KEEPINTVL, &idle, size)
-    _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_KEEPCNT, &count, size)
-    _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_USER_TIMEOUT, &userTimeout, socklen_t(MemoryLayout<UInt32>.size))
+  /// libssh2_session_handshake on a connected socket.
+  static func handshake(_ session: OpaquePointer, socket: Int32) -> Int32 { libssh2_session_handshake(session, socket) }
+
+  /// The code of the session's last error (libssh2_session_last_errno).
+  static func lastErrno(_ session: OpaquePointer) -> Int32 { libssh2_session_last_errno(session) }
+
+  /// The session's last error, its message and its code (libssh2_session_last_error).
+  static func lastError(_ session: OpaquePointer) -> (message: String, code: Int32) {
+    var message: UnsafeMutablePointer<CChar>?
+    var length: Int32 = 0
+    let code = libssh2_session_last_error(session, &message, &length, 0)
+    return (message.map { String(cString: $0) } ?? "unknown", code)
   }
 
-  private func openSocket(deadline: ContinuousClock.Instant, keepalive: Duration) throws(TransportError) -> Int32 {
-    var hints = addrinfo()
-    hints.ai_family = AF_UNSPEC
-    hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-    var list: UnsafeMutablePointer<addrinfo>?
-    let status = getaddrinfo(address, String(port), &hints, &list)
-    guard status == 0, let first = list else {
-      throw failure(.unreachable, "cannot resolve the address: \(String(cString: gai_strerror(status)))",
-        hint: "check the host's address in the inventory and this machine's DNS")
-    }
-    defer { freeaddrinfo(list) }
-    var lastProblem = "no address to try"
-    var entry: UnsafeMutablePointer<addrinfo>? = first
-    while let info = entry {
-      entry = info.pointee.ai_next
-      let fd = Glibc.socket(info.pointee.ai_family, info.pointee.ai_socktype, info.pointee.ai_protocol)
-      guard fd >= 0 else { lastProblem = String(cString: strerror(errno)); continue }
-      _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-      var one: Int32 = 1
-      _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-      Self.deadLinkOptions(fd, keepalive: keepalive)
-      if Glibc.connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 { return fd }
-      guard errno == EINPROGRESS else {
-        lastProblem = String(cString: strerror(errno))
-        Glibc.close(fd)
-        continue
-      }
-      var pollfd = Glibc.pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-      let remaining = max(0, (deadline - ContinuousClock.now).milliseconds)
-      let ready = poll(&pollfd, 1, Int32(clamping: remaining))
-      if ready <= 0 {
-        Glibc.close(fd)
-        throw failure(.unreachable, "no answer within the connect timeout",
-          hint: "is the host up and on the network? Try: ping \(address)")
-      }
-      var soError: Int32 = 0
-      var length = socklen_t(MemoryLayout<Int32>.size)
-      _ = getsockopt(fd, SOL_SOCKET, SO_ERROR, &soError, &length)
-      if soError == 0 { return fd }
-      lastProblem = String(cString: strerror(soError))
-      Glibc.close(fd)
-    }
-    throw failure(.unreachable, "cannot connect: \(lastProblem)",
-      hint: "check that sshd runs on the host and listens on port \(port)")
+  /// Which way the session is blocked (libssh2_session_block_directions).
+  static func blockDirections(_ session: OpaquePointer) -> (inbound: Bool, outbound: Bool) {
+    let directions = libssh2_session_block_directions(session)
+    return (directions & LIBSSH2_SESSION_BLOCK_INBOUND != 0, directions & LIBSSH2_SESSION_BLOCK_OUTBOUND != 0)
   }
 
-  // MARK: Host key
+  /// Sends a keepalive if one is due (libssh2_keepalive_send).
+  static func sendKeepalive(_ session: OpaquePointer) {
+    var next: Int32 = 0
+    _ = libssh2_keepalive_send(session, &next)
+  }
 
-  /// Compares the key the host presented with the known_hosts file.
-  func checkHostKey(knownHostsFile: String) throws(TransportError) -> HostKeyCheck {
-    guard let session else { throw failure(.localFailure, "not connected") }
+  /// libssh2_session_disconnect_ex, as the application ending.
+  static func disconnect(_ session: OpaquePointer) -> Int32 {
+    libssh2_session_disconnect_ex(session, SSH_DISCONNECT_BY_APPLICATION, "nexus-dr done", "")
+  }
+
+  /// libssh2_session_free.
+  static func free(session: OpaquePointer) { libssh2_session_free(session) }
+
+  // MARK: Host keys
+
+  /// The key the host presented and libssh2's code for its type (libssh2_session_hostkey).
+  static func hostKey(_ session: OpaquePointer) -> (bytes: [UInt8], type: Int32)? {
     var length = 0
     var type: Int32 = 0
-    guard let key = libssh2_session_hostkey(session, &length, &type) else {
-      throw failure(.protocolError, "the host presented no host key: \(lastError)")
-    }
-    let keyBytes = [UInt8](UnsafeRawBufferPointer(start: key, count: length))
-    let (typeName, typeMask) = Self.keyType(type)
-    let fingerprint = Self.fingerprint(Data(keyBytes))
-    let hostField = port == 22 ? address : "[\(address)]:\(port)"
-    let line = "\(hostField) \(typeName) \(Data(keyBytes).base64EncodedString())"
-
-    guard let knownHosts = libssh2_knownhost_init(session) else {
-      throw failure(.localFailure, "libssh2 could not allocate the known hosts list")
-    }
-    defer { libssh2_knownhost_free(knownHosts) }
-    if !FileManager.default.fileExists(atPath: knownHostsFile) {
-      return HostKeyCheck(verdict: .notFound, fingerprint: fingerprint, keyType: typeName, knownHostsLine: line)
-    }
-    if libssh2_knownhost_readfile(knownHosts, knownHostsFile, LIBSSH2_KNOWNHOST_FILE_OPENSSH) < 0 {
-      throw failure(.localFailure, "cannot read known hosts file \(knownHostsFile): \(lastError)",
-        hint: "it must be in OpenSSH known_hosts format")
-    }
-    var found: UnsafeMutablePointer<libssh2_knownhost>?
-    let mask = LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | typeMask
-    let result = key.withMemoryRebound(to: CChar.self, capacity: length) { pointer in
-      libssh2_knownhost_checkp(knownHosts, address, Int32(port), pointer, length, mask, &found)
-    }
-    let verdict: HostKeyCheck.Verdict
-    switch result {
-    case LIBSSH2_KNOWNHOST_CHECK_MATCH:
-      verdict = .match
-    case LIBSSH2_KNOWNHOST_CHECK_MISMATCH:
-      let known = found.flatMap { $0.pointee.key }.flatMap { Data(base64Encoded: String(cString: $0)) }
-      verdict = .mismatch(knownFingerprint: known.map(Self.fingerprint))
-    case LIBSSH2_KNOWNHOST_CHECK_NOTFOUND:
-      verdict = .notFound
-    default:
-      throw failure(.localFailure, "could not check the host key against \(knownHostsFile): \(lastError)")
-    }
-    return HostKeyCheck(verdict: verdict, fingerprint: fingerprint, keyType: typeName, knownHostsLine: line)
+    guard let key = libssh2_session_hostkey(session, &length, &type) else { return nil }
+    return ([UInt8](UnsafeRawBufferPointer(start: key, count: length)), type)
   }
 
-  /// OpenSSH's fingerprint form: `SHA256:` and the unpadded base64 of the key's SHA-256.
-  static func fingerprint(_ key: Data) -> String {
-    let base64 = Data(SHA256.hash(data: key)).base64EncodedString()
-    return "SHA256:" + base64.trimmingCharacters(in: CharacterSet(charactersIn: "="))
-  }
-
-  private static func keyType(_ type: Int32) -> (String, Int32) {
+  /// A host-key type's OpenSSH name, and its known_hosts mask for `checkKnownHost`.
+  static func keyType(_ type: Int32) -> (name: String, mask: Int32) {
     switch type {
     case LIBSSH2_HOSTKEY_TYPE_RSA: ("ssh-rsa", LIBSSH2_KNOWNHOST_KEY_SSHRSA)
     case LIBSSH2_HOSTKEY_TYPE_DSS: ("ssh-dss", LIBSSH2_KNOWNHOST_KEY_SSHDSS)
@@ -239,291 +101,157 @@ final class SSHConnection: @unchecked Sendable {
     }
   }
 
-  // MARK: Authentication
+  /// An empty known-hosts list (libssh2_knownhost_init); release it with `free(knownHosts:)`.
+  static func newKnownHosts(_ session: OpaquePointer) -> OpaquePointer? { libssh2_knownhost_init(session) }
 
-  /// Public-key authentication: ssh-agent first when `useAgent`, then the key file.
-  func authenticate(user: String, identity: String?, useAgent: Bool, deadline: ContinuousClock.Instant) throws(TransportError) {
-    guard let session else { throw failure(.localFailure, "not connected") }
-    var tried: [String] = []
-    if useAgent, try authenticateWithAgent(user: user, deadline: deadline) { return }
-    if useAgent { tried.append("the keys in ssh-agent") }
-    if let identity {
-      guard FileManager.default.isReadableFile(atPath: identity) else {
-        throw failure(.localFailure, "cannot read the SSH key file \(identity)",
-          hint: "check the inventory's ssh.identity and the file's permissions (0600, owned by this user)")
-      }
-      let status = waitLoop(deadline: deadline) {
-        libssh2_userauth_publickey_fromfile_ex(session, user, UInt32(user.utf8.count), nil, identity, nil)
-      }
-      if status == 0 { return }
-      if status == LIBSSH2_ERROR_EAGAIN {
-        throw failure(.unreachable, "no answer during authentication within the connect timeout")
-      }
-      if status != LIBSSH2_ERROR_AUTHENTICATION_FAILED && status != LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED {
-        throw failure(.localFailure, "cannot use the key file \(identity): \(lastError)",
-          hint: "the key must be unencrypted, in OpenSSH or PEM format")
-      }
-      tried.append("the key \(identity)")
-    }
-    throw failure(.authenticationRefused, "the host refused \(tried.isEmpty ? "everything" : tried.joined(separator: " and ")) for user '\(user)'",
-      hint: "add the public key to ~\(user)/.ssh/authorized_keys on the host")
+  /// libssh2_knownhost_free.
+  static func free(knownHosts: OpaquePointer) { libssh2_knownhost_free(knownHosts) }
+
+  /// Reads an OpenSSH known_hosts file into the list (libssh2_knownhost_readfile); false when it cannot.
+  static func read(knownHosts: OpaquePointer, file: String) -> Bool {
+    libssh2_knownhost_readfile(knownHosts, file, LIBSSH2_KNOWNHOST_FILE_OPENSSH) >= 0
   }
 
-  private func authenticateWithAgent(user: String, deadline: ContinuousClock.Instant) throws(TransportError) -> Bool {
-    guard let session, let agent = libssh2_agent_init(session) else { return false }
-    defer {
-      libssh2_agent_disconnect(agent)
-      libssh2_agent_free(agent)
+  /// What the list says about `key` for `host:port`, plain or hashed entries alike.
+  enum KnownHostVerdict {
+    case match
+    /// Another key of this type is known for the host: the base64 of that key, if libssh2 gave it.
+    case mismatch(knownKey: String?)
+    case notFound
+  }
+
+  /// libssh2_knownhost_checkp; nil when the check itself failed.
+  static func checkKnownHost(
+    _ knownHosts: OpaquePointer, host: String, port: Int, key: [UInt8], typeMask: Int32
+  ) -> KnownHostVerdict? {
+    var found: UnsafeMutablePointer<libssh2_knownhost>?
+    let mask = LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | typeMask
+    let result = key.withUnsafeBufferPointer { bytes in
+      bytes.withMemoryRebound(to: CChar.self) { pointer in
+        libssh2_knownhost_checkp(knownHosts, host, Int32(port), pointer.baseAddress, pointer.count, mask, &found)
+      }
     }
-    guard libssh2_agent_connect(agent) == 0, libssh2_agent_list_identities(agent) == 0 else { return false }
+    switch result {
+    case LIBSSH2_KNOWNHOST_CHECK_MATCH: return .match
+    case LIBSSH2_KNOWNHOST_CHECK_MISMATCH: return .mismatch(knownKey: found.flatMap { $0.pointee.key }.map { String(cString: $0) })
+    case LIBSSH2_KNOWNHOST_CHECK_NOTFOUND: return .notFound
+    default: return nil
+    }
+  }
+
+  // MARK: Authentication
+
+  /// Public-key authentication with an unencrypted key file (libssh2_userauth_publickey_fromfile_ex).
+  static func authenticate(_ session: OpaquePointer, user: String, keyFile: String) -> Int32 {
+    libssh2_userauth_publickey_fromfile_ex(session, user, UInt32(user.utf8.count), nil, keyFile, nil)
+  }
+
+  /// One of the keys ssh-agent holds.
+  struct AgentIdentity {
+    fileprivate let key: UnsafeMutablePointer<libssh2_agent_publickey>
+  }
+
+  /// ssh-agent, connected, with its keys listed (libssh2_agent_init, _connect, _list_identities);
+  /// nil when there is none to talk to. Release it with `free(agent:)`.
+  static func connectedAgent(_ session: OpaquePointer) -> OpaquePointer? {
+    guard let agent = libssh2_agent_init(session) else { return nil }
+    guard libssh2_agent_connect(agent) == 0, libssh2_agent_list_identities(agent) == 0 else {
+      free(agent: agent)
+      return nil
+    }
+    return agent
+  }
+
+  /// The keys the agent listed (libssh2_agent_get_identity).
+  static func identities(_ agent: OpaquePointer) -> [AgentIdentity] {
+    var identities: [AgentIdentity] = []
     var previous: UnsafeMutablePointer<libssh2_agent_publickey>?
     var identity: UnsafeMutablePointer<libssh2_agent_publickey>?
     while libssh2_agent_get_identity(agent, &identity, previous) == 0, let current = identity {
-      let status = waitLoop(deadline: deadline) { libssh2_agent_userauth(agent, user, current) }
-      if status == 0 { return true }
+      identities.append(AgentIdentity(key: current))
       previous = current
     }
-    return false
+    return identities
+  }
+
+  /// libssh2_agent_userauth with one of the agent's keys.
+  static func authenticate(_ agent: OpaquePointer, user: String, identity: AgentIdentity) -> Int32 {
+    libssh2_agent_userauth(agent, user, identity.key)
+  }
+
+  /// libssh2_agent_disconnect and libssh2_agent_free.
+  static func free(agent: OpaquePointer) {
+    libssh2_agent_disconnect(agent)
+    libssh2_agent_free(agent)
   }
 
   // MARK: Channels
 
-  /// Runs `commandLine` through the remote account's shell on a new channel.
-  ///
-  /// `stdin` is sent, then end-of-file. Output is handed to `onOutput` as it
-  /// arrives. When the deadline passes or `isCancelled` turns true, `onStop` is
-  /// called (to end the remote process group over another channel) before this
-  /// channel is closed.
-  func execute(
-    _ commandLine: String, stdin: [UInt8]?, deadline: ContinuousClock.Instant?, isCancelled: () -> Bool,
-    onOutput: (OutputStream, UnsafeRawBufferPointer) -> Void, onStop: (ChannelOutcome) -> Void
-  ) throws(TransportError) -> ChannelOutcome {
-    let channel = try openChannel(deadline: deadline ?? .now + .seconds(60))
-    defer { libssh2_channel_free(channel) }
-    try retry(until: deadline, code: .protocolError, what: "starting the command") {
-      libssh2_channel_process_startup(channel, "exec", 4, commandLine, UInt32(commandLine.utf8.count))
-    }
-    if let stdin, !stdin.isEmpty {
-      var offset = 0
-      while offset < stdin.count {
-        let written = stdin.withUnsafeBytes { buffer in
-          libssh2_channel_write_ex(channel, 0, buffer.baseAddress!.advanced(by: offset).assumingMemoryBound(to: CChar.self), stdin.count - offset)
-        }
-        if written == Int(LIBSSH2_ERROR_EAGAIN) { try waitSocket(until: deadline); continue }
-        if written < 0 { throw failure(.connectionLost, "writing standard input: \(lastError)") }
-        offset += written
-      }
-    }
-    try retry(until: deadline, code: .connectionLost, what: "closing standard input") { libssh2_channel_send_eof(channel) }
-
-    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 32 * 1024, alignment: 8)
-    defer { buffer.deallocate() }
-    var outcome: ChannelOutcome?
-    while outcome == nil {
-      var progressed = false
-      for (streamID, stream) in [(Int32(0), OutputStream.stdout), (Int32(1), OutputStream.stderr)] {
-        while true {
-          let count = libssh2_channel_read_ex(channel, streamID, buffer.baseAddress!.assumingMemoryBound(to: CChar.self), buffer.count)
-          if count > 0 {
-            onOutput(stream, UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
-            progressed = true
-            continue
-          }
-          if count == 0 || count == Int(LIBSSH2_ERROR_EAGAIN) { break }
-          throw failure(.connectionLost, "the connection broke while the command ran: \(lastError)",
-            hint: "the command may still be running on the host; check it before retrying")
-        }
-      }
-      if libssh2_channel_eof(channel) != 0 {
-        outcome = .exited(status: 0, signal: nil)
-        break
-      }
-      if isCancelled() { outcome = .cancelled; break }
-      if let deadline, ContinuousClock.now >= deadline { outcome = .deadlineReached; break }
-      if !progressed { try waitSocket(until: deadline, slice: true) }
-      sendKeepalive()
-    }
-    if case .exited = outcome {
-      // The command closed its output; it may still run. Its exit status comes just
-      // before the host closes the channel: wait for that, still honouring the
-      // deadline and an interrupt, instead of assuming it finished.
-      while true {
-        let status = libssh2_channel_wait_closed(channel)
-        if status == 0 { break }
-        guard status == LIBSSH2_ERROR_EAGAIN else {
-          throw failure(.connectionLost, "the host did not report how the command ended: \(lastError)",
-            hint: "the command may still be running on the host; check it before retrying")
-        }
-        if isCancelled() { outcome = .cancelled; break }
-        if let deadline, ContinuousClock.now >= deadline { outcome = .deadlineReached; break }
-        try waitSocket(until: deadline, slice: true)
-        sendKeepalive()
-      }
-      if case .exited = outcome {
-        _ = waitLoop(deadline: .now + .seconds(10)) { libssh2_channel_close(channel) }
-        return .exited(status: libssh2_channel_get_exit_status(channel), signal: exitSignal(channel))
-      }
-    }
-    onStop(outcome!)
-    _ = waitLoop(deadline: .now + .seconds(10)) { libssh2_channel_close(channel) }
-    return outcome!
+  /// A session channel (libssh2_channel_open_ex, 2 MiB window, 32 KiB packets); nil when it would block or failed.
+  static func openChannel(_ session: OpaquePointer) -> OpaquePointer? {
+    libssh2_channel_open_ex(session, "session", 7, 2 * 1024 * 1024, 32768, nil, 0)
   }
 
-  private func exitSignal(_ channel: OpaquePointer) -> String? {
+  /// Runs `commandLine` through the account's shell on the channel (libssh2_channel_process_startup, exec).
+  static func exec(_ channel: OpaquePointer, _ commandLine: String) -> Int32 {
+    libssh2_channel_process_startup(channel, "exec", 4, commandLine, UInt32(commandLine.utf8.count))
+  }
+
+  /// Writes to the channel's standard input (libssh2_channel_write_ex); bytes taken, or an error code.
+  static func write(_ channel: OpaquePointer, _ bytes: UnsafeRawBufferPointer) -> Int {
+    guard let base = bytes.baseAddress else { return 0 }
+    return libssh2_channel_write_ex(channel, 0, base.assumingMemoryBound(to: CChar.self), bytes.count)
+  }
+
+  /// Reads stream 0 (stdout) or 1 (stderr) of the channel (libssh2_channel_read_ex); bytes read, or an error code.
+  static func read(_ channel: OpaquePointer, stream: Int32, into buffer: UnsafeMutableRawBufferPointer) -> Int {
+    guard let base = buffer.baseAddress else { return 0 }
+    return libssh2_channel_read_ex(channel, stream, base.assumingMemoryBound(to: CChar.self), buffer.count)
+  }
+
+  /// Sends end-of-file on standard input (libssh2_channel_send_eof).
+  static func sendEOF(_ channel: OpaquePointer) -> Int32 { libssh2_channel_send_eof(channel) }
+
+  /// Waits for the host's end-of-file (libssh2_channel_wait_eof).
+  static func waitEOF(_ channel: OpaquePointer) -> Int32 { libssh2_channel_wait_eof(channel) }
+
+  /// Whether the host sent end-of-file (libssh2_channel_eof).
+  static func isAtEOF(_ channel: OpaquePointer) -> Bool { libssh2_channel_eof(channel) != 0 }
+
+  /// Waits for the host to close the channel (libssh2_channel_wait_closed).
+  static func waitClosed(_ channel: OpaquePointer) -> Int32 { libssh2_channel_wait_closed(channel) }
+
+  /// libssh2_channel_close.
+  static func close(_ channel: OpaquePointer) -> Int32 { libssh2_channel_close(channel) }
+
+  /// The command's exit status (libssh2_channel_get_exit_status).
+  static func exitStatus(_ channel: OpaquePointer) -> Int32 { libssh2_channel_get_exit_status(channel) }
+
+  /// The signal that ended the command, named as the host names it (libssh2_channel_get_exit_signal).
+  static func exitSignal(_ channel: OpaquePointer, session: OpaquePointer) -> String? {
     var name: UnsafeMutablePointer<CChar>?
     var length = 0
     guard libssh2_channel_get_exit_signal(channel, &name, &length, nil, nil, nil, nil) == 0, let name else { return nil }
-    defer { free(name) }
+    // libssh2 allocated it (LIBSSH2_ALLOC): its own free, not the C library's.
+    defer { libssh2_free(session, name) }
     return length > 0 ? String(cString: name) : nil
   }
 
-  private func openChannel(deadline: ContinuousClock.Instant) throws(TransportError) -> OpaquePointer {
-    guard let session else { throw failure(.localFailure, "not connected") }
-    while true {
-      if let channel = libssh2_channel_open_ex(session, "session", 7, 2 * 1024 * 1024, 32768, nil, 0) {
-        return channel
-      }
-      guard libssh2_session_last_errno(session) == LIBSSH2_ERROR_EAGAIN else {
-        throw failure(.unreachable, "cannot open a channel: \(lastError)",
-          hint: "the session may have dropped; the next command reconnects")
-      }
-      try waitSocket(until: deadline)
-    }
+  /// libssh2_channel_free.
+  static func free(channel: OpaquePointer) { libssh2_channel_free(channel) }
+
+  // MARK: SCP
+
+  /// A channel that takes `size` bytes into `path` with `mode` (libssh2_scp_send64); nil when it would block or failed.
+  static func scpSend(_ session: OpaquePointer, path: String, mode: Int32, size: Int64) -> OpaquePointer? {
+    libssh2_scp_send64(session, path, mode & 0o777, size, 0, 0)
   }
 
-  // MARK: File transfer (SCP)
-
-  /// Sends a local file with SCP to `remotePath`.
-  func scpSend(localPath: String, remotePath: String, mode: Int32, size: Int64, deadline: ContinuousClock.Instant) throws(TransportError) {
-    guard let session else { throw failure(.localFailure, "not connected") }
-    guard let input = fopen(localPath, "rb") else {
-      throw failure(.localFailure, "cannot open \(localPath): \(String(cString: strerror(errno)))")
-    }
-    defer { fclose(input) }
-    var channel: OpaquePointer?
-    while channel == nil {
-      channel = libssh2_scp_send64(session, remotePath, mode & 0o777, size, 0, 0)
-      if channel == nil {
-        guard libssh2_session_last_errno(session) == LIBSSH2_ERROR_EAGAIN else {
-          throw failure(.transferFailed, "the host refused the upload to \(remotePath): \(lastError)",
-            hint: "check that the directory exists and is writable")
-        }
-        try waitSocket(until: deadline)
-      }
-    }
-    defer { libssh2_channel_free(channel) }
-    let buffer = UnsafeMutableRawPointer.allocate(byteCount: 256 * 1024, alignment: 8)
-    defer { buffer.deallocate() }
-    while true {
-      let count = fread(buffer, 1, 256 * 1024, input)
-      if count == 0 { break }
-      var offset = 0
-      while offset < count {
-        let written = libssh2_channel_write_ex(channel, 0, buffer.advanced(by: offset).assumingMemoryBound(to: CChar.self), count - offset)
-        if written == Int(LIBSSH2_ERROR_EAGAIN) { try waitSocket(until: deadline); continue }
-        if written < 0 { throw failure(.transferFailed, "upload to \(remotePath) broke: \(lastError)") }
-        offset += written
-      }
-    }
-    try retry(until: deadline, code: .transferFailed, what: "finishing the upload") { libssh2_channel_send_eof(channel) }
-    try retry(until: deadline, code: .transferFailed, what: "finishing the upload") { libssh2_channel_wait_eof(channel) }
-    try retry(until: deadline, code: .transferFailed, what: "finishing the upload") { libssh2_channel_wait_closed(channel) }
-  }
-
-  /// Receives `remotePath` with SCP into an open local file; returns the size the host announced.
-  func scpReceive(remotePath: String, into output: UnsafeMutablePointer<FILE>, deadline: ContinuousClock.Instant) throws(TransportError) -> Int64 {
-    guard let session else { throw failure(.localFailure, "not connected") }
+  /// A channel that gives `path`'s bytes, and the size the host announced (libssh2_scp_recv2);
+  /// nil when it would block or failed.
+  static func scpReceive(_ session: OpaquePointer, path: String) -> (channel: OpaquePointer, size: Int64)? {
     var info = libssh2_struct_stat()
-    var channel: OpaquePointer?
-    while channel == nil {
-      channel = libssh2_scp_recv2(session, remotePath, &info)
-      if channel == nil {
-        guard libssh2_session_last_errno(session) == LIBSSH2_ERROR_EAGAIN else {
-          throw failure(.transferFailed, "cannot download \(remotePath): \(lastError)",
-            hint: "check that the file exists and is readable on the host")
-        }
-        try waitSocket(until: deadline)
-      }
-    }
-    defer { libssh2_channel_free(channel) }
-    let size = Int64(info.st_size)
-    var received: Int64 = 0
-    let buffer = UnsafeMutableRawPointer.allocate(byteCount: 256 * 1024, alignment: 8)
-    defer { buffer.deallocate() }
-    while received < size {
-      let wanted = Int(min(Int64(256 * 1024), size - received))
-      let count = libssh2_channel_read_ex(channel, 0, buffer.assumingMemoryBound(to: CChar.self), wanted)
-      if count == Int(LIBSSH2_ERROR_EAGAIN) { try waitSocket(until: deadline); continue }
-      if count < 0 { throw failure(.transferFailed, "download of \(remotePath) broke: \(lastError)") }
-      if count == 0 && libssh2_channel_eof(channel) != 0 { break }
-      guard fwrite(buffer, 1, count, output) == count else {
-        throw failure(.localFailure, "cannot write the downloaded data: \(String(cString: strerror(errno)))")
-      }
-      received += Int64(count)
-    }
-    return size
-  }
-
-  // MARK: Waiting
-
-  /// Sends a keepalive when one is due, so NAT and firewalls keep long runs open.
-  func sendKeepalive() {
-    guard let session else { return }
-    var next: Int32 = 0
-    _ = libssh2_keepalive_send(session, &next)
-  }
-
-  /// Repeats a non-blocking call until it stops answering EAGAIN; throws on an error.
-  private func retry(until deadline: ContinuousClock.Instant?, code: TransportError.Code, what: String, _ call: () -> Int32) throws(TransportError) {
-    while true {
-      let status = call()
-      if status == 0 { return }
-      guard status == LIBSSH2_ERROR_EAGAIN else {
-        throw failure(code, "\(what): \(lastError)")
-      }
-      try waitSocket(until: deadline)
-    }
-  }
-
-  /// Repeats a non-blocking call until it stops answering EAGAIN or the deadline passes; returns its last status.
-  private func waitLoop(deadline: ContinuousClock.Instant, _ call: () -> Int32) -> Int32 {
-    while true {
-      let status = call()
-      guard status == LIBSSH2_ERROR_EAGAIN else { return status }
-      do { try waitSocket(until: deadline) } catch { return status }
-    }
-  }
-
-  /// Waits until the socket is ready in the direction libssh2 is blocked on.
-  /// With `slice`, returns after at most `pollSlice` so the caller can check for cancellation.
-  private func waitSocket(until deadline: ContinuousClock.Instant?, slice: Bool = false) throws(TransportError) {
-    guard let session else { throw failure(.localFailure, "not connected") }
-    let directions = libssh2_session_block_directions(session)
-    var events: Int16 = 0
-    if directions & LIBSSH2_SESSION_BLOCK_INBOUND != 0 { events |= Int16(POLLIN) }
-    if directions & LIBSSH2_SESSION_BLOCK_OUTBOUND != 0 { events |= Int16(POLLOUT) }
-    if events == 0 { events = Int16(POLLIN) }
-    var wait: Int64 = slice ? pollSlice.milliseconds : 1000
-    if let deadline {
-      let remaining = (deadline - ContinuousClock.now).milliseconds
-      if remaining <= 0 && !slice { throw failure(.timeout, "no answer from the host in time") }
-      wait = min(wait, max(0, remaining))
-    }
-    var pollfd = Glibc.pollfd(fd: socket, events: events, revents: 0)
-    _ = poll(&pollfd, 1, Int32(wait))
-  }
-
-  func disconnect() {
-    if let session {
-      _ = waitLoop(deadline: .now + .seconds(2)) {
-        libssh2_session_disconnect_ex(session, SSH_DISCONNECT_BY_APPLICATION, "nexus-dr done", "")
-      }
-      libssh2_session_free(session)
-      self.session = nil
-    }
-    if socket >= 0 {
-      Glibc.close(socket)
-      socket = -1
-    }
+    guard let channel = libssh2_scp_recv2(session, path, &info) else { return nil }
+    return (channel, Int64(info.st_size))
   }
 }

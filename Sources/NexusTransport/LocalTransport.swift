@@ -4,10 +4,6 @@ import Subprocess
 import Synchronization
 import SystemPackage
 
-#if canImport(Glibc)
-  import Glibc
-#endif
-
 /// Runs commands on the machine nexus-dr runs on, through swift-subprocess.
 ///
 /// Each command gets its own process group, so a timeout or an interrupt ends
@@ -123,7 +119,7 @@ public struct LocalTransport: Transport {
   }
 
   static func signalGroup(_ pid: pid_t, _ signal: Int32) {
-    _ = kill(-pid, signal)
+    try? POSIX.kill(-pid, signal)
   }
 
   static func signalName(_ signal: Int32) -> String {
@@ -147,36 +143,39 @@ public struct LocalTransport: Transport {
     try copy(from: remotePath, to: localPath, mode: 0o600)
   }
 
-  /// A local "transfer" is a verified copy: temporary name, fsync, rename.
+  /// A local "transfer" is a verified copy, written durably (POSIX.durableWrite: temporary
+  /// name, checked against the original's checksum, fsync, rename, fsync of the directory).
   func copy(from source: String, to destination: String, mode: Int32) throws(TransportError) -> TransferResult {
     let start = ContinuousClock.now
-    do {
-      let temporary = destination + ".nexus-dr-partial"
-      _ = unlink(temporary)
-      guard FileManager.default.createFile(atPath: temporary, contents: nil, attributes: [.posixPermissions: mode]) else {
-        throw TransportError(.localFailure, host: host, detail: "cannot create \(temporary)")
+    let host = self.host
+    let temporary = destination + ".nexus-dr-partial"
+    let copied = try POSIX.durableWrite(
+      to: destination, permissions: FilePermissions(rawValue: mode_t(mode)), temporary: temporary,
+      failure: { TransportError(.localFailure, host: host, detail: "copying \(source) to \(destination): cannot \($0)") }
+    ) { output throws(TransportError) in
+      do {
+        let input = try POSIX.open(source, .readOnly)
+        defer { try? input.close() }
+        let size: Int64
+        do throws(Errno) { size = try input.stat().size } catch { throw FileSystemError("stat", source, error) }
+        try POSIX.copyContents(from: input, at: source, size: size, to: output, at: temporary)
+      } catch {
+        throw TransportError(.localFailure, host: host, detail: "copying \(source) to \(destination): \(error)")
       }
-      let input = try FileHandle(forReadingFrom: URL(fileURLWithPath: source))
-      defer { try? input.close() }
-      let output = try FileHandle(forWritingTo: URL(fileURLWithPath: temporary))
-      while let chunk = try input.read(upToCount: 1 << 20), !chunk.isEmpty { try output.write(contentsOf: chunk) }
-      try output.synchronize()
-      try output.close()
-      let original = try FileDigest.sha256(path: source)
-      let copied = try FileDigest.sha256(path: temporary)
+      let original: (hex: String, bytes: Int64)
+      let copied: (hex: String, bytes: Int64)
+      do {
+        original = try FileDigest.sha256(path: source)
+        copied = try FileDigest.sha256(path: temporary)
+      } catch {
+        throw TransportError(.localFailure, host: host, detail: "copying \(source) to \(destination): \(error)")
+      }
       guard original == copied else {
-        _ = unlink(temporary)
         throw TransportError(.transferFailed, host: host, detail: "checksum of the copy of \(source) differs from the original")
       }
-      guard rename(temporary, destination) == 0 else {
-        throw TransportError(.localFailure, host: host, detail: "cannot rename \(temporary) to \(destination): \(String(cString: strerror(errno)))")
-      }
-      return TransferResult(bytes: copied.bytes, sha256: copied.hex, duration: ContinuousClock.now - start)
-    } catch let error as TransportError {
-      throw error
-    } catch {
-      throw TransportError(.localFailure, host: host, detail: "copying \(source) to \(destination): \(error)")
+      return copied
     }
+    return TransferResult(bytes: copied.bytes, sha256: copied.hex, duration: ContinuousClock.now - start)
   }
 
   public func close() async {}

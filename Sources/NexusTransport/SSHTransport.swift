@@ -1,7 +1,7 @@
 import Dispatch
 import Foundation
 import NexusCore
-import Synchronization
+import SystemPackage
 
 /// Runs commands on one host over one libssh2 session, reused for every command
 /// of a run (a channel each).
@@ -33,6 +33,24 @@ public final class SSHTransport: Transport, @unchecked Sendable {
     self.target = target
     self.settings = settings
     self.queue = DispatchQueue(label: "nexus-dr.ssh.\(host)")
+  }
+
+  /// A transport to one host used in a scope: its session (opened by the first command) is
+  /// closed when `body` returns or throws, as `close()` by hand would only on the paths written out.
+  @discardableResult
+  public static func with<Result>(
+    host: String, target: Target, settings: SSHSettings, isolation: isolated (any Actor)? = #isolation,
+    _ body: (SSHTransport) async throws -> Result
+  ) async throws -> Result {
+    let transport = SSHTransport(host: host, target: target, settings: settings)
+    do {
+      let result = try await body(transport)
+      await transport.close()
+      return result
+    } catch {
+      await transport.close()
+      throw error
+    }
   }
 
   /// Runs `body` on this transport's queue with a connected, verified, authenticated session.
@@ -210,38 +228,28 @@ public final class SSHTransport: Transport, @unchecked Sendable {
     let temporary = localPath + ".nexus-dr-partial"
     let timeout = transferTimeout(bytes: remote.bytes)
     let host = self.host
-    try await withConnection { connection throws(TransportError) in
-      guard let file = fopen(temporary, "wb") else {
-        throw TransportError(
-          .localFailure, host: host,
-          detail: "cannot create \(temporary): \(String(cString: strerror(errno)))")
+    let address = "\(target.address):\(target.port)"
+    // Written durably (temporary name, checked against the host's checksum, fsync, rename,
+    // fsync of the directory), on the session's queue: scp writes into the open file.
+    let local = try await withConnection { connection throws(TransportError) in
+      try POSIX.durableWrite(
+        to: localPath, permissions: .ownerReadWrite, temporary: temporary,
+        failure: { TransportError(.localFailure, host: host, detail: "cannot \($0)") }
+      ) { file throws(TransportError) in
+        _ = try connection.scpReceive(remotePath: remotePath, into: file, deadline: .now + timeout)
+        let local: (hex: String, bytes: Int64)
+        do { local = try FileDigest.sha256(path: temporary) } catch {
+          throw TransportError(.localFailure, host: host, detail: "cannot read back \(temporary): \(error)")
+        }
+        guard local == remote else {
+          throw TransportError(
+            .transferFailed, host: host, address: address,
+            detail:
+              "the downloaded copy of \(remotePath) does not match: \(local.bytes) bytes, sha256 \(local.hex), expected \(remote.bytes) bytes, sha256 \(remote.hex)"
+          )
+        }
+        return local
       }
-      defer { fclose(file) }
-      _ = fchmod(fileno(file), 0o600)
-      _ = try connection.scpReceive(remotePath: remotePath, into: file, deadline: .now + timeout)
-      guard fflush(file) == 0, fsync(fileno(file)) == 0 else {
-        throw TransportError(
-          .localFailure, host: host,
-          detail: "cannot write \(temporary): \(String(cString: strerror(errno)))")
-      }
-    }
-    let local: (hex: String, bytes: Int64)
-    do { local = try FileDigest.sha256(path: temporary) } catch {
-      throw TransportError(
-        .localFailure, host: host, detail: "cannot read back \(temporary): \(error)")
-    }
-    guard local == remote else {
-      unlink(temporary)
-      throw TransportError(
-        .transferFailed, host: host, address: "\(target.address):\(target.port)",
-        detail:
-          "the downloaded copy of \(remotePath) does not match: \(local.bytes) bytes, sha256 \(local.hex), expected \(remote.bytes) bytes, sha256 \(remote.hex)"
-      )
-    }
-    guard rename(temporary, localPath) == 0 else {
-      throw TransportError(
-        .localFailure, host: host,
-        detail: "cannot rename \(temporary) to \(localPath): \(String(cString: strerror(errno)))")
     }
     return TransferResult(bytes: local.bytes, sha256: local.hex, duration: .now - start)
   }
@@ -286,28 +294,3 @@ private struct RemoteRun: Sendable {
 }
 
 extension ChannelOutcome: @unchecked Sendable {}
-
-/// Set from a cancellation handler, read by the transport's queue.
-final class CancellationFlag: Sendable {
-  private let flag = Atomic<Bool>(false)
-  func set() { flag.store(true, ordering: .relaxed) }
-  var isSet: Bool { flag.load(ordering: .relaxed) }
-}
-
-/// Takes the remote shell's pid from the first line of standard output and passes the rest on.
-struct PIDLineReader {
-  private(set) var pid: Int32?
-  private var pending: [UInt8] = []
-  private var done = false
-
-  mutating func consume(_ bytes: [UInt8]) -> [UInt8] {
-    if done { return bytes }
-    pending += bytes
-    guard let newline = pending.firstIndex(of: UInt8(ascii: "\n")) else { return [] }
-    pid = Int32(String(decoding: pending[..<newline], as: UTF8.self))
-    done = true
-    let rest = Array(pending[(newline + 1)...])
-    pending = []
-    return rest
-  }
-}

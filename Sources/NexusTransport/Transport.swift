@@ -39,4 +39,10 @@ public struct TransferResult: Sendable, Hashable {
   public var bytes: Int64
   public var sha256: String
   public var duration: Duration
+
+  public init(bytes: Int64, sha256: String, duration: Duration) {
+    self.bytes = bytes
+    self.sha256 = sha256
+    self.duration = duration
+  }
 }

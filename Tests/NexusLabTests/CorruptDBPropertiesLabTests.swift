@@ -21,15 +21,15 @@ extension LabSuites.CorruptDBLabTests {
   @Test("a logical restore keeps the database's grants and settings (ALTER DATABASE … SET, per role), as the dump holds them")
   func logicalRestoreKeepsDatabaseProperties() async throws {
     try await dropAsides()
-    var postgres = try await PGConnection.connect(conninfo: try lab.conninfo(database: "postgres"))
-    for statement in [
-      "REVOKE TEMPORARY ON DATABASE nexus FROM PUBLIC",
-      "ALTER DATABASE nexus SET work_mem = '7MB'", "ALTER ROLE nexus_app IN DATABASE nexus SET statement_timeout = '45s'",
-    ] {
-      try await postgres.query(PGQuery(unsafeSQL: statement))
+    let before = try await PGConnection.with(conninfo: try lab.conninfo(database: "postgres")) { postgres in
+      for statement in [
+        "REVOKE TEMPORARY ON DATABASE nexus FROM PUBLIC",
+        "ALTER DATABASE nexus SET work_mem = '7MB'", "ALTER ROLE nexus_app IN DATABASE nexus SET statement_timeout = '45s'",
+      ] {
+        try await postgres.query(PGQuery(unsafeSQL: statement))
+      }
+      return try await properties(postgres)
     }
-    let before = try await properties(postgres)
-    await postgres.close()
     #expect(before.settings.count == 2 && before.acl.contains { $0.hasPrefix("=c/") }, "PUBLIC may connect but not create temporary tables: \(before)")
     let nightly = try await CLIProcess.run(["routine", "nightly"] + common)
     #expect(nightly.status == 0, "\(nightly.output)")
@@ -37,17 +37,17 @@ extension LabSuites.CorruptDBLabTests {
     let run = try await CLIProcess.run(["corrupt-db", "--answers", try answers()] + common)
     #expect(run.status == 0, "\(run.output)")
     #expect(run.output.contains("the database's own grants and settings from the dump:"), "\(run.output)")
-    postgres = try await PGConnection.connect(conninfo: try lab.conninfo(database: "postgres"))
-    let after = try await properties(postgres)
-    #expect(after.acl == before.acl, "grants: before \(before.acl), after \(after.acl)")
-    #expect(after.settings == before.settings, "settings: before \(before.settings), after \(after.settings)")
-    for statement in [
-      "ALTER DATABASE nexus RESET work_mem", "ALTER ROLE nexus_app IN DATABASE nexus RESET statement_timeout",
-      "GRANT TEMPORARY ON DATABASE nexus TO PUBLIC",
-    ] {
-      try await postgres.query(PGQuery(unsafeSQL: statement))
+    try await PGConnection.with(conninfo: try lab.conninfo(database: "postgres")) { postgres in
+      let after = try await properties(postgres)
+      #expect(after.acl == before.acl, "grants: before \(before.acl), after \(after.acl)")
+      #expect(after.settings == before.settings, "settings: before \(before.settings), after \(after.settings)")
+      for statement in [
+        "ALTER DATABASE nexus RESET work_mem", "ALTER ROLE nexus_app IN DATABASE nexus RESET statement_timeout",
+        "GRANT TEMPORARY ON DATABASE nexus TO PUBLIC",
+      ] {
+        try await postgres.query(PGQuery(unsafeSQL: statement))
+      }
     }
-    await postgres.close()
     try await dropAsides()
   }
 }

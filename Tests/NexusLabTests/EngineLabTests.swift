@@ -57,10 +57,9 @@ struct EngineLabTests {
 
   /// The server file after a case, one line per step that really ran.
   func serverLines(_ file: String) async throws -> [String] {
-    let server = try lab.ssh("server")
-    defer { Task { await server.close() } }
-    let result = try await server.run(.argv(["cat", file]))
-    await server.close()
+    let result = try await lab.withSSH("server") { server in
+      try await server.run(.argv(["cat", file]))
+    }
     return result.succeeded ? result.stdoutText.split(separator: "\n").map(String.init) : []
   }
 
@@ -107,21 +106,21 @@ struct EngineLabTests {
     arguments: ["one", "two", "three", "four", "five", "six"])
   func crashMidStep(step: String) async throws {
     let file = "/tmp/nexus-dr-crash-\(UUID().uuidString.prefix(8))"
-    let server = try lab.ssh("server")
-    let process = try CLIProcess(["run", "\(fixtures)/six-appends.yaml", "--input", "file=\(file)"] + common)
-    // Wait until the step's command is running on the server, then kill nexus-dr.
-    let running = try await eventually {
-      try await server.run(.argv(["grep", "-qx", "begin-\(step)", "\(file).trace"])).succeeded
+    try await lab.withSSH("server") { server in
+      let process = try CLIProcess(["run", "\(fixtures)/six-appends.yaml", "--input", "file=\(file)"] + common)
+      // Wait until the step's command is running on the server, then kill nexus-dr.
+      let running = try await eventually {
+        try await server.run(.argv(["grep", "-qx", "begin-\(step)", "\(file).trace"])).succeeded
+      }
+      #expect(running, "step \(step) never started: \(process.output)")
+      process.signal(SIGKILL)
+      #expect(await process.wait() == 128 + SIGKILL)
+      // The remote command outlives the dead client; let it finish before judging.
+      let settled = try await eventually {
+        try await server.run(.argv(["pgrep", "-f", "echo \(step) >> \(file)"])).exitCode == 1
+      }
+      #expect(settled)
     }
-    #expect(running, "step \(step) never started: \(process.output)")
-    process.signal(SIGKILL)
-    #expect(await process.wait() == 128 + SIGKILL)
-    // The remote command outlives the dead client; let it finish before judging.
-    let settled = try await eventually {
-      try await server.run(.argv(["pgrep", "-f", "echo \(step) >> \(file)"])).exitCode == 1
-    }
-    #expect(settled)
-    await server.close()
     try await resumeToCompletion(file, "mid-\(step)")
   }
 
@@ -149,12 +148,12 @@ struct EngineLabTests {
 
   @Test("a second run in the same environment exits 5 naming the holder")
   func lockContention() async throws {
-    let holder = RunLock.Holder(pid: getpid(), machine: "test-machine", runID: "20261127T000000-held-by-test", runbook: "held", started: "now")
+    let holder = RunLock.Holder(pid: POSIX.processID, machine: "test-machine", runID: "20261127T000000-held-by-test", runbook: "held", started: "now")
     let lock = try RunLock.acquire(stateDirectory: state.path, environment: "lab", holder: holder)
     let second = try await CLIProcess.run(["run", "\(fixtures)/ten-steps.yaml"] + common)
     #expect(second.status == 5, "\(second.output)")
     #expect(second.output.contains("20261127T000000-held-by-test"))
-    #expect(second.output.contains("pid \(getpid())"))
+    #expect(second.output.contains("pid \(POSIX.processID)"))
     #expect(runs().isEmpty, "nothing may start while the lock is held")
     withExtendedLifetime(lock) {}
   }
@@ -214,21 +213,21 @@ struct EngineLabTests {
           with: { command: "if [ -e \(flag) ]; then exit 0; fi; touch \(flag); sleep \(marker)" }
         - { id: after, host: gate, action: shell, with: { argv: [true] } }
       """)
-    let gate = try lab.ssh("gate")
-    let process = try CLIProcess(["run", runbook] + common)
-    let started = try await eventually { try await gate.run(.argv(["pgrep", "-f", "sleep \(marker)"])).succeeded }
-    #expect(started, "\(process.output)")
-    process.signal(SIGINT)
-    #expect(await process.wait() == 130, "\(process.output)")
-    #expect(try await gate.run(.argv(["pgrep", "-f", "sleep \(marker)"])).exitCode == 1, "the remote command must be stopped")
-    let run = try #require(runs().last)
-    #expect(run.records.contains { $0.type == .interrupted && $0.step == "long" })
-    #expect(run.state(lockHeldByThisRun: false) == .interrupted)
-    let resumed = try await CLIProcess.run(["resume", run.runID] + common)
-    #expect(resumed.status == 0, "\(resumed.output)")
-    #expect(try #require(runs().last).completedOutputs.keys.sorted() == ["after", "before", "long"])
-    _ = try await gate.run(.argv(["rm", "-f", flag]))
-    await gate.close()
+    try await lab.withSSH("gate") { gate in
+      let process = try CLIProcess(["run", runbook] + common)
+      let started = try await eventually { try await gate.run(.argv(["pgrep", "-f", "sleep \(marker)"])).succeeded }
+      #expect(started, "\(process.output)")
+      process.signal(SIGINT)
+      #expect(await process.wait() == 130, "\(process.output)")
+      #expect(try await gate.run(.argv(["pgrep", "-f", "sleep \(marker)"])).exitCode == 1, "the remote command must be stopped")
+      let run = try #require(runs().last)
+      #expect(run.records.contains { $0.type == .interrupted && $0.step == "long" })
+      #expect(run.state(lockHeldByThisRun: false) == .interrupted)
+      let resumed = try await CLIProcess.run(["resume", run.runID] + common)
+      #expect(resumed.status == 0, "\(resumed.output)")
+      #expect(try #require(runs().last).completedOutputs.keys.sorted() == ["after", "before", "long"])
+      _ = try await gate.run(.argv(["rm", "-f", flag]))
+    }
   }
 
   @Test("a step ended by its timeout is uncertain: not retried, and resume asks before re-running it")
@@ -245,9 +244,9 @@ struct EngineLabTests {
     let run = try #require(runs().last)
     #expect(run.records.filter { $0.type == .stepStarted }.count == 1, "a non-idempotent step is not retried after a timeout")
     #expect(run.records.contains { $0.type == .stepFailed && $0.failure == .uncertain })
-    let gate = try lab.ssh("gate")
-    #expect(try await gate.run(.argv(["pgrep", "-f", "sleep \(marker)"])).exitCode == 1, "the timed-out command is gone from the host")
-    await gate.close()
+    try await lab.withSSH("gate") { gate async throws in
+      #expect(try await gate.run(.argv(["pgrep", "-f", "sleep \(marker)"])).exitCode == 1, "the timed-out command is gone from the host")
+    }
     let resumed = try await CLIProcess.run(["resume"] + common)
     #expect(resumed.status == 4, "\(resumed.output)")
     #expect(resumed.output.contains("resume.slow"))

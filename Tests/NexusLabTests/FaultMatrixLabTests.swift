@@ -215,52 +215,52 @@ struct FaultMatrixLabTests {
         }
       }
     }
-    let server = try lab.ssh("server")
-    await check("nightly", "dump", "PostgreSQL stopped", recovery: "start it, resume") {
-      _ = try await server.runChecked(.argv(["systemctl", "stop", "postgresql"]))
-      let failed = try await CLIProcess.run(["routine", "nightly"] + common())
-      _ = try await server.runChecked(.argv(["systemctl", "start", "postgresql"]))
-      guard failed.status == 1 else { return "exit \(failed.status), expected 1: \(failed.output.suffix(400))" }
-      guard failed.output.contains("✘ [2/9] dump") else { return "the dump step did not fail visibly: \(failed.output.suffix(400))" }
-      #expect(try await eventually(within: .seconds(60)) { (try? await PGConnection.connect(conninfo: try lab.conninfo())) != nil })
-      let resumed = try await CLIProcess.run(["resume", "--answers", answers] + common())
-      return resumed.status == 0 ? nil : "resume ended \(resumed.status): \(resumed.output.suffix(400))"
+    try await lab.withSSH("server") { server in
+      await check("nightly", "dump", "PostgreSQL stopped", recovery: "start it, resume") {
+        _ = try await server.runChecked(.argv(["systemctl", "stop", "postgresql"]))
+        let failed = try await CLIProcess.run(["routine", "nightly"] + common())
+        _ = try await server.runChecked(.argv(["systemctl", "start", "postgresql"]))
+        guard failed.status == 1 else { return "exit \(failed.status), expected 1: \(failed.output.suffix(400))" }
+        guard failed.output.contains("✘ [2/9] dump") else { return "the dump step did not fail visibly: \(failed.output.suffix(400))" }
+        #expect(try await eventually(within: .seconds(60)) { (try? await PGConnection.with(conninfo: try lab.conninfo()) { _ in }) != nil })
+        let resumed = try await CLIProcess.run(["resume", "--answers", answers] + common())
+        return resumed.status == 0 ? nil : "resume ended \(resumed.status): \(resumed.output.suffix(400))"
+      }
+      await check("nightly", "dump", "link down mid-command (nexus-server unplugged while pg_dump runs)", recovery: "link back, resume") {
+        try await linkDownDuringDump(answers: answers)
+      }
+      await check("nightly", "nas", "NAS unmounted", recovery: "fallback, then the NAS back and a rerun") {
+        try await lab.command(["nas-down"])
+        let fallback = try await CLIProcess.run(["routine", "nightly"] + common())
+        try await lab.command(["nas-up"])
+        guard fallback.status == 0, fallback.output.contains("NAS NOT USABLE") else { return "exit \(fallback.status): \(fallback.output.suffix(400))" }
+        let held = try await server.runChecked(.shell("ls /var/backups/nexus-fallback/daily/ | grep -c '^nexus_.*dump$' || true")).stdoutText
+        let rerun = try await CLIProcess.run(["routine", "nightly"] + common())
+        let still = try await server.runChecked(.shell("ls /var/backups/nexus-fallback/daily/ | grep -c '^nexus_.*dump$' || true")).stdoutText
+        // The test's own clean-up (the nas-failure runbook would move them): health stays as it was.
+        _ = try await server.run(.shell("rm -rf /var/backups/nexus-fallback/daily/* /var/backups/nexus-fallback/clarity/*"))
+        guard rerun.status == 0 else { return "rerun ended \(rerun.status)" }
+        return held == still && held.trimmingCharacters(in: .whitespacesAndNewlines) == "1" ? nil : "the fallback's dump did not survive the rerun (\(held) → \(still))"
+      }
+      await check("nightly", "nas", "NAS full", recovery: "room made, resume or rerun") {
+        try await nasFull("nightly", answers: answers, server: server)
+      }
+      await check("nightly", "nas", "server's host key changed", recovery: "the right known_hosts, rerun") {
+        _ = try await local.runChecked(.argv(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", state.file("other-key")]))
+        let other = try String(contentsOfFile: state.file("other-key.pub"), encoding: .utf8)
+        let address = try lab.value("SERVER_IP")
+        let original = try String(contentsOfFile: lab.knownHosts, encoding: .utf8)
+        let changed = original.split(separator: "\n").map { line -> String in
+          line.hasPrefix("\(address) ") && line.contains("ssh-ed25519") ? "\(address) \(other.split(separator: " ").prefix(2).joined(separator: " "))" : String(line)
+        }.joined(separator: "\n") + "\n"
+        let knownHosts = try state.write("known_hosts-changed", changed)
+        let inventory = try state.write("inventory-changed.yaml", try String(contentsOfFile: lab.inventoryPath, encoding: .utf8).replacingOccurrences(of: lab.knownHosts, with: knownHosts))
+        let refused = try await CLIProcess.run(["routine", "nightly"] + common(inventory: inventory))
+        guard refused.status == 1, refused.output.contains("HOST KEY CHANGED") else { return "exit \(refused.status): \(refused.output.suffix(400))" }
+        let rerun = try await CLIProcess.run(["routine", "nightly"] + common())
+        return rerun.status == 0 ? nil : "rerun ended \(rerun.status)"
+      }
     }
-    await check("nightly", "dump", "link down mid-command (nexus-server unplugged while pg_dump runs)", recovery: "link back, resume") {
-      try await linkDownDuringDump(answers: answers)
-    }
-    await check("nightly", "nas", "NAS unmounted", recovery: "fallback, then the NAS back and a rerun") {
-      try await lab.command(["nas-down"])
-      let fallback = try await CLIProcess.run(["routine", "nightly"] + common())
-      try await lab.command(["nas-up"])
-      guard fallback.status == 0, fallback.output.contains("NAS NOT USABLE") else { return "exit \(fallback.status): \(fallback.output.suffix(400))" }
-      let held = try await server.runChecked(.shell("ls /var/backups/nexus-fallback/daily/ | grep -c '^nexus_.*dump$' || true")).stdoutText
-      let rerun = try await CLIProcess.run(["routine", "nightly"] + common())
-      let still = try await server.runChecked(.shell("ls /var/backups/nexus-fallback/daily/ | grep -c '^nexus_.*dump$' || true")).stdoutText
-      // The test's own clean-up (the nas-failure runbook would move them): health stays as it was.
-      _ = try await server.run(.shell("rm -rf /var/backups/nexus-fallback/daily/* /var/backups/nexus-fallback/clarity/*"))
-      guard rerun.status == 0 else { return "rerun ended \(rerun.status)" }
-      return held == still && held.trimmingCharacters(in: .whitespacesAndNewlines) == "1" ? nil : "the fallback's dump did not survive the rerun (\(held) → \(still))"
-    }
-    await check("nightly", "nas", "NAS full", recovery: "room made, resume or rerun") {
-      try await nasFull("nightly", answers: answers, server: server)
-    }
-    await check("nightly", "nas", "server's host key changed", recovery: "the right known_hosts, rerun") {
-      _ = try await local.runChecked(.argv(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", state.file("other-key")]))
-      let other = try String(contentsOfFile: state.file("other-key.pub"), encoding: .utf8)
-      let address = try lab.value("SERVER_IP")
-      let original = try String(contentsOfFile: lab.knownHosts, encoding: .utf8)
-      let changed = original.split(separator: "\n").map { line -> String in
-        line.hasPrefix("\(address) ") && line.contains("ssh-ed25519") ? "\(address) \(other.split(separator: " ").prefix(2).joined(separator: " "))" : String(line)
-      }.joined(separator: "\n") + "\n"
-      let knownHosts = try state.write("known_hosts-changed", changed)
-      let inventory = try state.write("inventory-changed.yaml", try String(contentsOfFile: lab.inventoryPath, encoding: .utf8).replacingOccurrences(of: lab.knownHosts, with: knownHosts))
-      let refused = try await CLIProcess.run(["routine", "nightly"] + common(inventory: inventory))
-      guard refused.status == 1, refused.output.contains("HOST KEY CHANGED") else { return "exit \(refused.status): \(refused.output.suffix(400))" }
-      let rerun = try await CLIProcess.run(["routine", "nightly"] + common())
-      return rerun.status == 0 ? nil : "rerun ended \(rerun.status)"
-    }
-    await server.close()
     try await cleanUp()
   }
 
@@ -276,20 +276,20 @@ struct FaultMatrixLabTests {
         }
       }
     }
-    let server = try lab.ssh("server")
-    await check("weekly", "base", "PostgreSQL stopped", recovery: "start it, resume") {
-      _ = try await server.runChecked(.argv(["systemctl", "stop", "postgresql"]))
-      let failed = try await CLIProcess.run(["routine", "weekly"] + common())
-      _ = try await server.runChecked(.argv(["systemctl", "start", "postgresql"]))
-      guard failed.status == 1 else { return "exit \(failed.status), expected 1: \(failed.output.suffix(400))" }
-      #expect(try await eventually(within: .seconds(60)) { (try? await PGConnection.connect(conninfo: try lab.conninfo())) != nil })
-      let resumed = try await CLIProcess.run(["resume", "--answers", answers] + common())
-      return resumed.status == 0 ? nil : "resume ended \(resumed.status): \(resumed.output.suffix(400))"
+    try await lab.withSSH("server") { server in
+      await check("weekly", "base", "PostgreSQL stopped", recovery: "start it, resume") {
+        _ = try await server.runChecked(.argv(["systemctl", "stop", "postgresql"]))
+        let failed = try await CLIProcess.run(["routine", "weekly"] + common())
+        _ = try await server.runChecked(.argv(["systemctl", "start", "postgresql"]))
+        guard failed.status == 1 else { return "exit \(failed.status), expected 1: \(failed.output.suffix(400))" }
+        #expect(try await eventually(within: .seconds(60)) { (try? await PGConnection.with(conninfo: try lab.conninfo()) { _ in }) != nil })
+        let resumed = try await CLIProcess.run(["resume", "--answers", answers] + common())
+        return resumed.status == 0 ? nil : "resume ended \(resumed.status): \(resumed.output.suffix(400))"
+      }
+      await check("weekly", "base", "NAS full", recovery: "room made, resume or rerun") {
+        try await nasFull("weekly", answers: answers, server: server)
+      }
     }
-    await check("weekly", "base", "NAS full", recovery: "room made, resume or rerun") {
-      try await nasFull("weekly", answers: answers, server: server)
-    }
-    await server.close()
     try await cleanUp()
   }
 
@@ -314,65 +314,66 @@ struct FaultMatrixLabTests {
         }
       }
     }
-    let server = try lab.ssh("server")
-    await check("corrupt-db", "preflight", "NAS unmounted", recovery: "refused before anything changes; the NAS back") {
-      try await lab.command(["nas-down"])
-      let refused = try await CLIProcess.run(["corrupt-db", "--yes", "--answers", answers] + common())
-      try await lab.command(["nas-up"])
-      guard refused.status == 3, refused.output.contains("The NAS is mounted") else { return "exit \(refused.status), expected 3 naming the NAS: \(refused.output.suffix(400))" }
-      let services = try await server.run(.argv(["systemctl", "is-active", "nexus-api"])).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
-      guard services == "active" else { return "the services were touched: nexus-api \(services)" }
-      return latestRun("corrupt-db")?.records.contains { $0.type == .stepStarted } == true && latestRun("corrupt-db")?.state(lockHeldByThisRun: false) != .completed
-        ? "a step started" : nil
-    }
-    await check("corrupt-db", "pitr", "NAS unmounted (after the restore point was chosen and the services stopped)", recovery: "the NAS back, resume") {
-      let (target, promised) = try await dropTable(since: windowStart)
-      let crashed = try await CLIProcess.run(["corrupt-db", "--yes", "--target-time", target, "--answers", answers] + common(), environment: ["NEXUS_DR_CRASH_AT": "pitr:after-start"])
-      guard crashed.status == 128 + SIGKILL else { return "not killed before the recovery: \(crashed.status) \(crashed.output.suffix(300))" }
-      try await lab.command(["nas-down"])
-      let failed = try await CLIProcess.run(["resume", "--answers", answers] + common())
-      try await lab.command(["nas-up"])
-      defer { windowStart = Date() }
-      guard failed.status == 1, failed.output.contains("✘ [5/9] pitr"), failed.output.contains("the NAS is not mounted") else {
-        return "exit \(failed.status), expected 1 with the NAS named: \(failed.output.suffix(600))"
+    try await lab.withSSH("server") { server in
+      await check("corrupt-db", "preflight", "NAS unmounted", recovery: "refused before anything changes; the NAS back") {
+        try await lab.command(["nas-down"])
+        let refused = try await CLIProcess.run(["corrupt-db", "--yes", "--answers", answers] + common())
+        try await lab.command(["nas-up"])
+        guard refused.status == 3, refused.output.contains("The NAS is mounted") else { return "exit \(refused.status), expected 3 naming the NAS: \(refused.output.suffix(400))" }
+        let services = try await server.run(.argv(["systemctl", "is-active", "nexus-api"])).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard services == "active" else { return "the services were touched: nexus-api \(services)" }
+        return latestRun("corrupt-db")?.records.contains { $0.type == .stepStarted } == true && latestRun("corrupt-db")?.state(lockHeldByThisRun: false) != .completed
+          ? "a step started" : nil
       }
-      let resumed = try await CLIProcess.run(["resume", "--answers", answers] + common())
-      guard resumed.status == 0 else { return "resume ended \(resumed.status): \(resumed.output.suffix(600))" }
-      return try await recovered(promised)
-    }
-    await check("corrupt-db", "choose-restore-point", "PostgreSQL stopped (down with the damage)", recovery: "the run itself (PITR does not need it running)") {
-      let (target, promised) = try await dropTable(since: windowStart)
-      _ = try await server.runChecked(.argv(["systemctl", "stop", "postgresql"]))
-      let run = try await CLIProcess.run(["corrupt-db", "--yes", "--target-time", target, "--answers", answers] + common())
-      defer { windowStart = Date() }
-      guard run.status == 0 else {
-        _ = try? await server.run(.argv(["systemctl", "start", "postgresql"]))
-        return "exit \(run.status): \(run.output.suffix(600))"
+      await check("corrupt-db", "pitr", "NAS unmounted (after the restore point was chosen and the services stopped)", recovery: "the NAS back, resume") {
+        let (target, promised) = try await dropTable(since: windowStart)
+        let crashed = try await CLIProcess.run(["corrupt-db", "--yes", "--target-time", target, "--answers", answers] + common(), environment: ["NEXUS_DR_CRASH_AT": "pitr:after-start"])
+        guard crashed.status == 128 + SIGKILL else { return "not killed before the recovery: \(crashed.status) \(crashed.output.suffix(300))" }
+        try await lab.command(["nas-down"])
+        let failed = try await CLIProcess.run(["resume", "--answers", answers] + common())
+        try await lab.command(["nas-up"])
+        defer { windowStart = Date() }
+        guard failed.status == 1, failed.output.contains("✘ [5/9] pitr"), failed.output.contains("the NAS is not mounted") else {
+          return "exit \(failed.status), expected 1 with the NAS named: \(failed.output.suffix(600))"
+        }
+        let resumed = try await CLIProcess.run(["resume", "--answers", answers] + common())
+        guard resumed.status == 0 else { return "resume ended \(resumed.status): \(resumed.output.suffix(600))" }
+        return try await recovered(promised)
       }
-      return try await recovered(promised)
+      await check("corrupt-db", "choose-restore-point", "PostgreSQL stopped (down with the damage)", recovery: "the run itself (PITR does not need it running)") {
+        let (target, promised) = try await dropTable(since: windowStart)
+        _ = try await server.runChecked(.argv(["systemctl", "stop", "postgresql"]))
+        let run = try await CLIProcess.run(["corrupt-db", "--yes", "--target-time", target, "--answers", answers] + common())
+        defer { windowStart = Date() }
+        guard run.status == 0 else {
+          _ = try? await server.run(.argv(["systemctl", "start", "postgresql"]))
+          return "exit \(run.status): \(run.output.suffix(600))"
+        }
+        return try await recovered(promised)
+      }
     }
-    await server.close()
     try await Lab.command(["reset"])
   }
 
   /// A real DROP TABLE; returns the database's clock at the drop (the recovery target) and the
   /// records ipad-1 had acknowledged since `since` and before the drop.
   func dropTable(since: Date) async throws -> (String, [Int64]) {
-    let postgres = try await PGConnection.connect(conninfo: try lab.conninfo())
-    let target = try #require(try await postgres.query("SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS t").first?["t"])
-    let targetDate = try #require(JournalTime.parse(target))
-    let promised = try AcknowledgementLog.read(try lab.value("ACKED_LOG")).filter { $0.at < targetDate && $0.at > since }.map(\.seq)
-    try await postgres.query("DROP TABLE public.appointments CASCADE")
-    await postgres.close()
-    return (target, promised)
+    try await PGConnection.with(conninfo: try lab.conninfo()) { postgres in
+      let target = try #require(try await postgres.query("SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS t").first?["t"])
+      let targetDate = try #require(JournalTime.parse(target))
+      let promised = try AcknowledgementLog.read(try lab.value("ACKED_LOG")).filter { $0.at < targetDate && $0.at > since }.map(\.seq)
+      try await postgres.query("DROP TABLE public.appointments CASCADE")
+      return (target, promised)
+    }
   }
 
   /// The dropped table is back and none of `promised` is missing; nil when so.
   func recovered(_ promised: [Int64]) async throws -> String? {
-    let restored = try await PGConnection.connect(conninfo: try lab.conninfo())
-    let table = try await restored.query("SELECT to_regclass('public.appointments')::text AS t").first?["t"]
-    let present = Set(try await restored.query("SELECT seq FROM staging.sync_inbox WHERE device = 'ipad-1'").rows.compactMap { try? $0.decode(Int64.self, "seq") })
-    await restored.close()
+    let (table, present) = try await PGConnection.with(conninfo: try lab.conninfo()) { restored in
+      let table = try await restored.query("SELECT to_regclass('public.appointments')::text AS t").first?["t"]
+      let present = Set(try await restored.query("SELECT seq FROM staging.sync_inbox WHERE device = 'ipad-1'").rows.compactMap { try? $0.decode(Int64.self, "seq") })
+      return (table, present)
+    }
     guard table == "appointments" else { return "the table is not back" }
     let missing = promised.filter { !present.contains($0) }
     return missing.isEmpty ? nil : "acknowledged before the drop, missing: \(missing.prefix(10))"
@@ -390,9 +391,9 @@ struct FaultMatrixLabTests {
       run: ["server-failure", "--secrets-dir", "\(before.lab.directory)/secure-storage/nexus-server"] + arguments, resume: ["resume"] + arguments
     ) {
       guard let recoveredTo = ServerFailureLabTests.parseTime(try suite.outputs("restore")["recovered_to"] ?? "") else { return "no restore point in the report" }
-      let postgres = try await PGConnection.connect(conninfo: try before.lab.conninfo())
-      let present = Set(try await postgres.query("SELECT seq FROM staging.sync_inbox WHERE device = 'ipad-1'").rows.compactMap { try? $0.decode(Int64.self, "seq") })
-      await postgres.close()
+      let present = try await PGConnection.with(conninfo: try before.lab.conninfo()) { postgres in
+        Set(try await postgres.query("SELECT seq FROM staging.sync_inbox WHERE device = 'ipad-1'").rows.compactMap { try? $0.decode(Int64.self, "seq") })
+      }
       let missing = before.acked.filter { $0.at <= recoveredTo && !present.contains($0.seq) }.map(\.seq)
       return missing.isEmpty ? nil : "acknowledged up to the restore point \(recoveredTo), missing: \(missing.prefix(10))"
     }
@@ -421,37 +422,37 @@ struct FaultMatrixLabTests {
   @Test("nas-failure: kill -9 at every step, one after the other, each time resumed: everything the fallback held is on the NAS, byte for byte")
   func nasFailureChain() async throws {
     let suite = try NASFailureLabTests()
-    let server = try lab.ssh("server")
-    let expected = try await suite.failNAS(server, daysAgo: 3)
-    try await lab.command(["nas-up"])
-    let answers = try suite.state.write("answers-chain.yaml", try FaultMatrix.resumeAnswers(repository: repository, runbook: "nas-failure") + "manual.replace-nas: done\nconfirm.copy-back: yes\n")
-    let arguments = ["--answers", answers] + suite.common
-    try await FaultMatrix.killChain(
-      "nas-failure", repository: repository, stateDirectory: suite.state.path,
-      run: ["nas-failure"] + arguments, resume: ["resume"] + arguments
-    ) {
-      let onNAS = try await suite.checksums(server, nas)
-      let wrong = expected.filter { onNAS[$0.key] != $0.value }.map(\.key)
-      return wrong.isEmpty ? nil : "not on the NAS as the fallback held them: \(wrong.sorted().prefix(10))"
-    }
-    try await suite.checkMoved(server, expected)
-    await check("nas-failure", "nas", "the replacement NAS full", recovery: "room made, resume") {
-      let held = try await suite.failNAS(server, daysAgo: 4)
+    try await lab.withSSH("server") { server in
+      let expected = try await suite.failNAS(server, daysAgo: 3)
       try await lab.command(["nas-up"])
-      try await lab.command(["nas-fill", "2MiB"])
-      let full = try await CLIProcess.run(["nas-failure"] + arguments)
-      try await lab.command(["nas-unfill"])
-      guard full.status == 1, full.output.contains("✘") else { return "exit \(full.status), expected 1: \(full.output.suffix(500))" }
-      let still = try await suite.checksums(server, "/var/backups/nexus-fallback")
-      guard still.count == held.count else { return "the fallback changed while the NAS was full: \(held.count) → \(still.count) files" }
-      guard full.output.contains("less than min_free") else { return "the message does not say the NAS is full: \(full.output.suffix(500))" }
-      let resumed = try await CLIProcess.run(["resume"] + arguments)
-      guard resumed.status == 0 else { return "resume ended \(resumed.status): \(resumed.output.suffix(500))" }
-      let onNAS = try await suite.checksums(server, nas)
-      let wrong = held.filter { onNAS[$0.key] != $0.value }.map(\.key)
-      return wrong.isEmpty ? nil : "not on the NAS as the fallback held them: \(wrong.sorted().prefix(10))"
+      let answers = try suite.state.write("answers-chain.yaml", try FaultMatrix.resumeAnswers(repository: repository, runbook: "nas-failure") + "manual.replace-nas: done\nconfirm.copy-back: yes\n")
+      let arguments = ["--answers", answers] + suite.common
+      try await FaultMatrix.killChain(
+        "nas-failure", repository: repository, stateDirectory: suite.state.path,
+        run: ["nas-failure"] + arguments, resume: ["resume"] + arguments
+      ) {
+        let onNAS = try await suite.checksums(server, nas)
+        let wrong = expected.filter { onNAS[$0.key] != $0.value }.map(\.key)
+        return wrong.isEmpty ? nil : "not on the NAS as the fallback held them: \(wrong.sorted().prefix(10))"
+      }
+      try await suite.checkMoved(server, expected)
+      await check("nas-failure", "nas", "the replacement NAS full", recovery: "room made, resume") {
+        let held = try await suite.failNAS(server, daysAgo: 4)
+        try await lab.command(["nas-up"])
+        try await lab.command(["nas-fill", "2MiB"])
+        let full = try await CLIProcess.run(["nas-failure"] + arguments)
+        try await lab.command(["nas-unfill"])
+        guard full.status == 1, full.output.contains("✘") else { return "exit \(full.status), expected 1: \(full.output.suffix(500))" }
+        let still = try await suite.checksums(server, "/var/backups/nexus-fallback")
+        guard still.count == held.count else { return "the fallback changed while the NAS was full: \(held.count) → \(still.count) files" }
+        guard full.output.contains("less than min_free") else { return "the message does not say the NAS is full: \(full.output.suffix(500))" }
+        let resumed = try await CLIProcess.run(["resume"] + arguments)
+        guard resumed.status == 0 else { return "resume ended \(resumed.status): \(resumed.output.suffix(500))" }
+        let onNAS = try await suite.checksums(server, nas)
+        let wrong = held.filter { onNAS[$0.key] != $0.value }.map(\.key)
+        return wrong.isEmpty ? nil : "not on the NAS as the fallback held them: \(wrong.sorted().prefix(10))"
+      }
     }
-    await server.close()
   }
 
   /// nexus-server's link goes down while the nightly's pg_dump runs (held on a lock the test
@@ -464,30 +465,33 @@ struct FaultMatrixLabTests {
       .replacing(#/(database: +\{[^}\n]*)\}/#) { "\($0.output.1), keepalive: 2s }" }
     guard changed.components(separatedBy: "keepalive: 2s").count == 3 else { return "could not set the keepalives in the lab inventory" }
     let inventory = try state.write("inventory-keepalive.yaml", changed)
-    let holder = try await PGConnection.connect(conninfo: try lab.conninfo())
-    let watcher = try await PGConnection.connect(conninfo: try lab.conninfo())
-    try await holder.query("BEGIN")
-    try await holder.query("LOCK TABLE public.appointments IN ACCESS EXCLUSIVE MODE")
-    let nightly = try CLIProcess(["routine", "nightly"] + common(inventory: inventory))
-    let waiting = try await eventually(within: .seconds(120)) {
-      let rows = try await watcher.query("SELECT count(*)::text AS n FROM pg_stat_activity WHERE application_name = 'pg_dump' AND wait_event_type = 'Lock'")
-      return (rows.first?["n"] ?? "0") != "0"
-    }
-    await watcher.close()
-    guard waiting else {
+    // The nightly, its exit status (nil: pg_dump never waited on the lock) and how long the cut took to notice.
+    let (nightly, exit, detected) = try await PGConnection.with(conninfo: try lab.conninfo()) {
+      holder -> (CLIProcess, Int32?, Duration) in
+      try await holder.query("BEGIN")
+      try await holder.query("LOCK TABLE public.appointments IN ACCESS EXCLUSIVE MODE")
+      let nightly = try CLIProcess(["routine", "nightly"] + common(inventory: inventory))
+      let waiting = try await PGConnection.with(conninfo: try lab.conninfo()) { watcher in
+        try await eventually(within: .seconds(120)) {
+          let rows = try await watcher.query("SELECT count(*)::text AS n FROM pg_stat_activity WHERE application_name = 'pg_dump' AND wait_event_type = 'Lock'")
+          return (rows.first?["n"] ?? "0") != "0"
+        }
+      }
+      guard waiting else {
+        try await holder.query("ROLLBACK")
+        _ = await nightly.wait()
+        return (nightly, nil, .zero)
+      }
+      let clock = ContinuousClock()
+      let cut = clock.now
+      try await lab.command(["server-link-down"])
+      let status = await nightly.wait()
+      let detected = clock.now - cut
+      try await lab.command(["server-link-up"])
       try await holder.query("ROLLBACK")
-      await holder.close()
-      _ = await nightly.wait()
-      return "pg_dump never waited on the test's lock: \(nightly.output.suffix(400))"
+      return (nightly, status, detected)
     }
-    let clock = ContinuousClock()
-    let cut = clock.now
-    try await lab.command(["server-link-down"])
-    let status = await nightly.wait()
-    let detected = clock.now - cut
-    try await lab.command(["server-link-up"])
-    try await holder.query("ROLLBACK")
-    await holder.close()
+    guard let status = exit else { return "pg_dump never waited on the test's lock: \(nightly.output.suffix(400))" }
     print("fault matrix: link down during the dump noticed after \(detected) (keepalive 2 s), exit \(status)")
     guard status == 1 else { return "exit \(status), expected 1: \(nightly.output.suffix(600))" }
     guard nightly.output.contains("✘ [2/9] dump"), nightly.output.contains("connection") else {

@@ -38,9 +38,9 @@ struct GatewayFailureLabTests {
 
   /// Acknowledged records (of `seqs`) that are not in staging.sync_inbox.
   func missing(_ seqs: [Int64]) async throws -> [Int64] {
-    let postgres = try await PGConnection.connect(conninfo: try lab.conninfo())
-    let present = Set(try await postgres.query("SELECT seq FROM staging.sync_inbox WHERE device = 'ipad-1'").rows.compactMap { try? $0.decode(Int64.self, "seq") })
-    await postgres.close()
+    let present = try await PGConnection.with(conninfo: try lab.conninfo()) { postgres in
+      Set(try await postgres.query("SELECT seq FROM staging.sync_inbox WHERE device = 'ipad-1'").rows.compactMap { try? $0.decode(Int64.self, "seq") })
+    }
     return seqs.filter { !present.contains($0) }
   }
 
@@ -64,25 +64,25 @@ struct GatewayFailureLabTests {
   /// identical to the snapshot but for the key), runs the gate's public key, and ipad-1's
   /// pushes are acknowledged again with nothing acknowledged before the failure missing.
   func checkTakenOver(acknowledgedBefore: [Int64]) async throws {
-    let standby = try lab.ssh("gate-standby")
-    let gateIP = try lab.value("GATE_IP")
-    let addresses = try await standby.runChecked(.argv(["ip", "-o", "-4", "addr", "show", "dev", "eth0"])).stdoutText
-    #expect(addresses.contains(" \(gateIP)/24"), "the standby holds the gate's address: \(addresses)")
-    #expect(addresses.components(separatedBy: " \(gateIP)/").count == 2, "once")
-    let key = try String(contentsOfFile: try keyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-    let running = try await standby.runChecked(.argv(["wg", "show", "wg0", "public-key"])).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
-    #expect(running == (try WireGuardKey.publicKey(ofPrivate: key)))
-    let mode = try await standby.runChecked(.argv(["stat", "-c", "%a", "/etc/wireguard/wg0.conf"])).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
-    #expect(mode == "600")
-    let leftovers = try await standby.runChecked(.shell("ls -1 /etc/wireguard")).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
-    #expect(leftovers == "wg0.conf", "nothing else in /etc/wireguard: \(leftovers)")
-    // Byte for byte the snapshot, but for the PrivateKey line.
-    let installed = try await standby.runChecked(.argv(["cat", "/etc/wireguard/wg0.conf"])).stdoutText
-    let server = try lab.ssh("server")
-    let snapshot = try await server.runChecked(.shell("cat \"$(ls -1d /mnt/nas/nexus-backup/config/*/gate/etc/wireguard/wg0.conf | sort | tail -n 1)\"")).stdoutText
-    #expect(installed.replacingOccurrences(of: "PrivateKey = \(key)", with: "PrivateKey = [REDACTED]") == snapshot)
-    await server.close()
-    await standby.close()
+    try await lab.withSSH("gate-standby") { standby in
+      let gateIP = try lab.value("GATE_IP")
+      let addresses = try await standby.runChecked(.argv(["ip", "-o", "-4", "addr", "show", "dev", "eth0"])).stdoutText
+      #expect(addresses.contains(" \(gateIP)/24"), "the standby holds the gate's address: \(addresses)")
+      #expect(addresses.components(separatedBy: " \(gateIP)/").count == 2, "once")
+      let key = try String(contentsOfFile: try keyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+      let running = try await standby.runChecked(.argv(["wg", "show", "wg0", "public-key"])).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+      #expect(running == (try WireGuardKey.publicKey(ofPrivate: key)))
+      let mode = try await standby.runChecked(.argv(["stat", "-c", "%a", "/etc/wireguard/wg0.conf"])).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+      #expect(mode == "600")
+      let leftovers = try await standby.runChecked(.shell("ls -1 /etc/wireguard")).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+      #expect(leftovers == "wg0.conf", "nothing else in /etc/wireguard: \(leftovers)")
+      // Byte for byte the snapshot, but for the PrivateKey line.
+      let installed = try await standby.runChecked(.argv(["cat", "/etc/wireguard/wg0.conf"])).stdoutText
+      try await lab.withSSH("server") { server in
+        let snapshot = try await server.runChecked(.shell("cat \"$(ls -1d /mnt/nas/nexus-backup/config/*/gate/etc/wireguard/wg0.conf | sort | tail -n 1)\"")).stdoutText
+        #expect(installed.replacingOccurrences(of: "PrivateKey = \(key)", with: "PrivateKey = [REDACTED]") == snapshot)
+      }
+    }
     let after = try acked().count
     #expect(try await eventually(within: .seconds(60)) { try acked().count > after + 5 }, "ipad-1's pushes are acknowledged again")
     #expect(try await missing(acknowledgedBefore) == [], "every record acknowledged before the failure is in staging.sync_inbox")
@@ -132,38 +132,39 @@ struct GatewayFailureLabTests {
     #expect(wrong.status == 1, "\(wrong.output)")
     #expect(wrong.output.contains("is not nexus-gate's"), "\(wrong.output)")
     #expect(!wrong.output.contains(other.trimmingCharacters(in: .whitespacesAndNewlines)), "the key is never printed")
-    let standby = try lab.ssh("gate-standby")
-    let files = try await standby.runChecked(.shell("ls -A /etc/wireguard | wc -l")).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
-    #expect(files == "0", "nothing installed on the standby")
-    let addresses = try await standby.runChecked(.argv(["ip", "-o", "-4", "addr", "show", "dev", "eth0"])).stdoutText
-    #expect(!addresses.contains(" \(try lab.value("GATE_IP"))/"), "the address was not taken")
-    await standby.close()
+    try await lab.withSSH("gate-standby") { standby in
+      let files = try await standby.runChecked(.shell("ls -A /etc/wireguard | wc -l")).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+      #expect(files == "0", "nothing installed on the standby")
+      let addresses = try await standby.runChecked(.argv(["ip", "-o", "-4", "addr", "show", "dev", "eth0"])).stdoutText
+      #expect(!addresses.contains(" \(try lab.value("GATE_IP"))/"), "the address was not taken")
+    }
     try await lab.command(["gate-up"])
   }
 
   @Test("a gate that drops ping but still runs sshd is alive: the preflight refuses (exit 3), nothing changes")
   func gateDropsPing() async throws {
     try await lab.command(["gate-up"])
-    let gate = try lab.ssh("gate")
-    let rule = ["INPUT", "-p", "icmp", "--icmp-type", "echo-request", "-j", "DROP"]
-    _ = try await gate.runChecked(.argv(["iptables", "-I"] + rule))
-    let server = try lab.ssh("server")
-    let ping = try await server.run(.argv(["ping", "-c", "1", "-W", "1", try lab.value("GATE_IP")]))
-    // The preflight alone (a snapshot on the NAS first, so that only the gate check can fail).
-    let snapshot = try await CLIProcess.run(["run", "config-snapshot", "--yes"] + common)
-    let run = try await CLIProcess.run(["preflight", "gateway-failure"] + common)
-    _ = try await gate.runChecked(.argv(["iptables", "-D"] + rule))
-    await gate.close()
-    await server.close()
+    let (ping, snapshot, run) = try await lab.withSSH("gate") { gate in
+      let rule = ["INPUT", "-p", "icmp", "--icmp-type", "echo-request", "-j", "DROP"]
+      _ = try await gate.runChecked(.argv(["iptables", "-I"] + rule))
+      let ping = try await lab.withSSH("server") { server in
+        try await server.run(.argv(["ping", "-c", "1", "-W", "1", try lab.value("GATE_IP")]))
+      }
+      // The preflight alone (a snapshot on the NAS first, so that only the gate check can fail).
+      let snapshot = try await CLIProcess.run(["run", "config-snapshot", "--yes"] + common)
+      let run = try await CLIProcess.run(["preflight", "gateway-failure"] + common)
+      _ = try await gate.runChecked(.argv(["iptables", "-D"] + rule))
+      return (ping, snapshot, run)
+    }
     #expect(ping.exitCode != 0, "the gate still answers ping: the rule did not take")
     #expect(snapshot.status == 0, "\(snapshot.output)")
     #expect(run.status == 3, "\(run.output)")
     #expect(run.output.contains("[FAIL] nexus-gate is down"), "\(run.output)")
     #expect(run.output.contains("accepts SSH (port 22) from nexus-server: the gate is not down"), "\(run.output)")
-    let standby = try lab.ssh("gate-standby")
-    let files = try await standby.runChecked(.shell("ls -A /etc/wireguard | wc -l")).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
-    #expect(files == "0", "nothing installed on the standby")
-    await standby.close()
+    try await lab.withSSH("gate-standby") { standby in
+      let files = try await standby.runChecked(.shell("ls -A /etc/wireguard | wc -l")).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+      #expect(files == "0", "nothing installed on the standby")
+    }
   }
 
   @Test("net.take-address refuses an address that still answers (the gate is up): nothing added")
@@ -182,9 +183,9 @@ struct GatewayFailureLabTests {
     let run = try await CLIProcess.run(["run", runbook, "--yes"] + common)
     #expect(run.status == 1, "\(run.output)")
     #expect(run.output.contains("still answers"), "\(run.output)")
-    let standby = try lab.ssh("gate-standby")
-    let addresses = try await standby.runChecked(.argv(["ip", "-o", "-4", "addr", "show", "dev", "eth0"])).stdoutText
-    await standby.close()
+    let addresses = try await lab.withSSH("gate-standby") { standby in
+      try await standby.runChecked(.argv(["ip", "-o", "-4", "addr", "show", "dev", "eth0"])).stdoutText
+    }
     #expect(!addresses.contains(" \(try lab.value("GATE_IP"))/"), "nothing added: \(addresses)")
   }
 

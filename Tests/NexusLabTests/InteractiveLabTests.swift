@@ -43,33 +43,32 @@ struct InteractiveLabTests {
         - { id: look, host: gate, action: shell, with: { argv: [hostname] } }
         - { id: wipe, title: Create the marker, host: gate, action: shell, destructive: true, with: { argv: [touch, "\(marker)"] } }
       """)
-    let gate = try lab.ssh("gate")
-    defer { Task { await gate.close() } }
-
-    for (answer, expectedStatus) in [("no", "4"), ("yes", "0")] {
-      let session = "nexusdr-\(UUID().uuidString.prefix(6))"
-      let statusFile = state.file("status-\(answer)")
-      try await startSession(session, runbook: runbook, statusFile: statusFile)
-      let asked = try await eventually { try await screen(session).contains("[yes/no] >") }
-      let shown = try await screen(session)
-      #expect(asked, "no prompt on the terminal:\n\(shown)")
-      #expect(shown.contains("is destructive"))
-      #expect(shown.contains("touch \(marker)"), "the prompt shows the exact command")
-      #expect(try await gate.run(.argv(["test", "-e", marker])).exitCode == 1, "nothing ran before the answer")
-      _ = try await tmux(["send-keys", "-t", session, answer, "Enter"])
-      let finished = await eventually { FileManager.default.fileExists(atPath: statusFile) && !((try? String(contentsOfFile: statusFile, encoding: .utf8)) ?? "").isEmpty }
-      let after = try await screen(session)
-      #expect(finished, "nexus-dr did not finish:\n\(after)")
-      let status = try String(contentsOfFile: statusFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-      #expect(status == expectedStatus, "answer \(answer):\n\(after)")
-      let exists = try await gate.run(.argv(["test", "-e", marker])).exitCode == 0
-      #expect(exists == (answer == "yes"), "after '\(answer)' the marker \(exists ? "exists" : "is missing")")
-      _ = try await tmux(["kill-session", "-t", session])
+    try await lab.withSSH("gate") { gate in
+      for (answer, expectedStatus) in [("no", "4"), ("yes", "0")] {
+        let session = "nexusdr-\(UUID().uuidString.prefix(6))"
+        let statusFile = state.file("status-\(answer)")
+        try await startSession(session, runbook: runbook, statusFile: statusFile)
+        let asked = try await eventually { try await screen(session).contains("[yes/no] >") }
+        let shown = try await screen(session)
+        #expect(asked, "no prompt on the terminal:\n\(shown)")
+        #expect(shown.contains("is destructive"))
+        #expect(shown.contains("touch \(marker)"), "the prompt shows the exact command")
+        #expect(try await gate.run(.argv(["test", "-e", marker])).exitCode == 1, "nothing ran before the answer")
+        _ = try await tmux(["send-keys", "-t", session, answer, "Enter"])
+        let finished = await eventually { FileManager.default.fileExists(atPath: statusFile) && !((try? String(contentsOfFile: statusFile, encoding: .utf8)) ?? "").isEmpty }
+        let after = try await screen(session)
+        #expect(finished, "nexus-dr did not finish:\n\(after)")
+        let status = try String(contentsOfFile: statusFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(status == expectedStatus, "answer \(answer):\n\(after)")
+        let exists = try await gate.run(.argv(["test", "-e", marker])).exitCode == 0
+        #expect(exists == (answer == "yes"), "after '\(answer)' the marker \(exists ? "exists" : "is missing")")
+        _ = try await tmux(["kill-session", "-t", session])
+      }
+      let runs = RunDirectory.all(stateDirectory: state.path)
+      #expect(runs.map { $0.state(lockHeldByThisRun: false) } == [.declined, .completed])
+      #expect(runs.last?.answers["confirm.wipe"] == "yes")
+      _ = try await gate.run(.argv(["rm", "-f", marker]))
     }
-    let runs = RunDirectory.all(stateDirectory: state.path)
-    #expect(runs.map { $0.state(lockHeldByThisRun: false) } == [.declined, .completed])
-    #expect(runs.last?.answers["confirm.wipe"] == "yes")
-    _ = try await gate.run(.argv(["rm", "-f", marker]))
   }
 }
 }

@@ -57,12 +57,12 @@ struct NASFailureLabTests {
     let nightly = try await CLIProcess.run(["routine", "nightly", "--input", "date=\(date)"] + common)
     #expect(nightly.status == 0, "\(nightly.output)")
     #expect(nightly.output.contains("NAS NOT USABLE"))
-    let postgres = try await PGConnection.connect(conninfo: try lab.conninfo())
-    for _ in 0..<3 {
-      try await postgres.query("SELECT pg_current_xact_id()")
-      try await postgres.query("SELECT pg_switch_wal()")
+    try await PGConnection.with(conninfo: try lab.conninfo()) { postgres in
+      for _ in 0..<3 {
+        try await postgres.query("SELECT pg_current_xact_id()")
+        try await postgres.query("SELECT pg_switch_wal()")
+      }
     }
-    await postgres.close()
     #expect(try await eventually(within: .seconds(60)) {
       (try await checksums(server, "\(fallback)/wal-spool")).count >= 3
     }, "WAL was spooled while the NAS was away")
@@ -108,69 +108,69 @@ struct NASFailureLabTests {
 
   @Test("end to end: everything the fallback held is on the NAS, verified, the nightly and weekly ran there, health is OK")
   func endToEnd() async throws {
-    let server = try lab.ssh("server")
-    let expected = try await failNAS(server, daysAgo: 1)
-    try await lab.command(["nas-up"])
-    let run = try await CLIProcess.run(["nas-failure", "--answers", try answers()] + common)
-    #expect(run.status == 0, "\(run.output)")
-    #expect(run.output.contains("daily: "), "the preflight shows what the fallback holds")
-    try await checkMoved(server, expected)
-    #expect(run.output.contains("OK"), "health is OK at the end")
-    let health = try await CLIProcess.run(["health", "--skip-rehearsals"] + common)
-    #expect(health.status == 0, "\(health.output)")
-    try await checkNoSecrets()
-    await server.close()
+    try await lab.withSSH("server") { server in
+      let expected = try await failNAS(server, daysAgo: 1)
+      try await lab.command(["nas-up"])
+      let run = try await CLIProcess.run(["nas-failure", "--answers", try answers()] + common)
+      #expect(run.status == 0, "\(run.output)")
+      #expect(run.output.contains("daily: "), "the preflight shows what the fallback holds")
+      try await checkMoved(server, expected)
+      #expect(run.output.contains("OK"), "health is OK at the end")
+      let health = try await CLIProcess.run(["health", "--skip-rehearsals"] + common)
+      #expect(health.status == 0, "\(health.output)")
+      try await checkNoSecrets()
+    }
   }
 
   @Test("kill -9 in the middle of the copy back (a file copied and verified, its fallback copy not yet removed), then resume: nothing lost, nothing twice")
   func killDuringCopyBack() async throws {
-    let server = try lab.ssh("server")
-    let expected = try await failNAS(server, daysAgo: 2)
-    #expect(expected.count >= 4)
-    try await lab.command(["nas-up"])
-    let crashed = try await CLIProcess.run(["nas-failure", "--answers", try answers()] + common, environment: ["NEXUS_DR_CRASH_AT": "copy-back:mid-copy"])
-    #expect(crashed.status == 128 + SIGKILL, "\(crashed.output)")
-    let left = try await checksums(server, fallback)
-    #expect(!left.isEmpty && left.count < expected.count, "part of the fallback was moved: \(left.count) of \(expected.count) left")
-    let resumed = try await CLIProcess.run(["resume", "--answers", try answers()] + common)
-    #expect(resumed.status == 0, "\(resumed.output)")
-    #expect(resumed.output.contains("already there"), "the file copied before the crash is recognised: \(resumed.output)")
-    try await checkMoved(server, expected)
-    let replaced = try await server.run(.shell("find /mnt/nas/nexus-backup -name '*.replaced-*' | wc -l")).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
-    #expect(replaced == "0", "nothing was copied twice or set aside")
-    try await checkNoSecrets()
-    await server.close()
+    try await lab.withSSH("server") { server in
+      let expected = try await failNAS(server, daysAgo: 2)
+      #expect(expected.count >= 4)
+      try await lab.command(["nas-up"])
+      let crashed = try await CLIProcess.run(["nas-failure", "--answers", try answers()] + common, environment: ["NEXUS_DR_CRASH_AT": "copy-back:mid-copy"])
+      #expect(crashed.status == 128 + SIGKILL, "\(crashed.output)")
+      let left = try await checksums(server, fallback)
+      #expect(!left.isEmpty && left.count < expected.count, "part of the fallback was moved: \(left.count) of \(expected.count) left")
+      let resumed = try await CLIProcess.run(["resume", "--answers", try answers()] + common)
+      #expect(resumed.status == 0, "\(resumed.output)")
+      #expect(resumed.output.contains("already there"), "the file copied before the crash is recognised: \(resumed.output)")
+      try await checkMoved(server, expected)
+      let replaced = try await server.run(.shell("find /mnt/nas/nexus-backup -name '*.replaced-*' | wc -l")).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+      #expect(replaced == "0", "nothing was copied twice or set aside")
+      try await checkNoSecrets()
+    }
   }
 
   @Test("on a terminal: the manual step and the confirmation answered by keystrokes")
   func interactive() async throws {
-    let server = try lab.ssh("server")
-    let expected = try await failNAS(server, daysAgo: 3)
-    let session = "nexusdr-nas-\(UUID().uuidString.prefix(6))"
-    let statusFile = state.file("status-interactive")
-    let command = ShellQuote.commandLine([BuiltTool.path, "nas-failure"] + common) + "; echo $? > " + ShellQuote.quote(statusFile) + "; sleep 30"
-    _ = try await local.runChecked(.argv(["tmux", "new-session", "-d", "-s", session, "-x", "200", "-y", "60", command], timeout: .seconds(20)))
-    func screen() async throws -> String { try await local.run(.argv(["tmux", "capture-pane", "-p", "-t", session], timeout: .seconds(20))).stdoutText }
-    let manual = try await eventually(within: .seconds(60)) {
+    try await lab.withSSH("server") { server in
+      let expected = try await failNAS(server, daysAgo: 3)
+      let session = "nexusdr-nas-\(UUID().uuidString.prefix(6))"
+      let statusFile = state.file("status-interactive")
+      let command = ShellQuote.commandLine([BuiltTool.path, "nas-failure"] + common) + "; echo $? > " + ShellQuote.quote(statusFile) + "; sleep 30"
+      _ = try await local.runChecked(.argv(["tmux", "new-session", "-d", "-s", session, "-x", "200", "-y", "60", command], timeout: .seconds(20)))
+      func screen() async throws -> String { try await local.run(.argv(["tmux", "capture-pane", "-p", "-t", session], timeout: .seconds(20))).stdoutText }
+      let manual = try await eventually(within: .seconds(60)) {
+        let shown = try await screen()
+        return shown.contains("Repair or replace the NAS") && shown.contains("[done")
+      }
+      let manualScreen = try await screen()
+      #expect(manual, "the manual step is shown:\n\(manualScreen)")
+      // The operator mounts the NAS, then says so.
+      try await lab.command(["nas-up"])
+      _ = try await local.run(.argv(["tmux", "send-keys", "-t", session, "done", "Enter"], timeout: .seconds(20)))
+      let confirm = try await eventually(within: .seconds(60)) { try await screen().contains("[yes/no] >") }
+      let confirmScreen = try await screen()
+      #expect(confirm, "the copy back asks first:\n\(confirmScreen)")
+      _ = try await local.run(.argv(["tmux", "send-keys", "-t", session, "yes", "Enter"], timeout: .seconds(20)))
+      let finished = await eventually(within: .seconds(300)) { !((try? String(contentsOfFile: statusFile, encoding: .utf8)) ?? "").isEmpty }
       let shown = try await screen()
-      return shown.contains("Repair or replace the NAS") && shown.contains("[done")
+      _ = try await local.run(.argv(["tmux", "kill-session", "-t", session], timeout: .seconds(20)))
+      #expect(finished, "nas-failure did not finish:\n\(shown)")
+      #expect(try String(contentsOfFile: statusFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) == "0", "\(shown)")
+      try await checkMoved(server, expected)
     }
-    let manualScreen = try await screen()
-    #expect(manual, "the manual step is shown:\n\(manualScreen)")
-    // The operator mounts the NAS, then says so.
-    try await lab.command(["nas-up"])
-    _ = try await local.run(.argv(["tmux", "send-keys", "-t", session, "done", "Enter"], timeout: .seconds(20)))
-    let confirm = try await eventually(within: .seconds(60)) { try await screen().contains("[yes/no] >") }
-    let confirmScreen = try await screen()
-    #expect(confirm, "the copy back asks first:\n\(confirmScreen)")
-    _ = try await local.run(.argv(["tmux", "send-keys", "-t", session, "yes", "Enter"], timeout: .seconds(20)))
-    let finished = await eventually(within: .seconds(300)) { !((try? String(contentsOfFile: statusFile, encoding: .utf8)) ?? "").isEmpty }
-    let shown = try await screen()
-    _ = try await local.run(.argv(["tmux", "kill-session", "-t", session], timeout: .seconds(20)))
-    #expect(finished, "nas-failure did not finish:\n\(shown)")
-    #expect(try String(contentsOfFile: statusFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) == "0", "\(shown)")
-    try await checkMoved(server, expected)
-    await server.close()
   }
 }
 }

@@ -13,56 +13,56 @@ struct PostgresLabTests {
 
   @Test("connects through .pgpass and reports version and archiving")
   func versionAndArchiving() async throws {
-    let connection = try await PGConnection.connect(conninfo: try lab.conninfo())
-    #expect(connection.serverVersionNumber / 10000 == 15)
-    #expect(try await connection.serverVersion().hasPrefix("15."))
-    let mode = try await connection.query("SHOW archive_mode").first?.decode(String.self, "archive_mode")
-    #expect(mode == "on")
-    await connection.close()
+    try await PGConnection.with(conninfo: try lab.conninfo()) { connection in
+      #expect(connection.serverVersionNumber / 10000 == 15)
+      #expect(try await connection.serverVersion().hasPrefix("15."))
+      let mode = try await connection.query("SHOW archive_mode").first?.decode(String.self, "archive_mode")
+      #expect(mode == "on")
+    }
   }
 
   @Test("hostile strings are bound as values, never run as SQL")
   func parameterised() async throws {
-    let connection = try await PGConnection.connect(conninfo: try lab.conninfo())
-    let hostile = ["'; DROP TABLE patients; --", "Robert'); DROP TABLE students;--", "$1", "\\", "Zürich ⚕", "a\nb", "\"quoted\""]
-    for value in hostile {
-      let echoed = try await connection.query("SELECT \(value)::text AS v, length(\(value)) AS n").first
-      #expect(try echoed?.decode(String.self, "v") == value)
-      #expect(try echoed?.decode(Int.self, "n") == value.count)
+    try await PGConnection.with(conninfo: try lab.conninfo()) { connection in
+      let hostile = ["'; DROP TABLE patients; --", "Robert'); DROP TABLE students;--", "$1", "\\", "Zürich ⚕", "a\nb", "\"quoted\""]
+      for value in hostile {
+        let echoed = try await connection.query("SELECT \(value)::text AS v, length(\(value)) AS n").first
+        #expect(try echoed?.decode(String.self, "v") == value)
+        #expect(try echoed?.decode(Int.self, "n") == value.count)
+      }
+      try await connection.query("CREATE TEMP TABLE hostile (name text)")
+      for value in hostile { try await connection.query("INSERT INTO hostile VALUES (\(value))") }
+      let found = try await connection.query("SELECT count(*) AS n FROM hostile WHERE name = \(hostile[0])").first
+      #expect(try found?.decode(Int.self, "n") == 1)
+      let patients = try await connection.query("SELECT to_regclass('public.patients') IS NOT NULL AS present").first
+      #expect(try patients?.decode(Bool.self, "present") == true)
     }
-    try await connection.query("CREATE TEMP TABLE hostile (name text)")
-    for value in hostile { try await connection.query("INSERT INTO hostile VALUES (\(value))") }
-    let found = try await connection.query("SELECT count(*) AS n FROM hostile WHERE name = \(hostile[0])").first
-    #expect(try found?.decode(Int.self, "n") == 1)
-    let patients = try await connection.query("SELECT to_regclass('public.patients') IS NOT NULL AS present").first
-    #expect(try patients?.decode(Bool.self, "present") == true)
-    await connection.close()
   }
 
   @Test("typed access: integers, booleans, NULL")
   func typedRows() async throws {
-    let connection = try await PGConnection.connect(conninfo: try lab.conninfo())
-    let row = try #require(try await connection.query("SELECT 42::int8 AS answer, true AS yes, NULL::text AS nothing").first)
-    #expect(try row.decode(Int64.self, "answer") == 42)
-    #expect(try row.decode(Bool.self, "yes") == true)
-    #expect(try row.decodeIfPresent(String.self, "nothing") == nil)
-    #expect(throws: PGError.self) { try row.decode(String.self, "nothing") }
-    await connection.close()
+    try await PGConnection.with(conninfo: try lab.conninfo()) { connection in
+      let row = try #require(try await connection.query("SELECT 42::int8 AS answer, true AS yes, NULL::text AS nothing").first)
+      #expect(try row.decode(Int64.self, "answer") == 42)
+      #expect(try row.decode(Bool.self, "yes") == true)
+      #expect(try row.decodeIfPresent(String.self, "nothing") == nil)
+      #expect(throws: PGError.self) { try row.decode(String.self, "nothing") }
+    }
   }
 
   @Test("an error keeps its SQLSTATE and the connection stays usable")
   func sqlState() async throws {
-    let connection = try await PGConnection.connect(conninfo: try lab.conninfo())
-    do {
-      try await connection.query("SELECT * FROM no_such_table")
-      Issue.record("no error")
-    } catch {
-      #expect(error.code == .queryFailed)
-      #expect(error.sqlState == "42P01")
-      #expect(error.description.contains("no_such_table"))
+    try await PGConnection.with(conninfo: try lab.conninfo()) { connection async throws in
+      do throws(PGError) {
+        try await connection.query("SELECT * FROM no_such_table")
+        Issue.record("no error")
+      } catch {
+        #expect(error.code == .queryFailed)
+        #expect(error.sqlState == "42P01")
+        #expect(error.description.contains("no_such_table"))
+      }
+      #expect(try await connection.query("SELECT 1 AS one").first?.decode(Int.self, "one") == 1)
     }
-    #expect(try await connection.query("SELECT 1 AS one").first?.decode(Int.self, "one") == 1)
-    await connection.close()
   }
 
   @Test("a wrong password is a clear error without the password in it")

@@ -80,9 +80,9 @@ struct RehearsalLabTests {
     let declined = try await CLIProcess.run(["rehearse", "corrupt-db", "--answers", try state.write("no.yaml", "confirm.rehearse: no\n")] + common(lab))
     #expect(declined.status == 4, "\(declined.output)")
     #expect(declined.output.contains("This breaks lab for real: an accidental DROP TABLE public.appointments"), "it says what it will break")
-    let intact = try await PGConnection.connect(conninfo: try lab.conninfo())
-    #expect(try await intact.query("SELECT to_regclass('public.appointments')::text AS t").first?["t"] == "appointments")
-    await intact.close()
+    try await PGConnection.with(conninfo: try lab.conninfo()) { intact async throws in
+      #expect(try await intact.query("SELECT to_regclass('public.appointments')::text AS t").first?["t"] == "appointments")
+    }
 
     let firstSeq = (try acked(lab).last?.seq ?? 0) + 1
     let count = try acked(lab).count
@@ -100,10 +100,11 @@ struct RehearsalLabTests {
     let injected = try #require(JournalTime.parse(result.injectedAt))
     let promised = try acked(lab).filter { $0.seq >= firstSeq && $0.at < injected }.map(\.seq)
     #expect(promised.count >= 10)
-    let postgres = try await PGConnection.connect(conninfo: try lab.conninfo())
-    let present = Set(try await postgres.query("SELECT seq FROM staging.sync_inbox WHERE device = 'ipad-1'").rows.compactMap { try? $0.decode(Int64.self, "seq") })
-    let appointments = try await postgres.query("SELECT count(*) AS n FROM public.appointments").first?.decode(Int64.self, "n")
-    await postgres.close()
+    let (present, appointments) = try await PGConnection.with(conninfo: try lab.conninfo()) { postgres in
+      let present = Set(try await postgres.query("SELECT seq FROM staging.sync_inbox WHERE device = 'ipad-1'").rows.compactMap { try? $0.decode(Int64.self, "seq") })
+      let appointments = try await postgres.query("SELECT count(*) AS n FROM public.appointments").first?.decode(Int64.self, "n")
+      return (present, appointments)
+    }
     #expect(promised.allSatisfy { present.contains($0) }, "acknowledged before the drop, missing: \(promised.filter { !present.contains($0) }.prefix(10))")
     #expect((appointments ?? 0) > 0)
 
@@ -144,9 +145,9 @@ struct RehearsalLabTests {
       #expect(run.output.contains("nothing was touched"))
     }
     // Nothing touched: the table is there, no run and no rehearsal was started.
-    let postgres = try await PGConnection.connect(conninfo: try lab.conninfo())
-    let table = try await postgres.query("SELECT to_regclass('public.appointments')::text AS t").first?["t"]
-    await postgres.close()
+    let table = try await PGConnection.with(conninfo: try lab.conninfo()) { postgres in
+      try await postgres.query("SELECT to_regclass('public.appointments')::text AS t").first?["t"]
+    }
     #expect(table == "appointments")
     #expect(((try? FileManager.default.contentsOfDirectory(atPath: state.path + "/runs")) ?? []) == runsBefore)
     #expect(RehearsalStore.all(stateDirectory: state.path).allSatisfy { $0.environment == "lab" })
@@ -157,9 +158,9 @@ struct RehearsalLabTests {
     let unready = try await CLIProcess.run(["rehearse", "server-failure", "--yes"] + common(lab, inventory: emptyNAS))
     #expect(unready.status == 3, "\(unready.output)")
     #expect(unready.output.contains("[FAIL] a config snapshot of the server on the NAS") && unready.output.contains("nothing was broken"), "\(unready.output)")
-    let server = try lab.ssh("server")
-    #expect(try await server.runChecked(.argv(["hostname"])).stdoutText.contains("nexus-server"), "the server was not touched")
-    await server.close()
+    try await lab.withSSH("server") { server async throws in
+      #expect(try await server.runChecked(.argv(["hostname"])).stdoutText.contains("nexus-server"), "the server was not touched")
+    }
 
   }
 

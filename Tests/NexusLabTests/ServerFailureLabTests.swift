@@ -71,9 +71,9 @@ struct ServerFailureLabTests {
     let nas = try lab.value("NAS_MOUNT")
     let latest = try FileManager.default.contentsOfDirectory(atPath: "\(nas)/config").filter { $0.hasPrefix("2") }.sorted().last ?? ""
     _ = try await local.runChecked(.argv(["chown", "4242:4242", "\(nas)/config/\(latest)/server/etc/postgresql/15/main/pg_hba.conf"]))
-    let gate = try lab.ssh("gate")
-    let gateConfig = try await gate.runChecked(.argv(["cat", "/etc/wireguard/wg0.conf"])).stdoutText
-    await gate.close()
+    let gateConfig = try await lab.withSSH("gate") { gate in
+      try await gate.runChecked(.argv(["cat", "/etc/wireguard/wg0.conf"])).stdoutText
+    }
     let config = WireGuardConfig(text: gateConfig)
     let oldKey = try #require(config.peer(allowing: try lab.value("SERVER_WG_IP")).flatMap { config.value(of: "PublicKey", in: $0) })
     // Some records after the last archived segment: the server takes them with it.
@@ -123,10 +123,11 @@ struct ServerFailureLabTests {
     let restoredSeq = try #require(Int64(line.dropFirst("ipad-1: seq ".count).prefix { $0.isNumber }))
     #expect(try outputs("choose-restore-point")["loss_window"]?.contains("gone with it") == true)
 
-    let postgres = try await PGConnection.connect(conninfo: try lab.conninfo())
-    let present = Set(try await postgres.query("SELECT seq FROM staging.sync_inbox WHERE device = 'ipad-1'").rows.compactMap { try? $0.decode(Int64.self, "seq") })
-    let timeline = try await postgres.query("SELECT timeline_id::text AS t FROM pg_control_checkpoint()").first?["t"] ?? ""
-    await postgres.close()
+    let (present, timeline) = try await PGConnection.with(conninfo: try lab.conninfo()) { postgres in
+      let present = Set(try await postgres.query("SELECT seq FROM staging.sync_inbox WHERE device = 'ipad-1'").rows.compactMap { try? $0.decode(Int64.self, "seq") })
+      let timeline = try await postgres.query("SELECT timeline_id::text AS t FROM pg_control_checkpoint()").first?["t"] ?? ""
+      return (present, timeline)
+    }
     #expect((Int(timeline) ?? 0) >= 2, "recovered onto a new timeline: \(timeline)")
     let missing = before.acked.filter { !present.contains($0.seq) }
     #expect(before.acked.filter { $0.at <= recoveredTo && !present.contains($0.seq) }.isEmpty, "every record acknowledged up to the restore point \(recoveredTo) is there")
@@ -134,18 +135,20 @@ struct ServerFailureLabTests {
     #expect(before.acked.contains { $0.seq <= restoredSeq })
 
     // The gate: only the server's PublicKey changed; the file before is kept once.
-    let gate = try lab.ssh("gate")
-    let after = try await gate.runChecked(.argv(["cat", "/etc/wireguard/wg0.conf"])).stdoutText
-    let kept = try await gate.runChecked(.shell("ls -1 /etc/wireguard | grep -c '^wg0.conf.before-' || true")).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
-    let peers = try await gate.runChecked(.argv(["wg", "show", "wg0", "peers"])).stdoutText
-    await gate.close()
-    let server = try lab.ssh("server")
-    let newKey = try await server.runChecked(.argv(["wg", "show", "wg0", "public-key"])).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
-    let serverPrivate = try await server.runChecked(.shell("sed -n 's/^PrivateKey = //p' /etc/wireguard/wg0.conf")).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
-    let modes = try await server.runChecked(.shell("stat -c '%a %n' /etc/nexus/secrets/pgpass /etc/nexus/tls/server.key /root/.pgpass")).stdoutText
-    let hba = try await server.runChecked(.shell("stat -c '%U %G %a' /etc/postgresql/15/main/pg_hba.conf")).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
-    #expect(hba == "postgres postgres 640", "owners restored by name: \(hba)")
-    await server.close()
+    let (after, kept, peers) = try await lab.withSSH("gate") { gate in
+      let after = try await gate.runChecked(.argv(["cat", "/etc/wireguard/wg0.conf"])).stdoutText
+      let kept = try await gate.runChecked(.shell("ls -1 /etc/wireguard | grep -c '^wg0.conf.before-' || true")).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+      let peers = try await gate.runChecked(.argv(["wg", "show", "wg0", "peers"])).stdoutText
+      return (after, kept, peers)
+    }
+    let (newKey, serverPrivate, modes) = try await lab.withSSH("server") { server in
+      let newKey = try await server.runChecked(.argv(["wg", "show", "wg0", "public-key"])).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+      let serverPrivate = try await server.runChecked(.shell("sed -n 's/^PrivateKey = //p' /etc/wireguard/wg0.conf")).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+      let modes = try await server.runChecked(.shell("stat -c '%a %n' /etc/nexus/secrets/pgpass /etc/nexus/tls/server.key /root/.pgpass")).stdoutText
+      let hba = try await server.runChecked(.shell("stat -c '%U %G %a' /etc/postgresql/15/main/pg_hba.conf")).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+      #expect(hba == "postgres postgres 640", "owners restored by name: \(hba)")
+      return (newKey, serverPrivate, modes)
+    }
     #expect(newKey != before.oldServerKey && newKey.count == 44)
     #expect(before.gateConfig.components(separatedBy: before.oldServerKey).count == 2)
     #expect(after == before.gateConfig.replacingOccurrences(of: before.oldServerKey, with: newKey), "wg0.conf differs only in the server's key:\n\(after)")
@@ -210,18 +213,19 @@ struct ServerFailureLabTests {
     #expect(first.status == 128 + SIGKILL, "\(first.output)")
     let second = try await CLIProcess.run(["resume"] + arguments, environment: ["NEXUS_DR_CRASH_AT": "gate-peer:after-write"])
     #expect(second.status == 128 + SIGKILL, "\(second.output)")
-    let gate = try before.lab.ssh("gate")
-    let file = try await gate.runChecked(.argv(["cat", "/etc/wireguard/wg0.conf"])).stdoutText
-    let peers = try await gate.runChecked(.argv(["wg", "show", "wg0", "peers"])).stdoutText
-    await gate.close()
+    let (file, peers) = try await before.lab.withSSH("gate") { gate in
+      let file = try await gate.runChecked(.argv(["cat", "/etc/wireguard/wg0.conf"])).stdoutText
+      let peers = try await gate.runChecked(.argv(["wg", "show", "wg0", "peers"])).stdoutText
+      return (file, peers)
+    }
     #expect(!file.contains(before.oldServerKey), "the file was edited before the kill")
     #expect(peers.contains(before.oldServerKey), "but not applied yet")
     let resumed = try await CLIProcess.run(["resume"] + arguments)
     #expect(resumed.status == 0, "\(resumed.output)")
     #expect(resumed.output.contains(#/has PublicKey [A-Za-z0-9+\/]{43}= already/#), "the edit made before the kill is recognised: \(resumed.output)")
-    let server = try before.lab.ssh("server")
-    let asides = try await server.runChecked(.shell("ls -1d /var/lib/postgresql/15/main.new-cluster-* | wc -l")).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
-    await server.close()
+    let asides = try await before.lab.withSSH("server") { server in
+      try await server.runChecked(.shell("ls -1d /var/lib/postgresql/15/main.new-cluster-* | wc -l")).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
     #expect(asides == "1", "the new install's cluster set aside once")
     try await checkRecovered(before)
     try await Lab.command(["reset"])

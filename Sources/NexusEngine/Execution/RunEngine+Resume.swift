@@ -37,7 +37,7 @@ extension RunEngine {
       record.runID = history.runID
       record.operatorName = options.operatorName
       record.machine = ProcessInfo.processInfo.hostName
-      record.pid = getpid()
+      record.pid = POSIX.processID
       record.toolVersion = options.toolVersion
       record.hostOverrides = options.hostOverrides.isEmpty ? nil : options.hostOverrides
       try journal.append(record)

@@ -2,10 +2,6 @@ import Foundation
 import NexusCore
 import NexusTransport
 
-#if canImport(Glibc)
-  import Glibc
-#endif
-
 extension RunEngine {
   /// Runs every step not yet settled, in order. Each step: `step-started` is
   /// journaled (and fsync'd) before its work, `step-completed` with its outputs
@@ -198,6 +194,6 @@ enum FaultInjection {
     if let note = ProcessInfo.processInfo.environment["NEXUS_DR_CRASH_NOTE"] {
       FileManager.default.createFile(atPath: note, contents: Data((point + "\n").utf8))
     }
-    kill(getpid(), SIGKILL)
+    try? POSIX.kill(POSIX.processID, SIGKILL)
   }
 }

@@ -2,10 +2,6 @@ import Foundation
 import NexusCore
 import NexusTransport
 
-#if canImport(Glibc)
-  import Glibc
-#endif
-
 /// Carries out a runbook in an environment: lock, journal, preflight, steps
 /// in order with checkpoints, reports. `resume` continues from a journal.
 public final class RunEngine: Sendable {
@@ -17,14 +13,15 @@ public final class RunEngine: Sendable {
   let transports: HostTransports
   let checks: CheckRunner
 
-  public init(runbook: Runbook, environment: Environment, options: RunOptions) {
+  /// `transports`: the hosts' transports; by default the inventory's local and SSH ones.
+  public init(runbook: Runbook, environment: Environment, options: RunOptions, transports: HostTransports? = nil) {
     self.runbook = runbook
     self.environment = environment
     self.options = options
     self.console = ConsoleOutput(color: options.color)
     self.prompter = Prompter(answers: options.answers, assumeYes: options.assumeYes, interactive: options.interactive, console: console)
-    self.transports = HostTransports(environment: environment)
-    self.checks = CheckRunner(environment: environment, transports: transports)
+    self.transports = transports ?? HostTransports(environment: environment)
+    self.checks = CheckRunner(environment: environment, transports: self.transports)
   }
 
   /// Input values: given ones, then defaults; every declared input must have one and no other may be given.
@@ -52,7 +49,7 @@ public final class RunEngine: Sendable {
 
   func holder(runID: String) -> RunLock.Holder {
     RunLock.Holder(
-      pid: getpid(), machine: ProcessInfo.processInfo.hostName, runID: runID, runbook: runbook.id,
+      pid: POSIX.processID, machine: ProcessInfo.processInfo.hostName, runID: runID, runbook: runbook.id,
       started: JournalTime.format(Date()))
   }
 
@@ -89,7 +86,7 @@ public final class RunEngine: Sendable {
       record.operatorName = options.operatorName
       record.machine = ProcessInfo.processInfo.hostName
       record.toolVersion = options.toolVersion
-      record.pid = getpid()
+      record.pid = POSIX.processID
       record.inputs = inputs.mapValues(Redactor.redact)
       record.steps = runbook.steps.map(\.id)
       record.hostOverrides = options.hostOverrides.isEmpty ? nil : options.hostOverrides

@@ -1,9 +1,7 @@
 import Foundation
 import NexusBackup
-
-#if canImport(Glibc)
-  import Glibc
-#endif
+import NexusCore
+import SystemPackage
 
 /// One run per environment: an exclusive `flock` on `locks/ENV.lock` in the
 /// state directory. The kernel frees it when the holder exits or dies, so a
@@ -26,17 +24,17 @@ public final class RunLock: @unchecked Sendable {
     }
   }
 
-  private let descriptor: Int32
+  private let file: FileDescriptor
   public let path: String
 
-  private init(descriptor: Int32, path: String) {
-    self.descriptor = descriptor
+  private init(file: FileDescriptor, path: String) {
+    self.file = file
     self.path = path
   }
 
   deinit {
-    flock(descriptor, LOCK_UN)
-    close(descriptor)
+    POSIX.unlock(file)
+    try? file.close()
   }
 
   static func path(stateDirectory: String, environment: String) -> String {
@@ -47,12 +45,12 @@ public final class RunLock: @unchecked Sendable {
   public static func acquire(stateDirectory: String, environment: String, holder: Holder) throws -> RunLock {
     let path = path(stateDirectory: stateDirectory, environment: environment)
     try StateDirectory.ensure(stateDirectory + "/locks")
-    let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-    guard descriptor >= 0 else {
-      throw RunError(.stateUnwritable, "cannot open the lock file \(path): \(String(cString: strerror(errno)))")
+    let file: FileDescriptor
+    do { file = try POSIX.open(path, .readWrite, options: .create, permissions: .ownerReadWrite) } catch {
+      throw RunError(.stateUnwritable, "cannot open the lock file \(path): \(error.errno)")
     }
-    guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
-      close(descriptor)
+    guard (try? POSIX.tryLock(file, .exclusive)) == true else {
+      try? file.close()
       let current = currentHolder(path: path)
       let who = current.map {
         "run \($0.runID) (\($0.runbook)), pid \($0.pid) on \($0.machine), started \($0.started)"
@@ -60,10 +58,10 @@ public final class RunLock: @unchecked Sendable {
       throw RunError(.locked, "environment '\(environment)' is busy: \(who) holds \(path). Wait for it to finish, or stop it first; the lock frees itself when that process ends.")
     }
     let data = (try? JSONEncoder().encode(holder)) ?? Data()
-    _ = ftruncate(descriptor, 0)
-    _ = data.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, 0) }
-    _ = fsync(descriptor)
-    return RunLock(descriptor: descriptor, path: path)
+    // In place, not by a durable write's rename: the lock is on this inode, and a run that
+    // opened a renamed-in file would lock another one.
+    try? POSIX.replaceContents(of: file, with: Array(data))
+    return RunLock(file: file, path: path)
   }
 
   static func currentHolder(path: String) -> Holder? {
@@ -74,11 +72,10 @@ public final class RunLock: @unchecked Sendable {
   /// Whether some process holds the environment's lock now, and who.
   public static func holder(stateDirectory: String, environment: String) -> Holder? {
     let path = path(stateDirectory: stateDirectory, environment: environment)
-    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-    guard descriptor >= 0 else { return nil }
-    defer { close(descriptor) }
-    if flock(descriptor, LOCK_SH | LOCK_NB) == 0 {
-      flock(descriptor, LOCK_UN)
+    guard let file = try? POSIX.open(path, .readOnly) else { return nil }
+    defer { try? file.close() }
+    if (try? POSIX.tryLock(file, .shared)) == true {
+      POSIX.unlock(file)
       return nil
     }
     return currentHolder(path: path)

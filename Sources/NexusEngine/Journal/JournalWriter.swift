@@ -1,16 +1,13 @@
 import Foundation
 import NexusCore
-
-#if canImport(Glibc)
-  import Glibc
-#endif
+import SystemPackage
 
 /// Appends records to a run's `journal.jsonl`, each written and fsync'd before
 /// `append` returns, so a record the engine has moved past is on disk even if
 /// the machine loses power the next instant.
 public final class JournalWriter: @unchecked Sendable {
   public let path: String
-  private let descriptor: Int32
+  private let file: FileDescriptor
   private let lock = NSLock()
   private let encoder: JSONEncoder = {
     let encoder = JSONEncoder()
@@ -25,38 +22,42 @@ public final class JournalWriter: @unchecked Sendable {
   /// Opens (creating with mode 0600) the journal for appending.
   public init(path: String) throws {
     self.path = path
-    descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
-    guard descriptor >= 0 else {
-      throw RunError(.stateUnwritable, "cannot open the journal \(path): \(String(cString: strerror(errno)))")
+    do { file = try POSIX.open(path, .writeOnly, options: [.append, .create], permissions: .ownerReadWrite) } catch {
+      throw RunError(.stateUnwritable, "cannot open the journal \(path): \(error.errno)")
     }
-    _ = fchmod(descriptor, 0o600)
+    try? POSIX.setPermissions(file, .ownerReadWrite)
     // A record cut short by a crash is dropped, so the next one starts on its own line.
-    var info = stat()
-    if fstat(descriptor, &info) == 0, info.st_size > 0 {
-      let reader = open(path, O_RDONLY | O_CLOEXEC)
-      if reader >= 0 {
-        defer { close(reader) }
-        var offset = info.st_size
-        var byte: UInt8 = 0
-        while offset > 0, pread(reader, &byte, 1, offset - 1) == 1, byte != UInt8(ascii: "\n") { offset -= 1 }
-        if offset != info.st_size { _ = ftruncate(descriptor, offset) }
+    if let size = try? file.stat().size, size > 0, let reader = try? POSIX.open(path, .readOnly) {
+      defer { try? reader.close() }
+      var offset = size
+      var byte: [UInt8] = [0]
+      while offset > 0, (try? byte.withUnsafeMutableBytes { try reader.read(fromAbsoluteOffset: offset - 1, into: $0) }) == 1,
+        byte[0] != UInt8(ascii: "\n")
+      {
+        offset -= 1
       }
+      if offset != size { try? file.resize(to: offset) }
     }
   }
 
-  deinit { close(descriptor) }
+  deinit { try? file.close() }
 
   public func append(_ record: JournalRecord) throws {
     var line = try encoder.encode(record)
     line.append(UInt8(ascii: "\n"))
     try lock.withLock {
-      var end = stat()
-      _ = fstat(descriptor, &end)
-      let written = line.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-      guard written == line.count, fsync(descriptor) == 0 else {
+      let end = (try? file.stat().size) ?? 0
+      var problem: String?
+      do {
+        let written = try line.withUnsafeBytes { try file.write($0) }
+        if written != line.count { problem = "\(written) of \(line.count) bytes written" } else { try POSIX.sync(file) }
+      } catch {
+        problem = "\(POSIX.systemError(error))"
+      }
+      if let problem {
         // A short write (a full disk) is taken back, so the journal stays a list of whole records.
-        _ = ftruncate(descriptor, end.st_size)
-        throw RunError(.stateUnwritable, "cannot write the journal \(path): \(String(cString: strerror(errno)))")
+        try? file.resize(to: end)
+        throw RunError(.stateUnwritable, "cannot write the journal \(path): \(problem)")
       }
     }
   }
