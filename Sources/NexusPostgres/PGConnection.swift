@@ -62,7 +62,15 @@ public final class PGConnection: @unchecked Sendable {
     conninfo: String, connectTimeout: Duration = .seconds(10), isolation: isolated (any Actor)? = #isolation,
     _ body: (PGConnection) async throws -> Result
   ) async throws -> Result {
-    let connection = try await connect(conninfo: conninfo, connectTimeout: connectTimeout)
+    try await using(try await connect(conninfo: conninfo, connectTimeout: connectTimeout), body)
+  }
+
+  /// Runs `body` with a connection already made, and closes it on every path.
+  @discardableResult
+  public static func using<Result>(
+    _ connection: PGConnection, isolation: isolated (any Actor)? = #isolation,
+    _ body: (PGConnection) async throws -> Result
+  ) async throws -> Result {
     do {
       let result = try await body(connection)
       await connection.close()

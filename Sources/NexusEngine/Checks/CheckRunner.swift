@@ -53,12 +53,11 @@ public struct CheckRunner: Sendable {
     case .databaseUp:
       guard let database = environment.database else { return (false, "environment '\(environment.name)' has no database") }
       do {
-        let connection = try await PGConnection.connect(conninfo: database.conninfo())
-        let version = try await connection.serverVersion()
-        await connection.close()
-        return (true, "PostgreSQL \(version) at \(connection.target)")
+        return try await PGConnection.with(conninfo: database.conninfo()) { connection in
+          (true, "PostgreSQL \(try await connection.serverVersion()) at \(connection.target)")
+        }
       } catch {
-        return (false, error.description)
+        return (false, "\(error)")
       }
     case .command(let host, let spec):
       return await commandProbe(host: host, spec: spec, values: values)

@@ -9,19 +9,20 @@ public struct DatabaseProbe: Sendable {
 
   public static func run(_ database: DatabaseSpec) async -> DatabaseProbe {
     do {
-      let connection = try await PGConnection.connect(conninfo: database.conninfo())
-      let version = try await connection.serverVersion()
-      let settings = try await connection.query(
-        "SELECT current_setting('archive_mode') AS mode, current_setting('archive_command') AS command")
+      let (target, version, settings, archiver) = try await PGConnection.with(conninfo: database.conninfo()) { connection in
+        (
+          connection.target, try await connection.serverVersion(),
+          try await connection.query("SELECT current_setting('archive_mode') AS mode, current_setting('archive_command') AS command"),
+          try await connection.query(
+            "SELECT archived_count, failed_count, last_archived_time::text AS last_archived, last_failed_time::text AS last_failed FROM pg_stat_archiver"
+          ).first
+        )
+      }
       let mode = try settings.first?.decode(String.self, "mode") ?? "?"
       let command = try settings.first?.decode(String.self, "command") ?? ""
-      let archiver = try await connection.query(
-        "SELECT archived_count, failed_count, last_archived_time::text AS last_archived, last_failed_time::text AS last_failed FROM pg_stat_archiver"
-      ).first
-      await connection.close()
       let archiving = mode != "off" && !command.isEmpty && command != "(disabled)"
       var lines = [
-        "Database: \(connection.target)",
+        "Database: \(target)",
         "  PostgreSQL \(version)",
         "  WAL archiving: \(archiving ? "on" : "OFF") (archive_mode=\(mode), archive_command=\(command.isEmpty ? "(empty)" : command))",
       ]

@@ -181,10 +181,9 @@ public struct HealthCheck: Sendable {
 
   /// The running cluster's system identifier, as text (nil when PostgreSQL does not answer).
   static func systemIdentifier(_ database: DatabaseSpec) async -> String? {
-    guard let connection = try? await PGConnection.connect(conninfo: database.conninfo(database: "postgres")) else { return nil }
-    let row = try? await connection.query("SELECT system_identifier::text AS id FROM pg_control_system()").first
-    await connection.close()
-    return row?["id"]
+    try? await PGConnection.with(conninfo: database.conninfo(database: "postgres")) { connection in
+      try await connection.query("SELECT system_identifier::text AS id FROM pg_control_system()").first?["id"]
+    }
   }
 
   static func age(_ seconds: TimeInterval) -> String {

@@ -30,8 +30,7 @@ extension Rehearsal {
   /// corrupt-db: the accidental drop, and the time just before it (the database's clock).
   func drop(_ table: (schema: String, table: String)) async throws -> (Int64, Date) {
     guard let database = environment.database else { throw RunError(.invalidInput, "no database") }
-    let connection = try await PGConnection.connect(conninfo: database.conninfo())
-    do {
+    return try await PGConnection.with(conninfo: database.conninfo()) { connection in
       let row = try await connection.query(
         "SELECT count(*)::text AS n, to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS at FROM \(identifier: table.schema).\(identifier: table.table)"
       ).first
@@ -39,11 +38,7 @@ extension Rehearsal {
         throw RunError(.invalidInput, "could not read \(table.schema).\(table.table) before dropping it")
       }
       try await connection.query("DROP TABLE \(identifier: table.schema).\(identifier: table.table) CASCADE")
-      await connection.close()
       return (rows, at)
-    } catch {
-      await connection.close()
-      throw error
     }
   }
 

@@ -21,12 +21,8 @@ extension Rehearsal {
     }
     var ok = true
     do {
-      let connection = try await PGConnection.connect(conninfo: database.conninfo())
-      let recovering: String
-      do { recovering = try await connection.query("SELECT pg_is_in_recovery()::text AS r").first?["r"] ?? "?" } catch {
-        await connection.close()
-        throw error
-      }
+      try await PGConnection.with(conninfo: database.conninfo()) { connection in
+      let recovering = try await connection.query("SELECT pg_is_in_recovery()::text AS r").first?["r"] ?? "?"
       if recovering == "false" {
         result.checks.append("\(database.name) answers and accepts writes (not in recovery)")
       } else {
@@ -44,7 +40,7 @@ extension Rehearsal {
           result.checks.append("FAILED: \(dropTable.schema).\(dropTable.table) is \(rows.map { "back with only \($0) rows of \(droppedRows)" } ?? "not back")")
         }
       }
-      await connection.close()
+      }
     } catch {
       ok = false
       result.checks.append("FAILED: \(database.name) does not answer after the recovery: \(error)")
@@ -84,14 +80,9 @@ extension Rehearsal {
   /// The seqs of the witness's records in the database.
   func presentRecords(device: String) async throws -> Set<Int64> {
     guard let database = environment.database else { return [] }
-    let connection = try await PGConnection.connect(conninfo: database.conninfo())
-    do {
+    return try await PGConnection.with(conninfo: database.conninfo()) { connection in
       let rows = try await connection.query("SELECT seq::text AS seq FROM staging.sync_inbox WHERE device = \(device)")
-      await connection.close()
       return Set(rows.rows.compactMap { $0["seq"].flatMap { Int64($0) } })
-    } catch {
-      await connection.close()
-      throw error
     }
   }
 }

@@ -73,6 +73,7 @@ public struct BackupDumpAction: StepAction {
       throw StepFailure(.failed, "cannot connect for the snapshot: \(error)")
     }
     do {
+      let (snapshotID, lsn, serverVersion, dumpArguments, counts) = try await PGConnection.using(snapshot) { snapshot in
       // A hardened site may limit statements and idle transactions (statement_timeout,
       // idle_in_transaction_session_timeout): the exporting session counts every table and then
       // waits, idle in its transaction, until pg_dump is done. pg_dump lifts the same limits
@@ -106,7 +107,8 @@ public struct BackupDumpAction: StepAction {
         throw StepFailure(.failed, "pg_dump failed (\(dump.termination)); the partial file was removed:\n  \(dump.stderrTail.suffix(800))", exitStatus: dump.exitCode)
       }
       try await snapshot.query("COMMIT")
-      await snapshot.close()
+      return (snapshotID, lsn, serverVersion, dumpArguments, counts)
+      }
 
       // Check before it counts: readable by pg_restore, on disk, checksummed where it lives.
       let verify = try await context.run(HostCommand(
@@ -146,10 +148,8 @@ public struct BackupDumpAction: StepAction {
         ],
         exitStatus: 0, command: dumpArguments.joined(separator: " "), bytes: size)
     } catch let failure as StepFailure {
-      await snapshot.close()
       throw failure
     } catch {
-      await snapshot.close()
       _ = try? await context.run(.argv(["rm", "-f", "--", partial]), quiet: true)
       throw StepFailure(.failed, "the dump failed: \(error)")
     }

@@ -210,21 +210,16 @@ public struct RestoreChooseAction: StepAction {
   }
 
   static func serverAnswers(_ context: StepContext) async -> Bool {
-    guard let database = context.environment.database,
-      let connection = try? await PGConnection.connect(conninfo: database.conninfo(database: "postgres"))
-    else { return false }
-    await connection.close()
-    return true
+    guard let database = context.environment.database else { return false }
+    return (try? await PGConnection.with(conninfo: database.conninfo(database: "postgres")) { _ in true }) ?? false
   }
 
   /// The damaged database's size (what a logical restore puts next to it), if PostgreSQL answers.
   static func databaseSize(_ context: StepContext) async -> Int64? {
-    guard let database = context.environment.database,
-      let connection = try? await PGConnection.connect(conninfo: database.conninfo(database: "postgres"))
-    else { return nil }
-    let row = try? await connection.query("SELECT pg_database_size(\(database.name))::bigint AS size").first
-    await connection.close()
-    return row.flatMap { try? $0.decode(Int64.self, "size") }
+    guard let database = context.environment.database else { return nil }
+    return try? await PGConnection.with(conninfo: database.conninfo(database: "postgres")) { connection in
+      try await connection.query("SELECT pg_database_size(\(database.name))::bigint AS size").first?.decode(Int64.self, "size")
+    }
   }
 
   /// Compressed bytes per second gunzip reads from the base backup's first 64 MiB, measured on the server now.

@@ -83,10 +83,9 @@ public struct RestoreTestAction: StepAction {
       // A leftover from a crashed run is replaced only when it is ours.
       let existing: String?
       do {
-        let connection = try await PGConnection.connect(conninfo: spec.conninfo(database: "postgres"))
-        let row = try await connection.query("SELECT coalesce(shobj_description(oid, 'pg_database'), '') AS comment FROM pg_database WHERE datname = \(database)").first
-        await connection.close()
-        existing = row?["comment"]
+        existing = try await PGConnection.with(conninfo: spec.conninfo(database: "postgres")) { connection in
+          try await connection.query("SELECT coalesce(shobj_description(oid, 'pg_database'), '') AS comment FROM pg_database WHERE datname = \(database)").first?["comment"]
+        }
       } catch {
         throw StepFailure(.failed, "cannot ask PostgreSQL whether '\(database)' exists: \(error)")
       }
@@ -108,7 +107,7 @@ public struct RestoreTestAction: StepAction {
       } else {
         mark = clock.now
         do {
-          let connection = try await PGConnection.connect(conninfo: spec.conninfo(database: database))
+          try await PGConnection.with(conninfo: spec.conninfo(database: database)) { connection in
           result.differences = try await RestoreVerification.compareCounts(manifest, connection: connection)
           result.tablesChecked = manifest.tables.count
           result.rowsChecked = manifest.totalRows
@@ -116,7 +115,7 @@ public struct RestoreTestAction: StepAction {
           let conflicts = try staging?.decode(Bool.self, "conflicts") ?? false
           let inbox = try staging?.decode(Bool.self, "inbox") ?? false
           result.stagingIntact = conflicts && inbox && !result.differences.contains { $0.table.hasPrefix("staging.") }
-          await connection.close()
+          }
         } catch {
           problems.append("cannot count the restored tables: \(error)")
         }

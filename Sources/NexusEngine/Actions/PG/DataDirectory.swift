@@ -10,11 +10,12 @@ enum DataDirectory {
   static func resolve(_ parameter: String?, context: StepContext) async throws(StepFailure) -> String {
     if let parameter, !parameter.isEmpty { return parameter }
     if let database = context.environment.database,
-      let connection = try? await PGConnection.connect(conninfo: database.conninfo(database: "postgres"))
+      let directory = try? await PGConnection.with(conninfo: database.conninfo(database: "postgres"), {
+        try await $0.query("SELECT current_setting('data_directory') AS dir").first?["dir"]
+      }),
+      !directory.isEmpty
     {
-      let row = try? await connection.query("SELECT current_setting('data_directory') AS dir").first
-      await connection.close()
-      if let directory = row?["dir"], !directory.isEmpty { return directory }
+      return directory
     }
     let found = try await context.run(
       .argv(["sh", "-c", "ls -d /var/lib/postgresql/*/main 2>/dev/null | sort -V | tail -n 1"], timeout: .seconds(30)), quiet: true)

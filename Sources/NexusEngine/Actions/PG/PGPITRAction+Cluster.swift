@@ -16,11 +16,10 @@ extension PGPITRAction {
     }
     let message: String
     do {
-      message = try await Self.switchAndWait(connection)
+      message = try await PGConnection.using(connection) { try await Self.switchAndWait($0) }
     } catch {
       message = "could not switch the server's WAL (\(error)): WAL it never archived is taken from the damaged data directory"
     }
-    await connection.close()
     context.console.line("    \(message)")
   }
 
@@ -109,18 +108,19 @@ extension PGPITRAction {
     var lastError = ""
     while ContinuousClock.now < deadline {
       if let connection = try? await PGConnection.connect(conninfo: database.conninfo(database: "postgres")) {
+        // Connected: from here the connection is closed on every path.
         do {
-          let row = try await connection.query("""
-            SELECT pg_is_in_recovery() AS recovering, pg_last_xact_replay_timestamp()::text AS replayed,
-                   CASE WHEN pg_is_in_recovery() THEN '' ELSE pg_walfile_name(pg_current_wal_lsn()) END AS segment,
-                   CASE WHEN pg_is_in_recovery() THEN '' ELSE pg_current_wal_lsn()::text END AS lsn
-            """).first
-          await connection.close()
-          if let row, try row.decode(Bool.self, "recovering") == false, let segment = row["segment"] {
+          let promotion = try await PGConnection.using(connection) { connection -> Promotion? in
+            let row = try await connection.query("""
+              SELECT pg_is_in_recovery() AS recovering, pg_last_xact_replay_timestamp()::text AS replayed,
+                     CASE WHEN pg_is_in_recovery() THEN '' ELSE pg_walfile_name(pg_current_wal_lsn()) END AS segment,
+                     CASE WHEN pg_is_in_recovery() THEN '' ELSE pg_current_wal_lsn()::text END AS lsn
+              """).first
+            guard let row, try row.decode(Bool.self, "recovering") == false, let segment = row["segment"] else { return nil }
             return Promotion(segment: segment, recoveredTo: row["replayed"], lsn: row["lsn"] ?? "")
           }
+          if let promotion { return promotion }
         } catch {
-          await connection.close()
           lastError = "\(error)"
         }
       } else {

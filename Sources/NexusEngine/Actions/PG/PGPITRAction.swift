@@ -182,10 +182,10 @@ public struct PGPITRAction: StepAction {
         """)
     }
     do {
-      let connection = try await PGConnection.connect(conninfo: database.conninfo(database: "postgres"))
-      for setting in Self.settings { try await connection.query("ALTER SYSTEM RESET \(unsafeSQL: setting)") }
-      try await connection.query("SELECT pg_reload_conf()")
-      await connection.close()
+      try await PGConnection.with(conninfo: database.conninfo(database: "postgres")) { connection in
+        for setting in Self.settings { try await connection.query("ALTER SYSTEM RESET \(unsafeSQL: setting)") }
+        try await connection.query("SELECT pg_reload_conf()")
+      }
     } catch {
       throw StepFailure(.failed, "recovered, but the recovery settings could not be removed (ALTER SYSTEM RESET): \(error)")
     }

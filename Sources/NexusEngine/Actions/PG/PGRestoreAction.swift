@@ -45,71 +45,67 @@ public struct PGRestoreAction: StepAction {
     let dump = try context.render(from)
     try await NASCatalog.requireMountedNAS(holding: dump, context: context)
     let ownerName = try owner.map { template throws(StepFailure) in try context.render(template) }.flatMap { $0.isEmpty ? nil : $0 }
-    let connection: PGConnection
-    do { connection = try await PGConnection.connect(conninfo: database.conninfo(database: "postgres")) } catch {
-      throw StepFailure(.failed, "cannot connect to the server's postgres database: \(error)")
-    }
-    do {
-      let existing = try await connection.query("SELECT coalesce(shobj_description(oid, 'pg_database'), '') AS comment FROM pg_database WHERE datname = \(database.name)").first
-      if let comment = existing?["comment"] {
-        guard comment.hasPrefix(Self.marker) else {
-          throw StepFailure(.failed, "a database '\(database.name)' exists and nexus-dr did not create it: refusing to replace it (set it aside first)")
-        }
-        context.console.line("    a half-finished restore of \(database.name) is there from an interrupted run: starting it again")
-        try await connection.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = \(database.name) AND pid <> pg_backend_pid()")
-        try await connection.query("DROP DATABASE \(identifier: database.name) WITH (FORCE)")
-      }
-      let create: PGQuery = ownerName.map { "CREATE DATABASE \(identifier: database.name) OWNER \(identifier: $0) TEMPLATE template0" }
-        ?? "CREATE DATABASE \(identifier: database.name) TEMPLATE template0"
-      try await connection.query(create)
-      try await connection.query("COMMENT ON DATABASE \(identifier: database.name) IS \(literal: "\(Self.marker), started \(JournalTime.format(Date()))")")
-    } catch let failure as StepFailure {
-      await connection.close()
-      throw failure
-    } catch {
-      await connection.close()
-      throw StepFailure(.failed, "preparing the database for the restore failed: \(error)")
-    }
-    var cores = jobs ?? 1
-    if jobs == nil {
-      let nproc = try await context.run(.argv(["nproc"]), quiet: true)
-      cores = max(1, Int(nproc.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 1)
-    }
-    let restore = try await context.run(HostCommand(
-      .argv(["pg_restore", "--exit-on-error", "--jobs=\(cores)"] + database.toolArguments() + ["--dbname=\(database.name)", dump]),
-      environment: database.toolEnvironment, timeout: context.timeout))
-    guard restore.succeeded else {
-      await connection.close()
-      throw StepFailure(.failed, "pg_restore failed (\(restore.termination)); the half-restored database keeps its mark and the step can be run again:\n  \(restore.stderrTail.suffix(800))", exitStatus: restore.exitCode)
-    }
-    // What belongs to the database itself rather than to its contents: its grants and its
-    // settings (ALTER DATABASE … SET, ALTER ROLE … IN DATABASE … SET). pg_restore brings them
-    // only with --create, which would create the database itself; they are taken from the
-    // same dump and applied here, so the restored database allows and behaves as before.
-    let properties = try await Self.databaseProperties(dump, database: database.name, context: context)
-    var applied = 0
-    var failed: [String] = []
-    for statement in properties {
+    return try await PGSession.run(
+      database.conninfo(database: "postgres"), cannotConnect: "cannot connect to the server's postgres database",
+      failed: "the restore failed"
+    ) { connection in
       do {
-        try await connection.query(PGQuery(unsafeSQL: statement))
-        applied += 1
+        let existing = try await connection.query("SELECT coalesce(shobj_description(oid, 'pg_database'), '') AS comment FROM pg_database WHERE datname = \(database.name)").first
+        if let comment = existing?["comment"] {
+          guard comment.hasPrefix(Self.marker) else {
+            throw StepFailure(.failed, "a database '\(database.name)' exists and nexus-dr did not create it: refusing to replace it (set it aside first)")
+          }
+          context.console.line("    a half-finished restore of \(database.name) is there from an interrupted run: starting it again")
+          try await connection.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = \(database.name) AND pid <> pg_backend_pid()")
+          try await connection.query("DROP DATABASE \(identifier: database.name) WITH (FORCE)")
+        }
+        let create: PGQuery = ownerName.map { "CREATE DATABASE \(identifier: database.name) OWNER \(identifier: $0) TEMPLATE template0" }
+          ?? "CREATE DATABASE \(identifier: database.name) TEMPLATE template0"
+        try await connection.query(create)
+        try await connection.query("COMMENT ON DATABASE \(identifier: database.name) IS \(literal: "\(Self.marker), started \(JournalTime.format(Date()))")")
+      } catch let failure as StepFailure {
+        throw failure
       } catch {
-        failed.append("\(statement) — \(error)")
+        throw StepFailure(.failed, "preparing the database for the restore failed: \(error)")
       }
+      var cores = jobs ?? 1
+      if jobs == nil {
+        let nproc = try await context.run(.argv(["nproc"]), quiet: true)
+        cores = max(1, Int(nproc.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 1)
+      }
+      let restore = try await context.run(HostCommand(
+        .argv(["pg_restore", "--exit-on-error", "--jobs=\(cores)"] + database.toolArguments() + ["--dbname=\(database.name)", dump]),
+        environment: database.toolEnvironment, timeout: context.timeout))
+      guard restore.succeeded else {
+          throw StepFailure(.failed, "pg_restore failed (\(restore.termination)); the half-restored database keeps its mark and the step can be run again:\n  \(restore.stderrTail.suffix(800))", exitStatus: restore.exitCode)
+      }
+      // What belongs to the database itself rather than to its contents: its grants and its
+      // settings (ALTER DATABASE … SET, ALTER ROLE … IN DATABASE … SET). pg_restore brings them
+      // only with --create, which would create the database itself; they are taken from the
+      // same dump and applied here, so the restored database allows and behaves as before.
+      let properties = try await Self.databaseProperties(dump, database: database.name, context: context)
+      var applied = 0
+      var failed: [String] = []
+      for statement in properties {
+        do {
+          try await connection.query(PGQuery(unsafeSQL: statement))
+          applied += 1
+        } catch {
+          failed.append("\(statement) — \(error)")
+        }
+      }
+      if !properties.isEmpty {
+        context.console.line("    the database's own grants and settings from the dump: \(applied) of \(properties.count) applied")
+      }
+      for problem in failed { context.console.line("    not applied (do it by hand once the role exists): \(problem)") }
+      do {
+        try await connection.query("COMMENT ON DATABASE \(identifier: database.name) IS NULL")
+      } catch {
+          throw StepFailure(.failed, "the restore finished but its mark could not be removed: \(error)")
+      }
+      return StepResult(
+        outputs: ["database": database.name, "dump": dump, "jobs": String(cores), "database_properties": String(applied)], exitStatus: 0)
     }
-    if !properties.isEmpty {
-      context.console.line("    the database's own grants and settings from the dump: \(applied) of \(properties.count) applied")
-    }
-    for problem in failed { context.console.line("    not applied (do it by hand once the role exists): \(problem)") }
-    do {
-      try await connection.query("COMMENT ON DATABASE \(identifier: database.name) IS NULL")
-    } catch {
-      await connection.close()
-      throw StepFailure(.failed, "the restore finished but its mark could not be removed: \(error)")
-    }
-    await connection.close()
-    return StepResult(
-      outputs: ["database": database.name, "dump": dump, "jobs": String(cores), "database_properties": String(applied)], exitStatus: 0)
   }
 
   /// The dump's statements about the database itself, as `pg_restore --create` would run them:

@@ -24,16 +24,14 @@ public struct PGSetAsideAction: StepAction {
 
   public func run(_ context: StepContext) async throws(StepFailure) -> StepResult {
     guard let database = context.environment.database else { throw StepFailure(.failed, "no database in the inventory") }
-    let connection: PGConnection
-    do { connection = try await PGConnection.connect(conninfo: database.conninfo(database: "postgres")) } catch {
-      throw StepFailure(.failed, "cannot connect to the server's postgres database: \(error)")
-    }
-    do {
+    return try await PGSession.run(
+      database.conninfo(database: "postgres"), cannotConnect: "cannot connect to the server's postgres database",
+      failed: "setting \(database.name) aside failed"
+    ) { connection in
       let present = try await connection.query("SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = \(database.name)").first
       guard let owner = present.flatMap({ $0["owner"] }) else {
         let asides = try await connection.query(
           "SELECT datname FROM pg_database WHERE datname LIKE \(database.name + "\\_corrupt\\_%") ORDER BY datname DESC")
-        await connection.close()
         guard let aside = asides.first?["datname"] else {
           throw StepFailure(.failed, "there is no database '\(database.name)' and no copy set aside: nothing to keep; check the server")
         }
@@ -47,14 +45,8 @@ public struct PGSetAsideAction: StepAction {
       try await connection.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = \(database.name) AND pid <> pg_backend_pid()")
       try await connection.query("ALTER DATABASE \(identifier: database.name) RENAME TO \(identifier: aside)")
       try await connection.query("COMMENT ON DATABASE \(identifier: aside) IS \(literal: "set aside by nexus-dr corrupt-db at \(JournalTime.format(Date())); remove only after the restore is verified")")
-      await connection.close()
       context.console.line("    \(database.name) renamed to \(aside) (kept; connections disabled)")
       return StepResult(outputs: ["aside": aside, "owner": owner])
-    } catch let failure as StepFailure {
-      throw failure
-    } catch {
-      await connection.close()
-      throw StepFailure(.failed, "setting \(database.name) aside failed: \(error)")
     }
   }
 }

@@ -46,7 +46,7 @@ public struct PGVerifyAction: StepAction {
     var tables = 0
     var rows: Int64 = 0
     do {
-      let connection = try await PGConnection.connect(conninfo: spec.conninfo())
+      try await PGConnection.with(conninfo: spec.conninfo()) { connection in
       if let parsed {
         let differences = try await RestoreVerification.compareCounts(parsed, connection: connection)
         problems += differences.map { "\($0.table): manifest \($0.expected.map(String.init) ?? "—"), restored \($0.found.map(String.init) ?? "—")" }
@@ -60,7 +60,7 @@ public struct PGVerifyAction: StepAction {
           problems.append("\(required) is missing")
         }
       }
-      await connection.close()
+      }
     } catch {
       throw StepFailure(.failed, "cannot count the restored tables: \(error)")
     }

@@ -27,14 +27,12 @@ public struct ServicesSyncResumesAction: StepAction {
 
   public func run(_ context: StepContext) async throws(StepFailure) -> StepResult {
     guard let database = context.environment.database else { throw StepFailure(.failed, "no database in the inventory") }
-    let connection: PGConnection
-    do { connection = try await PGConnection.connect(conninfo: database.conninfo(user: database.backupRole)) } catch {
-      throw StepFailure(.failed, "cannot connect to \(database.name) as \(database.backupRole): \(error)")
+    return try await PGSession.run(
+      database.conninfo(user: database.backupRole), cannotConnect: "cannot connect to \(database.name) as \(database.backupRole)",
+      failed: "waiting for the sync failed"
+    ) { connection in
+      try await waitForNewRecord(connection, context)
     }
-    let outcome: Result<StepResult, StepFailure>
-    do { outcome = .success(try await waitForNewRecord(connection, context)) } catch { outcome = .failure(error) }
-    await connection.close()
-    return try outcome.get()
   }
 
   private func waitForNewRecord(_ connection: PGConnection, _ context: StepContext) async throws(StepFailure) -> StepResult {
