@@ -52,7 +52,9 @@ public enum ClusterIdentity {
     guard let file = try? FileDescriptor.open(path, .readOnly, options: .closeOnExec) else { return nil }
     defer { try? file.close() }
     var buffer = [UInt8](repeating: 0, count: count)
-    guard let got = try? buffer.withUnsafeMutableBytes({ try file.read(fromAbsoluteOffset: 0, into: $0) }) else { return nil }
+    guard let got = try? buffer.withUnsafeMutableBytes({ try file.read(fromAbsoluteOffset: 0, into: $0) }) else {
+      return nil
+    }
     return Array(buffer.prefix(got))
   }
 }

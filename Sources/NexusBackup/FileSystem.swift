@@ -11,16 +11,20 @@ public enum FileSystem {
   /// On any failure the temporary file is removed and `destination` untouched.
   /// `keepingTime`: the copy gets the source's modification time (a spooled WAL segment moved
   /// to the NAS keeps the time it was archived at, which the loss windows are read from).
-  public static func durableCopy(from source: String, to destination: String, keepingTime: Bool = false) throws(FileSystemError) {
+  public static func durableCopy(from source: String, to destination: String, keepingTime: Bool = false)
+    throws(FileSystemError)
+  {
     let input = try POSIX.open(source, .readOnly)
     defer { try? input.close() }
     let temporary = POSIX.temporaryPath(for: destination)
-    try POSIX.durableWrite(to: destination, temporary: temporary, failure: { $0 }) { output throws(FileSystemError) in
+    try POSIX.durableWrite(to: destination, temporary: temporary) { output throws(FileSystemError) in
       let status: Stat
       do throws(Errno) { status = try input.stat() } catch { throw FileSystemError("stat", source, error) }
       try POSIX.copyContents(from: input, at: source, size: status.size, to: output, at: temporary)
       if keepingTime {
-        do throws(Errno) { try POSIX.setTimes(output, from: status) } catch { throw FileSystemError("set the time of", temporary, error) }
+        do throws(Errno) { try POSIX.setTimes(output, from: status) } catch {
+          throw FileSystemError("set the time of", temporary, error)
+        }
       }
     }
   }
@@ -65,7 +69,9 @@ public enum FileSystem {
     }
   }
 
-  private static func readFully(_ file: FileDescriptor, _ path: String, into buffer: UnsafeMutableRawBufferPointer) throws(FileSystemError) -> Int {
+  private static func readFully(_ file: FileDescriptor, _ path: String, into buffer: UnsafeMutableRawBufferPointer)
+    throws(FileSystemError) -> Int
+  {
     var total = 0
     while total < buffer.count {
       let count: Int
@@ -113,7 +119,9 @@ public struct MountPoint: Sendable, Equatable {
       guard left.count >= 5, right.count >= 2 else { continue }
       let point = unescape(String(left[4]))
       // The last matching line wins: it is the mount on top.
-      if point == wanted { found = MountPoint(path: point, fstype: String(right[0]), source: unescape(String(right[1]))) }
+      if point == wanted {
+        found = MountPoint(path: point, fstype: String(right[0]), source: unescape(String(right[1])))
+      }
     }
     return found
   }

@@ -59,7 +59,8 @@ public struct SizeAnomaly: Sendable, Equatable {
   public static func evaluate(size: Int64, others: [Int64], band: Double = 0.5) -> SizeAnomaly {
     guard !others.isEmpty else { return SizeAnomaly(size: size, median: nil, ratio: nil, anomalous: false) }
     let sorted = others.sorted()
-    let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    let median =
+      sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
     guard median > 0 else { return SizeAnomaly(size: size, median: median, ratio: nil, anomalous: size > 0) }
     let ratio = Double(size) / Double(median)
     return SizeAnomaly(size: size, median: median, ratio: ratio, anomalous: ratio < 1 - band || ratio > 1 + band)

@@ -18,7 +18,9 @@ public struct WALArchive: Sendable {
 
   public init(
     nasPath: String, fallbackPath: String, fstype: String?,
-    mountTable: @escaping @Sendable () -> String = { (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "" }
+    mountTable: @escaping @Sendable () -> String = {
+      (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+    }
   ) {
     self.nasPath = nasPath
     self.fallbackPath = fallbackPath
@@ -45,7 +47,9 @@ public struct WALArchive: Sendable {
     }
     if !FileSystem.exists(archiveDirectory) {
       // A mounted NAS without wal/ yet (a new or replaced NAS): create it.
-      do { try FileSystem.makeDirectory(archiveDirectory) } catch { return "\(archiveDirectory) does not exist and cannot be created: \(error)" }
+      do { try FileSystem.makeDirectory(archiveDirectory) } catch {
+        return "\(archiveDirectory) does not exist and cannot be created: \(error)"
+      }
     }
     guard POSIX.isAccessible(archiveDirectory, .write) else { return "\(archiveDirectory) is not writable" }
     return nil
@@ -85,7 +89,9 @@ public struct WALArchive: Sendable {
       return spool(source: source, name: name, reason: outcome.message)
     }
     if flushed > 0, outcome.status == 0 {
-      return Outcome(status: 0, message: outcome.message + "; moved \(flushed) spooled segment\(flushed == 1 ? "" : "s") to the NAS first")
+      return Outcome(
+        status: 0,
+        message: outcome.message + "; moved \(flushed) spooled segment\(flushed == 1 ? "" : "s") to the NAS first")
     }
     return outcome
   }
@@ -99,7 +105,11 @@ public struct WALArchive: Sendable {
           try FileSystem.syncDirectory((destination as NSString).deletingLastPathComponent)
           return Outcome(status: 0, message: "\(destination) already archived with identical content")
         }
-        return Outcome(status: 1, message: "\(destination) already exists with different content; the archived copy is kept. Investigate before archiving continues (two servers archiving into one NAS?)")
+        return Outcome(
+          status: 1,
+          message:
+            "\(destination) already exists with different content; the archived copy is kept. Investigate before archiving continues (two servers archiving into one NAS?)"
+        )
       } catch {
         return Outcome(status: 1, message: "cannot compare with or sync \(destination): \(error)")
       }
@@ -115,22 +125,28 @@ public struct WALArchive: Sendable {
   /// A refusal when `cluster` (the segment's) is not the one the archive records; nil when it
   /// is, when nothing is recorded yet, or when the file carries no identifier (not a segment).
   func foreignCluster(_ cluster: UInt64?, name: String) -> Outcome? {
-    guard let cluster, let recorded = ClusterIdentity.recorded(in: archiveDirectory), recorded != cluster else { return nil }
-    return Outcome(status: 1, message: """
-      refusing \(name): it is WAL of the cluster with system identifier \(cluster), and the archive \(archiveDirectory) belongs to the cluster \(recorded) \
-      (\(archiveDirectory)/\(ClusterIdentity.fileName)). Nothing was written; PostgreSQL keeps the segment and retries. \
-      A new cluster (a logical restore onto a fresh install, another environment using this NAS) needs an archive of its own: \
-      see 'The archive knows its cluster' in docs/nas.md
-      """)
+    guard let cluster, let recorded = ClusterIdentity.recorded(in: archiveDirectory), recorded != cluster else {
+      return nil
+    }
+    return Outcome(
+      status: 1,
+      message: """
+        refusing \(name): it is WAL of the cluster with system identifier \(cluster), and the archive \(archiveDirectory) belongs to the cluster \(recorded) \
+        (\(archiveDirectory)/\(ClusterIdentity.fileName)). Nothing was written; PostgreSQL keeps the segment and retries. \
+        A new cluster (a logical restore onto a fresh install, another environment using this NAS) needs an archive of its own: \
+        see 'The archive knows its cluster' in docs/nas.md
+        """)
   }
 
   func spool(source: String, name: String, reason: String) -> Outcome {
     do { try FileSystem.makeDirectory(spoolDirectory) } catch {
-      return Outcome(status: 1, message: "NAS unavailable (\(reason)) and cannot create the spool \(spoolDirectory): \(error)")
+      return Outcome(
+        status: 1, message: "NAS unavailable (\(reason)) and cannot create the spool \(spoolDirectory): \(error)")
     }
     let outcome = store(source: source, destination: "\(spoolDirectory)/\(name)")
     guard outcome.status == 0 else {
-      return Outcome(status: outcome.status, message: "NAS unavailable (\(reason)); spooling failed too: \(outcome.message)")
+      return Outcome(
+        status: outcome.status, message: "NAS unavailable (\(reason)); spooling failed too: \(outcome.message)")
     }
     return Outcome(status: 0, message: "NAS unavailable (\(reason)); spooled to \(spoolDirectory)/\(name)")
   }
@@ -151,14 +167,22 @@ public struct WALArchive: Sendable {
       // Spooled while the NAS was away, unchecked: each segment meets the archive's cluster here.
       if let cluster = ClusterIdentity.ofSegment(source) {
         if let archived = ClusterIdentity.recorded(in: archiveDirectory), archived != cluster {
-          throw ConflictError(message: "spooled \(name) is WAL of the cluster \(cluster), the archive \(archiveDirectory) belongs to the cluster \(archived): not moved; the spool keeps it (\(source)). Investigate before archiving continues.")
+          throw ConflictError(
+            message:
+              "spooled \(name) is WAL of the cluster \(cluster), the archive \(archiveDirectory) belongs to the cluster \(archived): not moved; the spool keeps it (\(source)). Investigate before archiving continues."
+          )
         }
-        if ClusterIdentity.recorded(in: archiveDirectory) == nil { try ClusterIdentity.record(cluster, in: archiveDirectory) }
+        if ClusterIdentity.recorded(in: archiveDirectory) == nil {
+          try ClusterIdentity.record(cluster, in: archiveDirectory)
+        }
       }
       // The segment's own time (when it was spooled), not the flush's: archivedAt and the loss windows read it.
       let outcome = store(source: source, destination: "\(archiveDirectory)/\(name)", keepingTime: true)
       if outcome.status != 0, outcome.message.contains("different content") {
-        throw ConflictError(message: "spooled \(name) differs from the archived copy; both are kept (\(source)). Investigate before archiving continues.")
+        throw ConflictError(
+          message:
+            "spooled \(name) differs from the archived copy; both are kept (\(source)). Investigate before archiving continues."
+        )
       }
       guard outcome.status == 0 else { throw FlushError(message: outcome.message) }
       guard try FileSystem.sameContent(source, "\(archiveDirectory)/\(name)") else {
@@ -185,12 +209,17 @@ public struct WALArchive: Sendable {
   /// recovery); 126 an error, which makes PostgreSQL stop recovery rather than
   /// end it early and lose what it could not read.
   public func fetch(name: String, destination: String, dataDirectory: String = ".") -> Outcome {
-    guard Self.isValidName(name) else { return Outcome(status: 126, message: "refusing '\(name)': not a WAL file name") }
+    guard Self.isValidName(name) else {
+      return Outcome(status: 126, message: "refusing '\(name)': not a WAL file name")
+    }
     // Reading needs the mount and the directory, not write access (a NAS mounted read-only for a restore).
     var nasProblem: String?
     if let mount = MountPoint.exactly(at: nasPath, mountinfo: mountTable()) {
-      if let fstype, mount.fstype != fstype { nasProblem = "\(nasPath) is mounted as \(mount.fstype), expected \(fstype)" }
-      else if !POSIX.isAccessible(archiveDirectory, [.read, .execute]) { nasProblem = "\(archiveDirectory) is not readable" }
+      if let fstype, mount.fstype != fstype {
+        nasProblem = "\(nasPath) is mounted as \(mount.fstype), expected \(fstype)"
+      } else if !POSIX.isAccessible(archiveDirectory, [.read, .execute]) {
+        nasProblem = "\(archiveDirectory) is not readable"
+      }
     } else {
       nasProblem = "\(nasPath) is not a mount point (the NAS is not mounted)"
     }
@@ -201,8 +230,14 @@ public struct WALArchive: Sendable {
       // restore_command runs in the data directory being recovered: its pg_control names the
       // cluster. A segment of another cluster would be refused by PostgreSQL anyway, with a
       // message that does not say which archive is mixed; say it here and stop recovery.
-      if let segment = ClusterIdentity.ofSegment(candidate), let own = ClusterIdentity.ofDataDirectory(dataDirectory), segment != own {
-        return Outcome(status: 126, message: "\(candidate) is WAL of the cluster \(segment), not of this one (\(own), \(dataDirectory)/global/pg_control): the archive holds another cluster's WAL; stopping recovery")
+      if let segment = ClusterIdentity.ofSegment(candidate), let own = ClusterIdentity.ofDataDirectory(dataDirectory),
+        segment != own
+      {
+        return Outcome(
+          status: 126,
+          message:
+            "\(candidate) is WAL of the cluster \(segment), not of this one (\(own), \(dataDirectory)/global/pg_control): the archive holds another cluster's WAL; stopping recovery"
+        )
       }
       try? POSIX.remove(destination)
       do {
@@ -213,7 +248,8 @@ public struct WALArchive: Sendable {
       }
     }
     if let nasProblem {
-      return Outcome(status: 126, message: "cannot look for \(name): \(nasProblem); stopping recovery rather than ending it early")
+      return Outcome(
+        status: 126, message: "cannot look for \(name): \(nasProblem); stopping recovery rather than ending it early")
     }
     return Outcome(status: 1, message: "\(name) is not archived")
   }
@@ -224,7 +260,9 @@ public enum WALSegment {
   /// The segment holding `lsn` (`X/Y`) on `timeline`, for the default 16 MiB segments.
   public static func name(lsn: String, timeline: Int) -> String? {
     let parts = lsn.split(separator: "/")
-    guard parts.count == 2, let high = UInt64(parts[0], radix: 16), let low = UInt64(parts[1], radix: 16) else { return nil }
+    guard parts.count == 2, let high = UInt64(parts[0], radix: 16), let low = UInt64(parts[1], radix: 16) else {
+      return nil
+    }
     let number = ((high << 32) | low) / (16 << 20)
     return String(format: "%08X%08X%08X", timeline, Int(number / 0x100), Int(number % 0x100))
   }
@@ -247,7 +285,8 @@ public struct WALChain: Sendable, Equatable {
   /// A 24-hex-digit segment name's number (log × 256 + segment, for 16 MiB segments).
   public static func number(_ name: String) -> UInt64? {
     guard name.utf8.count == 24, name.allSatisfy(\.isHexDigit), name.uppercased() == name,
-      let log = UInt64(name.dropFirst(8).prefix(8), radix: 16), let segment = UInt64(name.suffix(8), radix: 16), segment < 0x100
+      let log = UInt64(name.dropFirst(8).prefix(8), radix: 16), let segment = UInt64(name.suffix(8), radix: 16),
+      segment < 0x100
     else { return nil }
     return log * 0x100 + segment
   }
@@ -275,7 +314,8 @@ public struct WALChain: Sendable, Equatable {
     let beyond = numbers.filter { $0 > current }.count
     let lastName = archived.filter { number($0) == current }.max() ?? name(number: current, timeline: timeline)
     return WALChain(
-      start: start, last: lastName, firstMissing: beyond > 0 ? name(number: current + 1, timeline: timeline) : nil, beyondGap: beyond)
+      start: start, last: lastName, firstMissing: beyond > 0 ? name(number: current + 1, timeline: timeline) : nil,
+      beyondGap: beyond)
   }
 
   public var unbroken: Bool { last != nil && firstMissing == nil }

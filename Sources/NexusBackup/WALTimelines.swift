@@ -53,19 +53,29 @@ public struct TimelineHistory: Sendable, Equatable {
     for (index, raw) in contents.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
       let text = raw.trimmingCharacters(in: .whitespaces)
       if text.isEmpty || text.hasPrefix("#") { continue }
-      func malformed(_ problem: String) -> Malformed { Malformed(file: file, line: index + 1, problem: "\(problem): '\(text)'") }
+      func malformed(_ problem: String) -> Malformed {
+        Malformed(file: file, line: index + 1, problem: "\(problem): '\(text)'")
+      }
       guard let match = text.wholeMatch(of: #/(\d+)(?:\s+(\S+)(?:\s+(.*))?)?/#) else {
         throw malformed("expected a numeric timeline ID")
       }
-      guard let parent = Int(match.1), parent > 0, parent <= Int(UInt32.max) else { throw malformed("invalid timeline ID") }
+      guard let parent = Int(match.1), parent > 0, parent <= Int(UInt32.max) else {
+        throw malformed("invalid timeline ID")
+      }
       guard let location = match.2, let switchpoint = Self.lsn(String(location)) else {
         throw malformed("expected a switch point location (X/Y)")
       }
       // PostgreSQL's own checks: IDs increase along the history and stay below the file's timeline.
-      if let previous = entries.last, parent <= previous.parent { throw malformed("timeline IDs must be in increasing sequence") }
-      guard parent < timeline else { throw malformed("timeline IDs must be less than the child timeline's ID (\(timeline))") }
+      if let previous = entries.last, parent <= previous.parent {
+        throw malformed("timeline IDs must be in increasing sequence")
+      }
+      guard parent < timeline else {
+        throw malformed("timeline IDs must be less than the child timeline's ID (\(timeline))")
+      }
       // Not checked by PostgreSQL, but a history never goes back in WAL; the model below relies on it.
-      if let previous = entries.last, switchpoint < previous.switchpoint { throw malformed("switch points must not go backwards") }
+      if let previous = entries.last, switchpoint < previous.switchpoint {
+        throw malformed("switch points must not go backwards")
+      }
       entries.append(Entry(parent: parent, switchpoint: switchpoint, reason: match.3.map(String.init) ?? ""))
     }
     self.init(timeline: timeline, entries: entries)
@@ -181,7 +191,8 @@ public struct WALTimelines: Sendable {
     for id in ids {
       let history = histories[id]
       let own = segments[id] ?? [:]
-      let first = own.keys.min().flatMap { own[$0] }, last = own.keys.max().flatMap { own[$0] }
+      let first = own.keys.min().flatMap { own[$0] }
+      let last = own.keys.max().flatMap { own[$0] }
       timelines[id] = Timeline(
         id: id, parent: history?.parent, switchpoint: history?.switchpoint,
         beginSegment: (history?.switchpoint ?? 0) / Self.segmentSize, ancestry: history?.ancestry ?? [id],
@@ -201,7 +212,8 @@ public struct WALTimelines: Sendable {
   /// The target's history as recovery sees it (readTimeLineHistory): no history file means no parents.
   private func legs(to target: Int) -> [Leg] {
     guard let history = histories[target] else { return [Leg(timeline: target, begin: 0, end: nil)] }
-    var legs: [Leg] = [], begin: UInt64 = 0
+    var legs: [Leg] = []
+    var begin: UInt64 = 0
     for entry in history.entries {
       legs.append(Leg(timeline: entry.parent, begin: begin, end: entry.switchpoint))
       begin = entry.switchpoint / Self.segmentSize
@@ -245,20 +257,23 @@ public struct WALTimelines: Sendable {
   /// `unreachable(from:along:)`) the chain has neither `last` nor `firstMissing`, unlike a merely
   /// missing start, whose `firstMissing` is the start.
   public func chain(from baseStartSegment: String, along target: Int) -> WALChain {
-    guard unreachable(from: baseStartSegment, along: target) == nil, let first = WALChain.number(baseStartSegment) else {
+    guard unreachable(from: baseStartSegment, along: target) == nil, let first = WALChain.number(baseStartSegment)
+    else {
       return WALChain(start: baseStartSegment, last: nil, firstMissing: nil, beyondGap: 0)
     }
     let (legs, numbers) = path(to: target)
     let expected = { (number: UInt64) in WALChain.name(number: number, timeline: self.timeline(of: number, on: legs)) }
     guard numbers[first] != nil else {
       return WALChain(
-        start: baseStartSegment, last: nil, firstMissing: expected(first), beyondGap: numbers.keys.filter { $0 > first }.count)
+        start: baseStartSegment, last: nil, firstMissing: expected(first),
+        beyondGap: numbers.keys.filter { $0 > first }.count)
     }
     var current = first
     while numbers[current + 1] != nil { current += 1 }
     let beyond = numbers.keys.filter { $0 > current }.count
     return WALChain(
-      start: baseStartSegment, last: expected(current), firstMissing: beyond > 0 ? expected(current + 1) : nil, beyondGap: beyond)
+      start: baseStartSegment, last: expected(current), firstMissing: beyond > 0 ? expected(current + 1) : nil,
+      beyondGap: beyond)
   }
 
   /// The timeline production was on at `date`: the one created last at or before it (by its history
@@ -266,8 +281,9 @@ public struct WALTimelines: Sendable {
   public func timeline(at date: Date) -> Int {
     let ordered = timelines.values.sorted { $0.id < $1.id }
     guard let lowest = ordered.first else { return 1 }
-    let switched = ordered.dropFirst().compactMap { timeline in timeline.created.map { (created: $0, id: timeline.id) } }
-      .filter { $0.created <= date }
+    let switched = ordered.dropFirst().compactMap { timeline in timeline.created.map { (created: $0, id: timeline.id) }
+    }
+    .filter { $0.created <= date }
     return switched.max { ($0.created, $0.id) < ($1.created, $1.id) }?.id ?? lowest.id
   }
 

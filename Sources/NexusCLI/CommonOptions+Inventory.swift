@@ -51,7 +51,9 @@ extension CommonOptions {
       }
     }
     for override in parsed {
-      Console.error("note: for this run, host \(override.name) is \(override.description.dropFirst(override.name.count + 1)) (--host), not what the inventory says")
+      Console.error(
+        "note: for this run, host \(override.name) is \(override.description.dropFirst(override.name.count + 1)) (--host), not what the inventory says"
+      )
     }
     return environment.applying(parsed)
   }

@@ -10,15 +10,19 @@ extension CommonOptions {
     if nameOrPath.contains("/") || nameOrPath.hasSuffix(".yaml") || nameOrPath.hasSuffix(".yml") {
       return nameOrPath
     }
-    var directories = [String]()
+    var directories: [String] = []
     if let runbooks { directories.append(runbooks) }
-    if let fromEnvironment = ProcessInfo.processInfo.environment["NEXUS_DR_RUNBOOKS"] { directories.append(fromEnvironment) }
+    if let fromEnvironment = ProcessInfo.processInfo.environment["NEXUS_DR_RUNBOOKS"] {
+      directories.append(fromEnvironment)
+    }
     directories += ["runbooks", "/etc/nexus-dr/runbooks", "/usr/share/nexus-dr/runbooks"]
     for directory in directories {
       let candidate = "\(directory)/\(nameOrPath).yaml"
       if FileManager.default.fileExists(atPath: candidate) { return candidate }
     }
-    Console.error("error: no runbook '\(nameOrPath)' in \(directories.joined(separator: ", "))\n  hint: give a path, or the runbooks directory with --runbooks")
+    Console.error(
+      "error: no runbook '\(nameOrPath)' in \(directories.joined(separator: ", "))\n  hint: give a path, or the runbooks directory with --runbooks"
+    )
     throw ExitCode(RunExit.invalidInput.rawValue)
   }
 

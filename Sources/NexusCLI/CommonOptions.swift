@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import NexusEngine
 import NexusCore
+import NexusEngine
 
 /// Options every command accepts; each also comes from the environment, the option winning.
 struct CommonOptions: ParsableArguments {
@@ -14,7 +14,10 @@ struct CommonOptions: ParsableArguments {
   @Option(help: "Where runs, journals and reports live (NEXUS_DR_STATE_DIR; default /var/lib/nexus-dr).")
   var stateDir: String?
 
-  @Option(help: "Directory of runbooks found by id (NEXUS_DR_RUNBOOKS; then ./runbooks, /etc/nexus-dr/runbooks, /usr/share/nexus-dr/runbooks).")
+  @Option(
+    help:
+      "Directory of runbooks found by id (NEXUS_DR_RUNBOOKS; then ./runbooks, /etc/nexus-dr/runbooks, /usr/share/nexus-dr/runbooks)."
+  )
   var runbooks: String?
 
   @Flag(help: "Answer confirmations with yes.")
@@ -26,9 +29,11 @@ struct CommonOptions: ParsableArguments {
   @Flag(help: "Plain output without colours (also when NO_COLOR is set).")
   var noColor = false
 
-  @Option(name: .customLong("host"), help: ArgumentHelp(
-    "Reach a host elsewhere for this run only: NAME=ADDRESS[:PORT], NAME=USER@ADDRESS[:PORT] or NAME=local (repeatable; recorded in the journal and the report).",
-    valueName: "NAME=TARGET"))
+  @Option(
+    name: .customLong("host"),
+    help: ArgumentHelp(
+      "Reach a host elsewhere for this run only: NAME=ADDRESS[:PORT], NAME=USER@ADDRESS[:PORT] or NAME=local (repeatable; recorded in the journal and the report).",
+      valueName: "NAME=TARGET"))
   var hostOverrides: [String] = []
 
   private var processEnvironment: [String: String] { ProcessInfo.processInfo.environment }

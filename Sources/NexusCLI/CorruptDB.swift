@@ -8,7 +8,8 @@ extension NexusDR {
   struct CorruptDB: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
       commandName: "corrupt-db",
-      abstract: "Restore a damaged database: choose the restore point, keep the damaged copy aside, restore, verify, restart.",
+      abstract:
+        "Restore a damaged database: choose the restore point, keep the damaged copy aside, restore, verify, restart.",
       discussion: """
         Questions: choose.choose-restore-point (dump, pitr-latest, pitr-target), confirm.stop-services, \
         confirm.pitr (point in time only), manual.confirm-resync (and resume.STEP-ID on resume). \
@@ -16,7 +17,8 @@ extension NexusDR {
         """)
 
     @OptionGroup var options: CommonOptions
-    @Option(help: "Offer point-in-time recovery to this time, e.g. 2026-11-27T14:03:00Z (or 2026-11-27 15:03, local time).")
+    @Option(
+      help: "Offer point-in-time recovery to this time, e.g. 2026-11-27T14:03:00Z (or 2026-11-27 15:03, local time).")
     var targetTime: String?
 
     func run() async throws {

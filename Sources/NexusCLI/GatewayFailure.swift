@@ -8,14 +8,18 @@ extension NexusDR {
   struct GatewayFailure: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
       commandName: "gateway-failure",
-      abstract: "Replace a dead nexus-gate: the standby (or a new Pi) gets the gate's WireGuard configuration and key, its address, and the tunnel.",
+      abstract:
+        "Replace a dead nexus-gate: the standby (or a new Pi) gets the gate's WireGuard configuration and key, its address, and the tunnel.",
       discussion: """
         Questions: manual.replacement (only when the standby does not answer), confirm.install-config, \
         manual.old-gate (and resume.STEP-ID on resume). See docs/operator-guide.md.
         """)
 
     @OptionGroup var options: CommonOptions
-    @Option(help: "nexus-gate's WireGuard private key from secure storage (a file on this machine; read, never logged). The recovery needs --key-file: the replacement takes over the tunnel with the gate's own key.")
+    @Option(
+      help:
+        "nexus-gate's WireGuard private key from secure storage (a file on this machine; read, never logged). The recovery needs --key-file: the replacement takes over the tunnel with the gate's own key."
+    )
     var keyFile: String
 
     /// The key file as given, made absolute.
@@ -33,7 +37,8 @@ extension NexusDR {
     }
 
     func run() async throws {
-      try await RunInvocation(runbook: Scenario.gatewayFailure.runbook, inputs: ["key_file": keyPath], options: options).run()
+      try await RunInvocation(runbook: Scenario.gatewayFailure.runbook, inputs: ["key_file": keyPath], options: options)
+        .run()
     }
   }
 }

@@ -10,11 +10,14 @@ extension NexusDR {
     static let configuration = CommandConfiguration(
       commandName: "health",
       abstract: "Backup health for nexus-health: dumps, base backups, WAL archiving, NAS, fallback, restore tests.",
-      discussion: "Exit status as a monitoring plugin: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. The JSON is documented in docs/health.md.")
+      discussion:
+        "Exit status as a monitoring plugin: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. The JSON is documented in docs/health.md."
+    )
 
     @OptionGroup var options: CommonOptions
     @Flag var format: HealthFormat?
-    @Flag(help: "Leave out the rehearsal items (the backups alone: what nas-failure checks at its end).") var skipRehearsals = false
+    @Flag(help: "Leave out the rehearsal items (the backups alone: what nas-failure checks at its end).")
+    var skipRehearsals = false
 
     func run() async throws {
       // The monitoring convention: a configuration that cannot be read is UNKNOWN (3).

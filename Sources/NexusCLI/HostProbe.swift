@@ -35,7 +35,8 @@ struct HostProbe {
       let median = times.sorted()[times.count / 2]
       var warning: String?
       if median > slowShell {
-        warning = "\(spec.name): commands take \(format(median)) each; the login shell may be slow to start (check ~/.bashrc on the host for pyenv, nvm or similar)"
+        warning =
+          "\(spec.name): commands take \(format(median)) each; the login shell may be slow to start (check ~/.bashrc on the host for pyenv, nvm or similar)"
       }
       return HostProbe(
         row: [name, address, hostname.trimmed, kernel.trimmed, format(connectTime), format(median), "ok"],

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import NexusEngine
 import NexusCore
+import NexusEngine
 import NexusTransport
 
 extension NexusDR {
@@ -55,7 +55,7 @@ extension NexusDR.Hosts {
       }
       if !problems.isEmpty {
         Console.line("")
-        problems.forEach { Console.error($0) }
+        for problem in problems { Console.error(problem) }
       }
       await transports.closeAll()
       if failed { throw ExitCode(RunExit.checkFailed.rawValue) }

@@ -28,6 +28,6 @@ func withInterruptHandling(_ body: @escaping @Sendable () async -> RunExit) asyn
     return source
   }
   let result = await task.value
-  sources.forEach { $0.cancel() }
+  for source in sources { source.cancel() }
   return result
 }

@@ -9,7 +9,9 @@ extension NexusDR {
     static let configuration = CommandConfiguration(
       commandName: "lint",
       abstract: "Validate runbooks and the inventory; exit 2 on any error.",
-      discussion: "Without paths: the inventory and every runbook in the runbooks directory (--runbooks, NEXUS_DR_RUNBOOKS, else ./runbooks). A file with an 'environments' key is read as an inventory, anything else as a runbook.")
+      discussion:
+        "Without paths: the inventory and every runbook in the runbooks directory (--runbooks, NEXUS_DR_RUNBOOKS, else ./runbooks). A file with an 'environments' key is read as an inventory, anything else as a runbook."
+    )
 
     @OptionGroup var options: CommonOptions
 
@@ -35,10 +37,12 @@ extension NexusDR {
           let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
           if text.range(of: #"(?m)^environments\s*:"#, options: .regularExpression) != nil {
             let inventory = try InventoryLoader.load(file: file)
-            Console.line("\(file): ok (inventory; environments: \(inventory.environments.keys.sorted().joined(separator: ", ")))")
+            Console.line(
+              "\(file): ok (inventory; environments: \(inventory.environments.keys.sorted().joined(separator: ", ")))")
           } else {
             let runbook = try RunbookLoader.load(file: file)
-            Console.line("\(file): ok (runbook \(runbook.id): \(runbook.preflight.count) checks, \(runbook.steps.count) steps)")
+            Console.line(
+              "\(file): ok (runbook \(runbook.id): \(runbook.preflight.count) checks, \(runbook.steps.count) steps)")
           }
         } catch {
           Console.error(error.description)

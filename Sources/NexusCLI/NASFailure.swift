@@ -8,7 +8,8 @@ extension NexusDR {
   struct NASFailure: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
       commandName: "nas-failure",
-      abstract: "Bring the NAS back: check the new mount, move the fallback's backups onto it (verified), prove it with a nightly and a weekly.",
+      abstract:
+        "Bring the NAS back: check the new mount, move the fallback's backups onto it (verified), prove it with a nightly and a weekly.",
       discussion: """
         Questions: manual.replace-nas, confirm.copy-back (and resume.STEP-ID on resume). \
         See docs/operator-guide.md.

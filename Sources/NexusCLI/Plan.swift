@@ -8,11 +8,14 @@ extension NexusDR {
   struct Plan: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
       commandName: "plan",
-      abstract: "Show the checks, steps, hosts and the exact commands a runbook would run. Changes nothing; contacts no host unless --probe.")
+      abstract:
+        "Show the checks, steps, hosts and the exact commands a runbook would run. Changes nothing; contacts no host unless --probe."
+    )
 
     @OptionGroup var options: CommonOptions
     @Argument(help: "Runbook id or path.") var runbook: String
-    @Option(name: .customLong("input"), help: "A runbook input, NAME=VALUE (repeatable).") var inputs: [RunbookInput] = []
+    @Option(name: .customLong("input"), help: "A runbook input, NAME=VALUE (repeatable).") var inputs: [RunbookInput] =
+      []
     @Flag(help: "Also run the preflight checks (read-only).") var probe = false
 
     func run() async throws {
@@ -50,11 +53,15 @@ extension NexusDR {
         if step.destructive { flags.append("DESTRUCTIVE: asks first (question confirm.\(step.id))") }
         flags.append(step.idempotent ? "safe to re-run" : "not safe to re-run")
         if let timeout = step.timeout { flags.append("timeout \(DurationText.format(timeout))") }
-        if step.retries.count > 0 { flags.append("\(step.retries.count) retries, \(DurationText.format(step.retries.backoff)) apart") }
+        if step.retries.count > 0 {
+          flags.append("\(step.retries.count) retries, \(DurationText.format(step.retries.backoff)) apart")
+        }
         if case .continue(let reason) = step.onFailure { flags.append("on failure continue: \(reason)") }
         Console.line("  \(index + 1). \(step.title) [\(step.id)] — \(step.host ?? "operator") — \(step.action.name)")
         if let when = step.when { Console.line("     only when \(when)") }
-        for line in step.action.definition.plan(PlanContext(step: step, values: values)) { Console.line("     \(line)") }
+        for line in step.action.definition.plan(PlanContext(step: step, values: values)) {
+          Console.line("     \(line)")
+        }
         Console.line("     (\(flags.joined(separator: "; ")))")
       }
       if probe {

@@ -11,7 +11,8 @@ extension NexusDR {
   struct Rehearse: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
       commandName: "rehearse",
-      abstract: "Rehearse a disaster in staging or the lab: break it for real, recover with the runbook, measure recovery time and data loss.",
+      abstract:
+        "Rehearse a disaster in staging or the lab: break it for real, recover with the runbook, measure recovery time and data loss.",
       discussion: """
         Refuses production, and any environment whose hosts or database resolve to production's \
         (exit 2, nothing touched). Asks before breaking anything (question confirm.rehearse; --yes).
@@ -36,7 +37,9 @@ extension NexusDR {
       guard refusals.isEmpty else {
         Console.error("error: rehearse refused in environment '\(environment.name)', nothing was touched:")
         for refusal in refusals { Console.error("  - \(refusal)") }
-        Console.error("  hint: a rehearsal breaks what it rehearses; point it at a staging environment of its own (\(inventory.source))")
+        Console.error(
+          "  hint: a rehearsal breaks what it rehearses; point it at a staging environment of its own (\(inventory.source))"
+        )
         throw ExitCode(RunExit.invalidInput.rawValue)
       }
       let runbook = try options.loadRunbook(scenario.runbook)
@@ -44,21 +47,24 @@ extension NexusDR {
       let rehearsal: Rehearsal
       do {
         rehearsal = try Rehearsal(
-          scenario: scenario.rawValue, environment: environment, inventorySource: inventory.source, stateDirectory: options.stateDirectory,
+          scenario: scenario.rawValue, environment: environment, inventorySource: inventory.source,
+          stateDirectory: options.stateDirectory,
           nightly: nightly)
       } catch {
         Console.error("error: \(error)")
         throw ExitCode(RunExit.invalidInput.rawValue)
       }
       if let holder = RunLock.holder(stateDirectory: options.stateDirectory, environment: environment.name) {
-        Console.error("error: run \(holder.runID) (pid \(holder.pid)) holds the lock for \(environment.name); nothing was broken")
+        Console.error(
+          "error: run \(holder.runID) (pid \(holder.pid)) holds the lock for \(environment.name); nothing was broken")
         throw ExitCode(RunExit.locked.rawValue)
       }
 
       let base = try options.runOptions(for: selected)
       let console = ConsoleOutput(color: options.useColor)
       guard await rehearsal.isReady(runbook: runbook, options: base, console: console) else {
-        Console.error("error: \(environment.name) is not ready to rehearse \(scenario.rawValue) (above); nothing was broken")
+        Console.error(
+          "error: \(environment.name) is not ready to rehearse \(scenario.rawValue) (above); nothing was broken")
         throw ExitCode(RunExit.checkFailed.rawValue)
       }
       console.line("")
@@ -68,7 +74,8 @@ extension NexusDR {
       if confirmed != .done { throw ExitCode(confirmed.rawValue) }
 
       let exit = await withInterruptHandling {
-        await rehearsal.perform(runbook: runbook, base: base, interactive: interactive && base.interactive, console: console)
+        await rehearsal.perform(
+          runbook: runbook, base: base, interactive: interactive && base.interactive, console: console)
       }
       if exit != .done { throw ExitCode(exit.rawValue) }
     }

@@ -7,7 +7,8 @@ extension NexusDR {
   /// `nexus-dr report RUN-ID`: the run's report, rebuilt from its journal.
   struct Report: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-      commandName: "report", abstract: "Print a run's report (md, json or html), rebuilt from its journal; or a rehearsal's, by its id.")
+      commandName: "report",
+      abstract: "Print a run's report (md, json or html), rebuilt from its journal; or a rehearsal's, by its id.")
 
     @OptionGroup var options: CommonOptions
     @Argument(help: "The run's id (see nexus-dr runs), or a rehearsal's (STATE/rehearsals/ID).") var runID: String

@@ -9,7 +9,9 @@ extension NexusDR {
     static let configuration = CommandConfiguration(
       commandName: "resume",
       abstract: "Continue an unfinished run (the environment's latest by default).",
-      discussion: "A step that was interrupted and is not safe to run twice is asked about: question resume.STEP-ID, answers done, rerun or abort. --yes never answers it.")
+      discussion:
+        "A step that was interrupted and is not safe to run twice is asked about: question resume.STEP-ID, answers done, rerun or abort. --yes never answers it."
+    )
 
     @OptionGroup var options: CommonOptions
     @Argument(help: "The run's id (see nexus-dr runs).") var runID: String?
@@ -48,11 +50,16 @@ extension NexusDR {
       let declared = try options.environment(options.environmentName ?? history.environment, in: site)
       // The ones the run last ran with, each replaced by one given now for the same host.
       let overrides = Environment.merge(recorded: history.hostOverrides, given: options.hostOverrides)
-      if !history.hostOverrides.isEmpty { Console.error("note: run \(history.runID) ran with --host \(history.hostOverrides.joined(separator: " ")); resuming with them\(options.hostOverrides.isEmpty ? "" : ", except where given again")") }
+      if !history.hostOverrides.isEmpty {
+        Console.error(
+          "note: run \(history.runID) ran with --host \(history.hostOverrides.joined(separator: " ")); resuming with them\(options.hostOverrides.isEmpty ? "" : ", except where given again")"
+        )
+      }
       let selected = SelectedEnvironment(
         inventory: site, environment: try options.applyOverrides(overrides, to: declared),
         hostOverrides: options.journaled(overrides, in: declared))
-      let engine = RunEngine(runbook: runbook, environment: selected.environment, options: try options.runOptions(for: selected))
+      let engine = RunEngine(
+        runbook: runbook, environment: selected.environment, options: try options.runOptions(for: selected))
       let exit = await withInterruptHandling { await engine.resume(history) }
       if exit != .done { throw ExitCode(exit.rawValue) }
     }

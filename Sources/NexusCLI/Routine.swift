@@ -16,7 +16,8 @@ extension NexusDR {
 
     @OptionGroup var options: CommonOptions
     @Argument(help: "nightly or weekly.") var routine: Schedule
-    @Option(name: .customLong("input"), help: "A runbook input, NAME=VALUE (repeatable), e.g. date=20261127.") var inputs: [RunbookInput] = []
+    @Option(name: .customLong("input"), help: "A runbook input, NAME=VALUE (repeatable), e.g. date=20261127.")
+    var inputs: [RunbookInput] = []
 
     func run() async throws {
       try await RunInvocation(runbook: routine.rawValue, inputs: inputs.values, options: options).run()

@@ -29,6 +29,8 @@ struct RunInvocation {
   func engine() throws -> RunEngine {
     let runbook = try options.loadRunbook(runbook)
     let selected = try options.loadEnvironment()
-    return RunEngine(runbook: runbook, environment: selected.environment, options: try options.runOptions(for: selected, inputs: inputs))
+    return RunEngine(
+      runbook: runbook, environment: selected.environment,
+      options: try options.runOptions(for: selected, inputs: inputs))
   }
 }

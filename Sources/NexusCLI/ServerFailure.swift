@@ -8,7 +8,8 @@ extension NexusDR {
   struct ServerFailure: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
       commandName: "server-failure",
-      abstract: "Rebuild a dead nexus-server: verify the new machine, set it up, restore configuration, secrets and the database from the NAS, re-key its tunnel on the gate.",
+      abstract:
+        "Rebuild a dead nexus-server: verify the new machine, set it up, restore configuration, secrets and the database from the NAS, re-key its tunnel on the gate.",
       discussion: """
         Questions: manual.provision, fingerprint.new-server (when the new host key is not trusted yet), \
         manual.secrets (only for secrets not found in --secrets-dir), choose.choose-restore-point, \
@@ -17,9 +18,13 @@ extension NexusDR {
         """)
 
     @OptionGroup var options: CommonOptions
-    @Option(help: "Offer point-in-time recovery to this time, e.g. 2026-11-27T14:03:00Z (or 2026-11-27 15:03, local time).")
+    @Option(
+      help: "Offer point-in-time recovery to this time, e.g. 2026-11-27T14:03:00Z (or 2026-11-27 15:03, local time).")
     var targetTime: String?
-    @Option(help: "A directory on this machine laid out like / with the server's secrets from secure storage (whole secret files; for a configuration file, its secret KEY = value lines).")
+    @Option(
+      help:
+        "A directory on this machine laid out like / with the server's secrets from secure storage (whole secret files; for a configuration file, its secret KEY = value lines)."
+    )
     var secretsDir: String?
     @Option(help: "nexus-core's setup script on the new server (default /root/nexus-core/deploy/setup-server.sh).")
     var setupScript: String?
@@ -36,7 +41,8 @@ extension NexusDR {
     }
 
     func run() async throws {
-      let inputs = ["target_time": targetTime, "secrets_dir": secretsPath, "setup_script": setupScript].compactMapValues { $0 }
+      let inputs = ["target_time": targetTime, "secrets_dir": secretsPath, "setup_script": setupScript].compactMapValues
+      { $0 }
       try await RunInvocation(runbook: Scenario.serverFailure.runbook, inputs: inputs, options: options).run()
     }
   }

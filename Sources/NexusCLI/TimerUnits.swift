@@ -8,10 +8,26 @@ struct TimerUnits {
   /// The unit files by name.
   var files: [(name: String, text: String)] {
     [
-      ("nexus-backup.service", service(runbook: "nightly", description: "Nexus nightly backup: dump with manifest, rotation, WAL, attachments, Clarity")),
-      ("nexus-backup.timer", timer(calendar: "*-*-* 02:00:00", description: "Nexus nightly backup at 02:00", unit: "nexus-backup.service")),
-      ("nexus-restore-test.service", service(runbook: "weekly", description: "Nexus weekly base backup and restore verification")),
-      ("nexus-restore-test.timer", timer(calendar: "Sun *-*-* 04:00:00", description: "Nexus weekly base backup and restore test, Sundays at 04:00", unit: "nexus-restore-test.service")),
+      (
+        "nexus-backup.service",
+        service(
+          runbook: "nightly",
+          description: "Nexus nightly backup: dump with manifest, rotation, WAL, attachments, Clarity")
+      ),
+      (
+        "nexus-backup.timer",
+        timer(calendar: "*-*-* 02:00:00", description: "Nexus nightly backup at 02:00", unit: "nexus-backup.service")
+      ),
+      (
+        "nexus-restore-test.service",
+        service(runbook: "weekly", description: "Nexus weekly base backup and restore verification")
+      ),
+      (
+        "nexus-restore-test.timer",
+        timer(
+          calendar: "Sun *-*-* 04:00:00", description: "Nexus weekly base backup and restore test, Sundays at 04:00",
+          unit: "nexus-restore-test.service")
+      ),
     ]
   }
 
@@ -61,7 +77,8 @@ struct TimerUnits {
     let plain = word.allSatisfy { $0.isLetter || $0.isNumber || "/._-=:,+@".contains($0) }
     let escaped = word.replacingOccurrences(of: "%", with: "%%")
     if plain { return escaped }
-    return "\"" + escaped.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    return "\"" + escaped.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+      + "\""
   }
 
   static func make(_ options: CommonOptions, binary: String?) -> TimerUnits {
@@ -69,10 +86,13 @@ struct TimerUnits {
     if let environment = options.environmentName { arguments += ["--env", environment] }
     arguments += ["--state-dir", options.stateDirectory]
     // Timers run from /, so the runbooks directory is named absolutely.
-    let runbooks = options.runbooks ?? ProcessInfo.processInfo.environment["NEXUS_DR_RUNBOOKS"]
+    let runbooks =
+      options.runbooks ?? ProcessInfo.processInfo.environment["NEXUS_DR_RUNBOOKS"]
       ?? (FileManager.default.fileExists(atPath: "runbooks") ? "runbooks" : nil)
     if let runbooks { arguments += ["--runbooks", URL(fileURLWithPath: runbooks).standardizedFileURL.path] }
-    let executable = binary ?? ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "/usr/local/bin/nexus-dr")
+    let executable =
+      binary
+      ?? ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "/usr/local/bin/nexus-dr")
     return TimerUnits(binary: executable, arguments: arguments)
   }
 }

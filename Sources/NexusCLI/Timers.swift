@@ -14,7 +14,8 @@ extension NexusDR {
 
 extension NexusDR.Timers {
   struct Print: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "print", abstract: "Print the units, or write them into --output DIR.")
+    static let configuration = CommandConfiguration(
+      commandName: "print", abstract: "Print the units, or write them into --output DIR.")
 
     @OptionGroup var options: CommonOptions
     @Option(help: "Write the unit files into this directory instead of printing them.") var output: String?
@@ -49,7 +50,9 @@ extension NexusDR.Timers {
         Console.line("wrote \(unitDirectory)/\(name)")
       }
       guard FileManager.default.fileExists(atPath: "/run/systemd/system") else {
-        Console.line("systemd is not running here; on the server run: systemctl daemon-reload && systemctl enable --now nexus-backup.timer nexus-restore-test.timer")
+        Console.line(
+          "systemd is not running here; on the server run: systemctl daemon-reload && systemctl enable --now nexus-backup.timer nexus-restore-test.timer"
+        )
         return
       }
       for arguments in [["daemon-reload"], ["enable", "--now", "nexus-backup.timer", "nexus-restore-test.timer"]] {
@@ -59,7 +62,8 @@ extension NexusDR.Timers {
         try process.run()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-          Console.error("error: systemctl \(arguments.joined(separator: " ")) failed with status \(process.terminationStatus)")
+          Console.error(
+            "error: systemctl \(arguments.joined(separator: " ")) failed with status \(process.terminationStatus)")
           throw ExitCode(1)
         }
       }

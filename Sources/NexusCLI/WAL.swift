@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
-import NexusEngine
 import NexusBackup
 import NexusCore
+import NexusEngine
 
 extension NexusDR {
   /// `nexus-dr wal push %p %f` and `wal fetch %f %p`: archive_command and restore_command.
@@ -72,7 +72,8 @@ extension NexusDR.WAL {
     func run() async throws {
       let outcome: WALArchive.Outcome
       do { outcome = try location.archive().fetch(name: name, destination: path) } catch {
-        FileHandle.standardError.write(Data("nexus-dr wal fetch: cannot read the configuration; stopping recovery\n".utf8))
+        FileHandle.standardError.write(
+          Data("nexus-dr wal fetch: cannot read the configuration; stopping recovery\n".utf8))
         throw ExitCode(126)
       }
       if outcome.status != 1 { FileHandle.standardError.write(Data("nexus-dr wal fetch: \(outcome.message)\n".utf8)) }

@@ -27,7 +27,9 @@ public struct ByteSize: Sendable, Hashable, Comparable, CustomStringConvertible 
   ]
 
   public var description: String {
-    let steps: [(String, Double)] = [("TiB", 1_099_511_627_776), ("GiB", 1_073_741_824), ("MiB", 1_048_576), ("KiB", 1024)]
+    let steps: [(String, Double)] = [
+      ("TiB", 1_099_511_627_776), ("GiB", 1_073_741_824), ("MiB", 1_048_576), ("KiB", 1024),
+    ]
     for (unit, size) in steps where Double(bytes) >= size {
       let value = Double(bytes) / size
       return value == value.rounded() ? "\(Int64(value))\(unit)" : String(format: "%.1f%@", value, unit)

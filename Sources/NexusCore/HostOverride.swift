@@ -16,7 +16,9 @@ public struct HostOverride: Sendable, Hashable, CustomStringConvertible {
 
   public static func parse(_ text: String, environment: Environment) throws(ConfigError) -> HostOverride {
     func invalid(_ message: String, hint: String? = nil) -> ConfigError {
-      ConfigError(.invalidValue, file: "--host", message: message, hint: hint ?? "write NAME=ADDRESS[:PORT], NAME=USER@ADDRESS[:PORT] or NAME=local")
+      ConfigError(
+        .invalidValue, file: "--host", message: message,
+        hint: hint ?? "write NAME=ADDRESS[:PORT], NAME=USER@ADDRESS[:PORT] or NAME=local")
     }
     guard let equals = text.firstIndex(of: "="), equals != text.startIndex else {
       throw invalid("'\(text)' is not NAME=TARGET")
@@ -30,19 +32,27 @@ public struct HostOverride: Sendable, Hashable, CustomStringConvertible {
     }
     if target == "local" { return HostOverride(name: name, transport: .local) }
     var (port, user) = (22, "root")
-    if case .ssh(_, let inventoryPort, let inventoryUser) = current.transport { (port, user) = (inventoryPort, inventoryUser) }
+    if case .ssh(_, let inventoryPort, let inventoryUser) = current.transport {
+      (port, user) = (inventoryPort, inventoryUser)
+    }
     if let at = target.lastIndex(of: "@") {
       user = String(target[..<at])
       target = String(target[target.index(after: at)...])
-      guard !user.isEmpty, user.allSatisfy({ $0.isLetter || $0.isNumber || "._-".contains($0) }) else { throw invalid("'\(user)' is not a user name") }
+      guard !user.isEmpty, user.allSatisfy({ $0.isLetter || $0.isNumber || "._-".contains($0) }) else {
+        throw invalid("'\(user)' is not a user name")
+      }
     }
     var address = target
     if target.hasPrefix("[") {
-      guard let close = target.firstIndex(of: "]") else { throw invalid("'\(target)': an IPv6 address in [ ] needs its ]") }
+      guard let close = target.firstIndex(of: "]") else {
+        throw invalid("'\(target)': an IPv6 address in [ ] needs its ]")
+      }
       address = String(target[target.index(after: target.startIndex)..<close])
       let rest = target[target.index(after: close)...]
       if !rest.isEmpty {
-        guard rest.hasPrefix(":"), let parsed = Int(rest.dropFirst()), (1...65535).contains(parsed) else { throw invalid("'\(rest)' is not :PORT") }
+        guard rest.hasPrefix(":"), let parsed = Int(rest.dropFirst()), (1...65535).contains(parsed) else {
+          throw invalid("'\(rest)' is not :PORT")
+        }
         port = parsed
       }
     } else if let colon = target.lastIndex(of: ":"), target.filter({ $0 == ":" }).count == 1 {
@@ -61,7 +71,8 @@ public struct HostOverride: Sendable, Hashable, CustomStringConvertible {
   public var description: String {
     switch transport {
     case .local: "\(name)=local"
-    case .ssh(let address, let port, let user): "\(name)=\(user)@\(address.contains(":") ? "[\(address)]" : address):\(port)"
+    case .ssh(let address, let port, let user):
+      "\(name)=\(user)@\(address.contains(":") ? "[\(address)]" : address):\(port)"
     }
   }
 }
@@ -74,7 +85,9 @@ extension Environment {
     var copy = self
     for override in overrides {
       guard let index = copy.hosts.firstIndex(where: { $0.name == override.name }) else { continue }
-      if case .ssh(let old, _, _) = copy.hosts[index].transport, case .ssh(let new, _, _) = override.transport, copy.database?.host == old {
+      if case .ssh(let old, _, _) = copy.hosts[index].transport, case .ssh(let new, _, _) = override.transport,
+        copy.database?.host == old
+      {
         copy.database?.host = new
       }
       copy.hosts[index].transport = override.transport

@@ -136,7 +136,9 @@ public struct DatabaseSpec: Sendable, Hashable {
     if !host.hasPrefix("/") {
       // libpq's TCP keepalives (idle, interval, count) and TCP_USER_TIMEOUT in milliseconds.
       let seconds = max(1, keepalive.components.seconds)
-      parts.append("keepalives=1 keepalives_idle=\(seconds) keepalives_interval=\(seconds) keepalives_count=2 tcp_user_timeout=\(seconds * 2000)")
+      parts.append(
+        "keepalives=1 keepalives_idle=\(seconds) keepalives_interval=\(seconds) keepalives_count=2 tcp_user_timeout=\(seconds * 2000)"
+      )
     }
     return parts.joined(separator: " ")
   }

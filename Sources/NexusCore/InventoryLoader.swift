@@ -111,13 +111,16 @@ public enum InventoryLoader {
     return SSHSettings(
       identity: try fields["identity"]?.string(),
       knownHosts: try fields.required(
-        "known_hosts", hint: "host keys are always checked; name the known_hosts file").string(),
+        "known_hosts", hint: "host keys are always checked; name the known_hosts file"
+      ).string(),
       connectTimeout: try fields["connect_timeout"]?.duration() ?? .seconds(10),
       keepalive: try fields["keepalive"]?.duration() ?? .seconds(30))
   }
 
   static func database(_ value: YAMLValue) throws(ConfigError) -> DatabaseSpec {
-    let fields = try value.fields(allowed: ["name", "host", "port", "user", "backup_role", "passfile", "keepalive", "globals_passwords"])
+    let fields = try value.fields(allowed: [
+      "name", "host", "port", "user", "backup_role", "passfile", "keepalive", "globals_passwords",
+    ])
     var spec = DatabaseSpec(
       name: try fields.required("name").string(),
       host: try fields["host"]?.string() ?? "/var/run/postgresql",
@@ -154,7 +157,8 @@ public enum InventoryLoader {
       guard let node = fields[key] else { return nil }
       let number = try node.int()
       guard number >= 1 else {
-        throw node.error(.invalidValue, "'\(key)' must be at least 1, got \(number)",
+        throw node.error(
+          .invalidValue, "'\(key)' must be at least 1, got \(number)",
           hint: "retention never drops to zero: the newest backup is always kept")
       }
       return number
@@ -172,12 +176,15 @@ public enum InventoryLoader {
     if let node = fields["acknowledgements"] {
       let ack = try node.fields(allowed: ["device", "log"])
       spec.acknowledgements = .init(
-        device: try ack.required("device", hint: "the sync client whose acknowledgements are logged, e.g. ipad-1").string(),
-        log: try ack.required("log", hint: "a file on this machine, one SEQ<TAB>ISO-TIME line per acknowledged record").string())
+        device: try ack.required("device", hint: "the sync client whose acknowledgements are logged, e.g. ipad-1")
+          .string(),
+        log: try ack.required("log", hint: "a file on this machine, one SEQ<TAB>ISO-TIME line per acknowledged record")
+          .string())
     }
     for (name, node) in try fields["scenarios"]?.mapping() ?? [] {
       guard RehearsalSpec.scenarios.contains(name) else {
-        throw node.error(.invalidValue, "unknown scenario '\(name)' under rehearsal.scenarios",
+        throw node.error(
+          .invalidValue, "unknown scenario '\(name)' under rehearsal.scenarios",
           hint: YAMLValue.suggestion(for: name, among: RehearsalSpec.scenarios))
       }
       let scenario = try node.fields(allowed: ["inject", "repair", "restore", "drop_table", "inputs", "answers"])
@@ -185,7 +192,9 @@ public enum InventoryLoader {
         guard let node = scenario[key] else { return nil }
         let argv = try node.stringList()
         guard !argv.isEmpty, !argv[0].isEmpty else {
-          throw node.error(.invalidValue, "'\(key)' of scenario '\(name)' is an empty command", hint: "an argument array: [program, arg, ...]")
+          throw node.error(
+            .invalidValue, "'\(key)' of scenario '\(name)' is an empty command",
+            hint: "an argument array: [program, arg, ...]")
         }
         return argv
       }
@@ -199,10 +208,13 @@ public enum InventoryLoader {
         let table = try node.string()
         let parts = table.split(separator: ".", omittingEmptySubsequences: false)
         guard (1...2).contains(parts.count), !parts.contains(where: \.isEmpty) else {
-          throw node.error(.invalidValue, "drop_table '\(table)' of scenario '\(name)' is not a table name", hint: "schema.table, e.g. public.appointments")
+          throw node.error(
+            .invalidValue, "drop_table '\(table)' of scenario '\(name)' is not a table name",
+            hint: "schema.table, e.g. public.appointments")
         }
         guard parts.count == 1 || parts[0] != "staging" else {
-          throw node.error(.invalidValue, "drop_table '\(table)' of scenario '\(name)' is in the staging schema",
+          throw node.error(
+            .invalidValue, "drop_table '\(table)' of scenario '\(name)' is in the staging schema",
             hint: "nexus-dr never writes to staging (the iPads' unsynced records); name a table of another schema")
         }
         dropTable = table

@@ -43,7 +43,8 @@ public enum Redactor {
   /// `apiKey`, `secret_key_base`, `AWS_SECRET_ACCESS_KEY`, `auth_token`, `PrivateKey`,
   /// `PresharedKey`). Names with the word inside are not secrets: `password_encryption`,
   /// `token_url`, `password_file`, `PGPASSFILE`; `PublicKey` is no secret either.
-  static let secretName = "[A-Za-z0-9_.-]*(password|passwd|passphrase|secret|token|(api|access|private|preshared)[_.-]?key)s?([_.-]?(key|base|hash|salt|value))*[0-9]*"
+  static let secretName =
+    "[A-Za-z0-9_.-]*(password|passwd|passphrase|secret|token|(api|access|private|preshared)[_.-]?key)s?([_.-]?(key|base|hash|salt|value))*[0-9]*"
   /// What holds one of `secretName`'s words, for `Rule.needs`.
   static let secretWords = ["pass", "secret", "token", "key"]
   /// A quoted value; a backslash escapes, an unclosed quote runs to the end of the line.
@@ -55,23 +56,41 @@ public enum Redactor {
 
   public static let rules: [Rule] = [
     // A restored postgresql.conf with this redacted would not start.
-    Rule(pattern: #"^[[:space:]]*password_encryption[[:space:]]*=[[:space:]]*'?[A-Za-z0-9-]*'?[[:space:]]*$"#, effect: .keepLine, needs: ["password_encryption"]),
+    Rule(
+      pattern: #"^[[:space:]]*password_encryption[[:space:]]*=[[:space:]]*'?[A-Za-z0-9-]*'?[[:space:]]*$"#,
+      effect: .keepLine, needs: ["password_encryption"]),
     // A WireGuard key alone on a line (`wg genkey`, /etc/wireguard/privatekey): 43 base64 characters and '='.
     Rule(pattern: "^[A-Za-z0-9+/]{43}=$", effect: .replace(mask), needs: ["="]),
     // JSON or YAML, a quoted name: "db_password": "…", 'token': '…' (quotes kept), "token": 42.
-    Rule(pattern: #"(["']\#(secretName)["'][[:space:]]*:[[:space:]]*")([^"\\]|\\.)+""#, effect: .replace(#"\1\#(mask)""#), needs: secretWords),
-    Rule(pattern: #"(["']\#(secretName)["'][[:space:]]*:[[:space:]]*')([^'\\]|\\.)+'"#, effect: .replace(#"\1\#(mask)'"#), needs: secretWords),
-    Rule(pattern: #"(["']\#(secretName)["'][[:space:]]*:[[:space:]]*)[^[:space:]"'{[,}][^,}]*"#, effect: .replace(#"\1"\#(mask)""#), needs: secretWords),
+    Rule(
+      pattern: #"(["']\#(secretName)["'][[:space:]]*:[[:space:]]*")([^"\\]|\\.)+""#, effect: .replace(#"\1\#(mask)""#),
+      needs: secretWords),
+    Rule(
+      pattern: #"(["']\#(secretName)["'][[:space:]]*:[[:space:]]*')([^'\\]|\\.)+'"#, effect: .replace(#"\1\#(mask)'"#),
+      needs: secretWords),
+    Rule(
+      pattern: #"(["']\#(secretName)["'][[:space:]]*:[[:space:]]*)[^[:space:]"'{[,}][^,}]*"#,
+      effect: .replace(#"\1"\#(mask)""#), needs: secretWords),
     // A setting on its own line, the rest of the line its value: `api_key = …`, `password: …`,
     // `PrivateKey = …`, `DB_PASSWORD=…` (an EnvironmentFile), `- token: …`.
-    Rule(pattern: #"^([[:space:]]*(-[[:space:]]+)?\#(secretName)[[:space:]]*[=:][[:space:]]*)[^[:space:]].*$"#, effect: .replace(#"\1\#(mask)"#), needs: secretWords),
+    Rule(
+      pattern: #"^([[:space:]]*(-[[:space:]]+)?\#(secretName)[[:space:]]*[=:][[:space:]]*)[^[:space:]].*$"#,
+      effect: .replace(#"\1\#(mask)"#), needs: secretWords),
     // An assignment in quotes, spaces belonging to the value: Environment="DB_PASSWORD=x y".
-    Rule(pattern: #"("\#(secretName)[[:space:]]*=[[:space:]]*)([^"\\]|\\.)+("|$)"#, effect: .replace(#"\1\#(mask)""#), needs: secretWords),
-    Rule(pattern: #"('\#(secretName)[[:space:]]*=[[:space:]]*)([^'\\]|\\.)+('|$)"#, effect: .replace(#"\1\#(mask)'"#), needs: secretWords),
+    Rule(
+      pattern: #"("\#(secretName)[[:space:]]*=[[:space:]]*)([^"\\]|\\.)+("|$)"#, effect: .replace(#"\1\#(mask)""#),
+      needs: secretWords),
+    Rule(
+      pattern: #"('\#(secretName)[[:space:]]*=[[:space:]]*)([^'\\]|\\.)+('|$)"#, effect: .replace(#"\1\#(mask)'"#),
+      needs: secretWords),
     // An assignment within a line: password=… in a conninfo, Environment=NEXUS_DB_PASSWORD=…, --token=….
-    Rule(pattern: #"((^|[^"'A-Za-z0-9_.-])\#(secretName)[[:space:]]*=[[:space:]]*)(\#(quotedValue)|\#(bareValue))"#, effect: .replace(#"\1\#(mask)"#), needs: secretWords),
+    Rule(
+      pattern: #"((^|[^"'A-Za-z0-9_.-])\#(secretName)[[:space:]]*=[[:space:]]*)(\#(quotedValue)|\#(bareValue))"#,
+      effect: .replace(#"\1\#(mask)"#), needs: secretWords),
     // A URL's password, up to the last '@' before the path: postgresql://u:pw@h/db, redis://:pw@h.
-    Rule(pattern: #"(\#(urlUser))([^[:space:]/'"]|['"]+[^[:space:]/'",}])+@"#, effect: .replace(#"\1\#(mask)@"#), needs: ["://"]),
+    Rule(
+      pattern: #"(\#(urlUser))([^[:space:]/'"]|['"]+[^[:space:]/'",}])+@"#, effect: .replace(#"\1\#(mask)@"#),
+      needs: ["://"]),
   ]
 
   /// `rules` for `sed -E`, in order: `sed -E -e E1 -e E2 …`, with `LC_ALL=C` (in a UTF-8
@@ -111,7 +130,9 @@ public enum Redactor {
     let active = compiled.filter { entry in entry.rule.needs.contains { lowered.contains($0) } }
     guard active.contains(where: { if case .replace = $0.rule.effect { true } else { false } }) else { return text }
     // Lines as sed sees them: split at "\n" only (Swift's "\r\n" is one Character).
-    var lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { String(String.UnicodeScalarView($0)) }
+    var lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map {
+      String(String.UnicodeScalarView($0))
+    }
     for index in lines.indices {
       applying: for (rule, regex) in active {
         switch rule.effect {
@@ -147,7 +168,9 @@ public enum Redactor {
   /// `.` matching any character.
   nonisolated(unsafe) private static let compiled: [(rule: Rule, regex: Regex<AnyRegexOutput>)] = rules.map { rule in
     do {
-      return (rule, try Regex(swiftSyntax(rule.pattern)).ignoresCase().matchingSemantics(.unicodeScalar).dotMatchesNewlines())
+      return (
+        rule, try Regex(swiftSyntax(rule.pattern)).ignoresCase().matchingSemantics(.unicodeScalar).dotMatchesNewlines()
+      )
     } catch {
       preconditionFailure("the redaction rule \(rule.pattern) is not a regex: \(error)")
     }
@@ -182,16 +205,21 @@ public enum Redactor {
       while index < characters.count, characters[index] != "]" || index == start {
         let member = characters[index]
         if member == "[", index + 1 < characters.count, characters[index + 1] == ":",
-          let end = (index + 2..<characters.count).first(where: { characters[$0] == ":" && $0 + 1 < characters.count && characters[$0 + 1] == "]" })
+          let end = (index + 2..<characters.count).first(where: {
+            characters[$0] == ":" && $0 + 1 < characters.count && characters[$0 + 1] == "]"
+          })
         {
           let name = String(characters[(index + 2)..<end])
-          guard let members = posixClasses[name] else { preconditionFailure("[:\(name):] is not supported in a redaction rule") }
+          guard let members = posixClasses[name] else {
+            preconditionFailure("[:\(name):] is not supported in a redaction rule")
+          }
           result += members
           index = end + 2
           continue
         }
         // `-` between two letters or digits is a range (A-Z); anything else that is not a letter or digit is escaped.
-        let isRange = member == "-" && index > start && index + 1 < characters.count
+        let isRange =
+          member == "-" && index > start && index + 1 < characters.count
           && isLetterOrDigit(characters[index - 1]) && isLetterOrDigit(characters[index + 1])
         result += isLetterOrDigit(member) || isRange ? String(member) : "\\\(member)"
         index += 1
@@ -206,7 +234,9 @@ public enum Redactor {
     character.isASCII && (character.isLetter || character.isNumber)
   }
 
-  private static let posixClasses = ["space": #" \t\n\u{0B}\f\r"#, "alnum": "A-Za-z0-9", "alpha": "A-Za-z", "digit": "0-9"]
+  private static let posixClasses = [
+    "space": #" \t\n\u{0B}\f\r"#, "alnum": "A-Za-z0-9", "alpha": "A-Za-z", "digit": "0-9",
+  ]
 
   /// A step's outputs, each value redacted — except outputs named `public_key` (or
   /// `…_public_key`): a WireGuard public key is a bare base64 key on its own, which the
@@ -215,7 +245,8 @@ public enum Redactor {
   public static func redact(outputs: [String: String]) -> [String: String] {
     var result: [String: String] = [:]
     for (name, value) in outputs {
-      let isPublicKey = (name == "public_key" || name.hasSuffix("_public_key")) && value.count == 44 && !value.contains("\n")
+      let isPublicKey =
+        (name == "public_key" || name.hasSuffix("_public_key")) && value.count == 44 && !value.contains("\n")
       result[name] = isPublicKey ? value : redact(value)
     }
     return result

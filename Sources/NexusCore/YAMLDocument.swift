@@ -61,9 +61,15 @@ public struct YAMLValue {
         hint: "each key may appear once in a mapping")
     case .reader(let problem, let offset, let value, let yaml):
       // libyaml's reader gives a character offset, not a line: count it out (found by fuzzing).
-      var line = 1, column = 1
+      var line = 1
+      var column = 1
       for character in yaml.unicodeScalars.prefix(max(0, offset ?? 0)) {
-        if character == "\n" { line += 1; column = 1 } else { column += 1 }
+        if character == "\n" {
+          line += 1
+          column = 1
+        } else {
+          column += 1
+        }
       }
       return ConfigError(
         .syntax, file: file, line: line, column: column,
@@ -80,7 +86,8 @@ public struct YAMLValue {
   /// An empty mapping standing for one `owner` omits (a step without `with:`);
   /// its errors point at `owner`.
   public static func emptyMapping(standingIn owner: YAMLValue, key: String) -> YAMLValue {
-    var value = YAMLValue(node: Node([(Node, Node)]()), file: owner.file, path: owner.path.isEmpty ? key : "\(owner.path).\(key)")
+    var value = YAMLValue(
+      node: Node([(Node, Node)]()), file: owner.file, path: owner.path.isEmpty ? key : "\(owner.path).\(key)")
     value.fallbackPosition = (owner.line, owner.column)
     return value
   }
@@ -191,7 +198,8 @@ public struct YAMLValue {
   }
 
   static func editDistance(_ a: String, _ b: String) -> Int {
-    let a = Array(a), b = Array(b)
+    let a = Array(a)
+    let b = Array(b)
     var previous = Array(0...b.count)
     for i in 1...max(a.count, 1) where !a.isEmpty {
       var current = [i] + Array(repeating: 0, count: b.count)

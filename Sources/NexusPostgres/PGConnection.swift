@@ -31,14 +31,17 @@ public final class PGConnection: @unchecked Sendable {
   /// Connects with a libpq conninfo string. libpq's environment applies
   /// (`PGPASSFILE`, `PGHOST`, …), and passwords come from `.pgpass`; whatever
   /// libpq answers, the error text is redacted of passwords.
-  public static func connect(conninfo: String, connectTimeout: Duration = .seconds(10)) async throws(PGError) -> PGConnection {
+  public static func connect(conninfo: String, connectTimeout: Duration = .seconds(10)) async throws(PGError)
+    -> PGConnection
+  {
     let queue = DispatchQueue(label: "nexus-dr.pg")
     let full = conninfo + " connect_timeout=\(max(2, connectTimeout.components.seconds))"
     let result: Result<PGConnection, PGError> = await withCheckedContinuation { continuation in
       queue.async {
         // PQconnectdb always returns a handle, even on failure: it must be finished.
         guard let handle = PQconnectdb(full) else {
-          continuation.resume(returning: .failure(PGError(.connectionFailed, message: "libpq could not allocate a connection")))
+          continuation.resume(
+            returning: .failure(PGError(.connectionFailed, message: "libpq could not allocate a connection")))
           return
         }
         let target = describe(handle)
@@ -94,7 +97,8 @@ public final class PGConnection: @unchecked Sendable {
     {
       return PGError(
         .authenticationFailed, message: message,
-        hint: "check the role's entry in the .pgpass file (PGPASSFILE, mode 0600) and that the role exists with that password",
+        hint:
+          "check the role's entry in the .pgpass file (PGPASSFILE, mode 0600) and that the role exists with that password",
         target: target)
     }
     return PGError(
@@ -125,7 +129,7 @@ public final class PGConnection: @unchecked Sendable {
         return copy.baseAddress
       }
     }
-    defer { cStrings.forEach { $0?.deallocate() } }
+    defer { for string in cStrings { string?.deallocate() } }
     let values = cStrings.map { UnsafePointer($0) }
     let result = values.withUnsafeBufferPointer { buffer in
       PQexecParams(handle, query.sql, Int32(buffer.count), nil, buffer.baseAddress, nil, nil, 0)
@@ -147,11 +151,14 @@ public final class PGConnection: @unchecked Sendable {
         PGError(
           broken ? .connectionFailed : .queryFailed,
           sqlState: field(UInt8(ascii: "C")),
-          message: broken ? "the connection to the server broke: \(primary.trimmingCharacters(in: .whitespacesAndNewlines))" : primary,
+          message: broken
+            ? "the connection to the server broke: \(primary.trimmingCharacters(in: .whitespacesAndNewlines))"
+            : primary,
           detail: field(UInt8(ascii: "D")),
-          hint: field(UInt8(ascii: "H")) ?? (broken
-            ? "no answer from the server (keepalives unanswered): is the server down or its network cut? A statement it was running may still finish there"
-            : nil),
+          hint: field(UInt8(ascii: "H"))
+            ?? (broken
+              ? "no answer from the server (keepalives unanswered): is the server down or its network cut? A statement it was running may still finish there"
+              : nil),
           target: target))
     }
     let fieldCount = Int(PQnfields(result))

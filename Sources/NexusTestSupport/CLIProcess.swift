@@ -30,7 +30,9 @@ public final class CLIProcess: @unchecked Sendable {
     await withCheckedContinuation { continuation in
       DispatchQueue.global().async {
         self.process.waitUntilExit()
-        let status = self.process.terminationReason == .uncaughtSignal ? 128 + self.process.terminationStatus : self.process.terminationStatus
+        let status =
+          self.process.terminationReason == .uncaughtSignal
+          ? 128 + self.process.terminationStatus : self.process.terminationStatus
         continuation.resume(returning: status)
       }
     }
@@ -46,7 +48,9 @@ public final class CLIProcess: @unchecked Sendable {
   }
 
   /// Runs to completion and returns the status and what it printed.
-  public static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> (status: Int32, output: String) {
+  public static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> (
+    status: Int32, output: String
+  ) {
     let process = try CLIProcess(arguments, environment: environment)
     let status = await process.wait()
     return (status, process.output)
@@ -55,7 +59,9 @@ public final class CLIProcess: @unchecked Sendable {
 
 /// Repeats `condition` until it holds, checking every 20 ms, for at most `limit`;
 /// false when it never held. For waiting on another process's progress, never as a fixed sleep.
-public func eventually(within limit: Duration = .seconds(30), _ condition: () async throws -> Bool) async rethrows -> Bool {
+public func eventually(within limit: Duration = .seconds(30), _ condition: () async throws -> Bool) async rethrows
+  -> Bool
+{
   let clock = ContinuousClock()
   let deadline = clock.now + limit
   while clock.now < deadline {

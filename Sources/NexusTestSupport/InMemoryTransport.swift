@@ -45,7 +45,9 @@ public final class InMemoryTransport: Transport, Sendable {
     return result
   }
 
-  public func upload(from localPath: String, to remotePath: String, mode: Int32) async throws(TransportError) -> TransferResult {
+  public func upload(from localPath: String, to remotePath: String, mode: Int32) async throws(TransportError)
+    -> TransferResult
+  {
     guard let data = FileManager.default.contents(atPath: localPath) else {
       throw TransportError(.localFailure, host: host, detail: "cannot read \(localPath)")
     }

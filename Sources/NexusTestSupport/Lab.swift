@@ -23,7 +23,9 @@ public struct Lab: Sendable {
     let directory = directoryPath
     let file = directory + "/lab.env"
     guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-      throw Unavailable(description: "the lab is not up (\(file) is missing): run `sudo scripts/lab up`, or `scripts/test`, which starts it")
+      throw Unavailable(
+        description:
+          "the lab is not up (\(file) is missing): run `sudo scripts/lab up`, or `scripts/test`, which starts it")
     }
     var values: [String: String] = [:]
     for line in text.split(separator: "\n") where !line.hasPrefix("#") {
@@ -58,7 +60,8 @@ public struct Lab: Sendable {
   public func ssh(
     _ host: String, knownHosts: String? = nil, identity: String? = nil, connectTimeout: Duration = .seconds(5)
   ) throws -> SSHTransport {
-    let (target, settings) = try sshEndpoint(host, knownHosts: knownHosts, identity: identity, connectTimeout: connectTimeout)
+    let (target, settings) = try sshEndpoint(
+      host, knownHosts: knownHosts, identity: identity, connectTimeout: connectTimeout)
     return SSHTransport(host: host, target: target, settings: settings)
   }
 
@@ -69,7 +72,8 @@ public struct Lab: Sendable {
     _ host: String, knownHosts: String? = nil, identity: String? = nil, connectTimeout: Duration = .seconds(5),
     isolation: isolated (any Actor)? = #isolation, _ body: (SSHTransport) async throws -> Result
   ) async throws -> Result {
-    let (target, settings) = try sshEndpoint(host, knownHosts: knownHosts, identity: identity, connectTimeout: connectTimeout)
+    let (target, settings) = try sshEndpoint(
+      host, knownHosts: knownHosts, identity: identity, connectTimeout: connectTimeout)
     return try await SSHTransport.with(host: host, target: target, settings: settings, body)
   }
 
@@ -99,7 +103,8 @@ public struct Lab: Sendable {
 
   /// `scripts/lab ARGUMENTS` without a lab at hand (`up`, `reset`).
   public static func command(_ arguments: [String]) async throws {
-    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent()
       .appendingPathComponent("scripts/lab").path
     _ = try await LocalTransport().runChecked(.argv([script] + arguments, timeout: .seconds(900)))
   }

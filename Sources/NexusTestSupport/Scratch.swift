@@ -7,7 +7,8 @@ public final class ScratchDirectory: Sendable {
   public init(_ label: String = "nexus-dr-test") throws {
     let base = FileManager.default.temporaryDirectory.path
     path = "\(base)/\(label)-\(UUID().uuidString.prefix(8))"
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+    try FileManager.default.createDirectory(
+      atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
   }
 
   public func file(_ name: String) -> String { "\(path)/\(name)" }
@@ -32,6 +33,7 @@ public enum BuiltTool {
       if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
       directory.deleteLastPathComponent()
     }
-    return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("nexus-dr").path
+    return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("nexus-dr")
+      .path
   }
 }

@@ -50,7 +50,9 @@ public struct CommandResult: Sendable {
 
   /// The result, or `commandFailed` naming the host, the command, its exit status
   /// and the tail of its standard error.
-  public func checked(host: String, command: HostCommand, expected: Set<Int32> = [0]) throws(TransportError) -> CommandResult {
+  public func checked(host: String, command: HostCommand, expected: Set<Int32> = [0]) throws(TransportError)
+    -> CommandResult
+  {
     if let code = exitCode, expected.contains(code) { return self }
     throw TransportError(
       .commandFailed, host: host,

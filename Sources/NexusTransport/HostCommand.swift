@@ -49,7 +49,7 @@ public struct HostCommand: Sendable, Hashable {
     case .argv(let arguments): body = ShellQuote.commandLine(arguments)
     case .shell(let line): body = line
     }
-    let exports = environment.keys.sorted().map { "export \($0)=\(ShellQuote.quote(environment[$0]!));" }
+    let exports = environment.sorted { $0.key < $1.key }.map { "export \($0.key)=\(ShellQuote.quote($0.value));" }
     return (exports + [body]).joined(separator: " ")
   }
 
@@ -59,9 +59,12 @@ public struct HostCommand: Sendable, Hashable {
   /// Environment variable names must be plain identifiers: anything else could
   /// change the meaning of the exported command line.
   static func isValidVariableName(_ name: String) -> Bool {
-    guard let first = name.utf8.first, first == UInt8(ascii: "_") || (65...90).contains(first) || (97...122).contains(first)
+    guard let first = name.utf8.first,
+      first == UInt8(ascii: "_") || (65...90).contains(first) || (97...122).contains(first)
     else { return false }
-    return name.utf8.allSatisfy { $0 == UInt8(ascii: "_") || (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) }
+    return name.utf8.allSatisfy {
+      $0 == UInt8(ascii: "_") || (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0)
+    }
   }
 }
 

@@ -23,7 +23,9 @@ public struct KnownHosts: Sendable {
   public init(text: String) {
     entries = text.split(whereSeparator: \.isNewline).compactMap { line in
       let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
-      guard fields.count >= 3, let first = fields.first, !first.hasPrefix("#"), !first.hasPrefix("@") else { return nil }
+      guard fields.count >= 3, let first = fields.first, !first.hasPrefix("#"), !first.hasPrefix("@") else {
+        return nil
+      }
       return Entry(patterns: first.split(separator: ",").map(String.init), keyType: String(fields[1]))
     }
   }
@@ -47,7 +49,9 @@ public struct KnownHosts: Sendable {
   static func matches(_ pattern: String, name: String) -> Bool {
     guard pattern.hasPrefix("|1|") else { return pattern == name }
     let parts = pattern.split(separator: "|", omittingEmptySubsequences: false)
-    guard parts.count == 4, let salt = Data(base64Encoded: String(parts[2])), let hash = Data(base64Encoded: String(parts[3])) else {
+    guard parts.count == 4, let salt = Data(base64Encoded: String(parts[2])),
+      let hash = Data(base64Encoded: String(parts[3]))
+    else {
       return false
     }
     let mac = HMAC<Insecure.SHA1>.authenticationCode(for: Data(name.utf8), using: SymmetricKey(data: salt))

@@ -133,7 +133,8 @@ enum LibSSH2 {
     }
     switch result {
     case LIBSSH2_KNOWNHOST_CHECK_MATCH: return .match
-    case LIBSSH2_KNOWNHOST_CHECK_MISMATCH: return .mismatch(knownKey: found.flatMap { $0.pointee.key }.map { String(cString: $0) })
+    case LIBSSH2_KNOWNHOST_CHECK_MISMATCH:
+      return .mismatch(knownKey: found.flatMap { $0.pointee.key }.map { String(cString: $0) })
     case LIBSSH2_KNOWNHOST_CHECK_NOTFOUND: return .notFound
     default: return nil
     }
@@ -231,7 +232,9 @@ enum LibSSH2 {
   static func exitSignal(_ channel: OpaquePointer, session: OpaquePointer) -> String? {
     var name: UnsafeMutablePointer<CChar>?
     var length = 0
-    guard libssh2_channel_get_exit_signal(channel, &name, &length, nil, nil, nil, nil) == 0, let name else { return nil }
+    guard libssh2_channel_get_exit_signal(channel, &name, &length, nil, nil, nil, nil) == 0, let name else {
+      return nil
+    }
     // libssh2 allocated it (LIBSSH2_ALLOC): its own free, not the C library's.
     defer { libssh2_free(session, name) }
     return length > 0 ? String(cString: name) : nil

@@ -37,7 +37,8 @@ public struct LocalTransport: Transport {
     var options = PlatformOptions()
     options.processGroupID = 0
     let environment = Environment.inherit.updating(
-      Dictionary(uniqueKeysWithValues: command.environment.map { (Environment.Key(stringLiteral: $0.key), Optional($0.value)) }))
+      Dictionary(
+        uniqueKeysWithValues: command.environment.map { (Environment.Key(stringLiteral: $0.key), Optional($0.value)) }))
     let state = Locked(LocalRunState(limit: command.captureLimit))
     let clock = ContinuousClock()
     let start = clock.now
@@ -92,7 +93,9 @@ public struct LocalTransport: Transport {
         stderrTail: finished.stderr.tailText, duration: clock.now - start)
       if finished.timedOut {
         throw TransportError(
-          .timeout, host: host, detail: "no result after \(DurationText.format(command.timeout ?? .zero)); the command and its children were ended",
+          .timeout, host: host,
+          detail:
+            "no result after \(DurationText.format(command.timeout ?? .zero)); the command and its children were ended",
           hint: "raise the step's timeout if the work is legitimately slow",
           command: command.displayLine, termination: termination, stderrTail: finished.stderr.tailText)
       }
@@ -135,7 +138,9 @@ public struct LocalTransport: Transport {
     }
   }
 
-  public func upload(from localPath: String, to remotePath: String, mode: Int32) async throws(TransportError) -> TransferResult {
+  public func upload(from localPath: String, to remotePath: String, mode: Int32) async throws(TransportError)
+    -> TransferResult
+  {
     try copy(from: localPath, to: remotePath, mode: mode)
   }
 
@@ -149,9 +154,11 @@ public struct LocalTransport: Transport {
     let start = ContinuousClock.now
     let host = self.host
     let temporary = destination + ".nexus-dr-partial"
+    let failure = { (error: FileSystemError) in
+      TransportError(.localFailure, host: host, detail: "copying \(source) to \(destination): cannot \(error)")
+    }
     let copied = try POSIX.durableWrite(
-      to: destination, permissions: FilePermissions(rawValue: mode_t(mode)), temporary: temporary,
-      failure: { TransportError(.localFailure, host: host, detail: "copying \(source) to \(destination): cannot \($0)") }
+      to: destination, permissions: FilePermissions(rawValue: mode_t(mode)), temporary: temporary, failure: failure
     ) { output throws(TransportError) in
       do {
         let input = try POSIX.open(source, .readOnly)
@@ -171,7 +178,8 @@ public struct LocalTransport: Transport {
         throw TransportError(.localFailure, host: host, detail: "copying \(source) to \(destination): \(error)")
       }
       guard original == copied else {
-        throw TransportError(.transferFailed, host: host, detail: "checksum of the copy of \(source) differs from the original")
+        throw TransportError(
+          .transferFailed, host: host, detail: "checksum of the copy of \(source) differs from the original")
       }
       return copied
     }

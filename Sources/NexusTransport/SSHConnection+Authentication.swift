@@ -2,14 +2,17 @@ import Foundation
 
 extension SSHConnection {
   /// Public-key authentication: ssh-agent first when `useAgent`, then the key file.
-  func authenticate(user: String, identity: String?, useAgent: Bool, deadline: ContinuousClock.Instant) throws(TransportError) {
+  func authenticate(user: String, identity: String?, useAgent: Bool, deadline: ContinuousClock.Instant)
+    throws(TransportError)
+  {
     guard let session else { throw failure(.localFailure, "not connected") }
     var tried: [String] = []
     if useAgent, authenticateWithAgent(user: user, deadline: deadline) { return }
     if useAgent { tried.append("the keys in ssh-agent") }
     if let identity {
       guard FileManager.default.isReadableFile(atPath: identity) else {
-        throw failure(.localFailure, "cannot read the SSH key file \(identity)",
+        throw failure(
+          .localFailure, "cannot read the SSH key file \(identity)",
           hint: "check the inventory's ssh.identity and the file's permissions (0600, owned by this user)")
       }
       let status = waitLoop(deadline: deadline) { LibSSH2.authenticate(session, user: user, keyFile: identity) }
@@ -18,12 +21,15 @@ extension SSHConnection {
         throw failure(.unreachable, "no answer during authentication within the connect timeout")
       }
       if status != LibSSH2.authenticationFailed && status != LibSSH2.publicKeyUnverified {
-        throw failure(.localFailure, "cannot use the key file \(identity): \(lastError)",
+        throw failure(
+          .localFailure, "cannot use the key file \(identity): \(lastError)",
           hint: "the key must be unencrypted, in OpenSSH or PEM format")
       }
       tried.append("the key \(identity)")
     }
-    throw failure(.authenticationRefused, "the host refused \(tried.isEmpty ? "everything" : tried.joined(separator: " and ")) for user '\(user)'",
+    throw failure(
+      .authenticationRefused,
+      "the host refused \(tried.isEmpty ? "everything" : tried.joined(separator: " and ")) for user '\(user)'",
       hint: "add the public key to ~\(user)/.ssh/authorized_keys on the host")
   }
 

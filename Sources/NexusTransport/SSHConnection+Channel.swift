@@ -18,12 +18,17 @@ extension SSHConnection {
   ) throws(TransportError) -> ChannelOutcome {
     let channel = try openChannel(deadline: deadline ?? .now + .seconds(60))
     defer { LibSSH2.free(channel: channel) }
-    try retry(until: deadline, code: .protocolError, what: "starting the command") { LibSSH2.exec(channel, commandLine) }
+    try retry(until: deadline, code: .protocolError, what: "starting the command") {
+      LibSSH2.exec(channel, commandLine)
+    }
     if let stdin, !stdin.isEmpty {
       var offset = 0
       while offset < stdin.count {
         let written = stdin.withUnsafeBytes { LibSSH2.write(channel, UnsafeRawBufferPointer(rebasing: $0[offset...])) }
-        if written == Int(LibSSH2.wouldBlock) { try waitSocket(until: deadline); continue }
+        if written == Int(LibSSH2.wouldBlock) {
+          try waitSocket(until: deadline)
+          continue
+        }
         if written < 0 { throw failure(.connectionLost, "writing standard input: \(lastError)") }
         offset += written
       }
@@ -44,7 +49,8 @@ extension SSHConnection {
             continue
           }
           if count == 0 || count == Int(LibSSH2.wouldBlock) { break }
-          throw failure(.connectionLost, "the connection broke while the command ran: \(lastError)",
+          throw failure(
+            .connectionLost, "the connection broke while the command ran: \(lastError)",
             hint: "the command may still be running on the host; check it before retrying")
         }
       }
@@ -52,8 +58,14 @@ extension SSHConnection {
         outcome = .exited(status: 0, signal: nil)
         break
       }
-      if isCancelled() { outcome = .cancelled; break }
-      if let deadline, ContinuousClock.now >= deadline { outcome = .deadlineReached; break }
+      if isCancelled() {
+        outcome = .cancelled
+        break
+      }
+      if let deadline, ContinuousClock.now >= deadline {
+        outcome = .deadlineReached
+        break
+      }
       if !progressed { try waitSocket(until: deadline, slice: true) }
       sendKeepalive()
     }
@@ -65,11 +77,18 @@ extension SSHConnection {
         let status = LibSSH2.waitClosed(channel)
         if status == 0 { break }
         guard status == LibSSH2.wouldBlock else {
-          throw failure(.connectionLost, "the host did not report how the command ended: \(lastError)",
+          throw failure(
+            .connectionLost, "the host did not report how the command ended: \(lastError)",
             hint: "the command may still be running on the host; check it before retrying")
         }
-        if isCancelled() { outcome = .cancelled; break }
-        if let deadline, ContinuousClock.now >= deadline { outcome = .deadlineReached; break }
+        if isCancelled() {
+          outcome = .cancelled
+          break
+        }
+        if let deadline, ContinuousClock.now >= deadline {
+          outcome = .deadlineReached
+          break
+        }
         try waitSocket(until: deadline, slice: true)
         sendKeepalive()
       }
@@ -90,7 +109,8 @@ extension SSHConnection {
     while true {
       if let channel = LibSSH2.openChannel(session) { return channel }
       guard LibSSH2.lastErrno(session) == LibSSH2.wouldBlock else {
-        throw failure(.unreachable, "cannot open a channel: \(lastError)",
+        throw failure(
+          .unreachable, "cannot open a channel: \(lastError)",
           hint: "the session may have dropped; the next command reconnects")
       }
       try waitSocket(until: deadline)

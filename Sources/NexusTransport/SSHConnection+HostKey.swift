@@ -3,7 +3,11 @@ import Foundation
 
 /// What the host presented, and what known_hosts says about it.
 struct HostKeyCheck {
-  enum Verdict { case match, mismatch(knownFingerprint: String?), notFound }
+  enum Verdict {
+    case match
+    case mismatch(knownFingerprint: String?)
+    case notFound
+  }
   var verdict: Verdict
   var fingerprint: String
   var keyType: String
@@ -31,7 +35,8 @@ extension SSHConnection {
       return HostKeyCheck(verdict: .notFound, fingerprint: fingerprint, keyType: typeName, knownHostsLine: line)
     }
     guard LibSSH2.read(knownHosts: knownHosts, file: knownHostsFile) else {
-      throw failure(.localFailure, "cannot read known hosts file \(knownHostsFile): \(lastError)",
+      throw failure(
+        .localFailure, "cannot read known hosts file \(knownHostsFile): \(lastError)",
         hint: "it must be in OpenSSH known_hosts format")
     }
     let verdict: HostKeyCheck.Verdict

@@ -3,7 +3,9 @@ import SystemPackage
 
 extension SSHConnection {
   /// Sends a local file with SCP to `remotePath`.
-  func scpSend(localPath: String, remotePath: String, mode: Int32, size: Int64, deadline: ContinuousClock.Instant) throws(TransportError) {
+  func scpSend(localPath: String, remotePath: String, mode: Int32, size: Int64, deadline: ContinuousClock.Instant)
+    throws(TransportError)
+  {
     guard let session else { throw failure(.localFailure, "not connected") }
     let input: FileDescriptor
     do { input = try POSIX.open(localPath, .readOnly) } catch {
@@ -15,7 +17,8 @@ extension SSHConnection {
       opened = LibSSH2.scpSend(session, path: remotePath, mode: mode, size: size)
       if opened == nil {
         guard LibSSH2.lastErrno(session) == LibSSH2.wouldBlock else {
-          throw failure(.transferFailed, "the host refused the upload to \(remotePath): \(lastError)",
+          throw failure(
+            .transferFailed, "the host refused the upload to \(remotePath): \(lastError)",
             hint: "check that the directory exists and is writable")
         }
         try waitSocket(until: deadline)
@@ -34,7 +37,10 @@ extension SSHConnection {
       var offset = 0
       while offset < count {
         let written = LibSSH2.write(channel, UnsafeRawBufferPointer(rebasing: buffer[offset..<count]))
-        if written == Int(LibSSH2.wouldBlock) { try waitSocket(until: deadline); continue }
+        if written == Int(LibSSH2.wouldBlock) {
+          try waitSocket(until: deadline)
+          continue
+        }
         if written < 0 { throw failure(.transferFailed, "upload to \(remotePath) broke: \(lastError)") }
         offset += written
       }
@@ -45,14 +51,17 @@ extension SSHConnection {
   }
 
   /// Receives `remotePath` with SCP into an open local file; returns the size the host announced.
-  func scpReceive(remotePath: String, into output: FileDescriptor, deadline: ContinuousClock.Instant) throws(TransportError) -> Int64 {
+  func scpReceive(remotePath: String, into output: FileDescriptor, deadline: ContinuousClock.Instant)
+    throws(TransportError) -> Int64
+  {
     guard let session else { throw failure(.localFailure, "not connected") }
     var opened: (channel: OpaquePointer, size: Int64)?
     while opened == nil {
       opened = LibSSH2.scpReceive(session, path: remotePath)
       if opened == nil {
         guard LibSSH2.lastErrno(session) == LibSSH2.wouldBlock else {
-          throw failure(.transferFailed, "cannot download \(remotePath): \(lastError)",
+          throw failure(
+            .transferFailed, "cannot download \(remotePath): \(lastError)",
             hint: "check that the file exists and is readable on the host")
         }
         try waitSocket(until: deadline)
@@ -66,7 +75,10 @@ extension SSHConnection {
     while received < size {
       let wanted = Int(min(Int64(buffer.count), size - received))
       let count = LibSSH2.read(channel, stream: 0, into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<wanted]))
-      if count == Int(LibSSH2.wouldBlock) { try waitSocket(until: deadline); continue }
+      if count == Int(LibSSH2.wouldBlock) {
+        try waitSocket(until: deadline)
+        continue
+      }
       if count < 0 { throw failure(.transferFailed, "download of \(remotePath) broke: \(lastError)") }
       if count == 0 && LibSSH2.isAtEOF(channel) { break }
       do { _ = try output.writeAll(UnsafeRawBufferPointer(rebasing: buffer[..<count])) } catch {

@@ -45,7 +45,9 @@ final class SSHConnection: @unchecked Sendable {
   /// without it every command pays ~40 ms of delayed-ACK stalls), then the SSH handshake.
   /// The host-key methods are set before the handshake (KnownHosts.hostKeyMethods), so the
   /// host presents a key of a type `knownHostKeyTypes` (known_hosts, for this host) holds.
-  func connect(deadline: ContinuousClock.Instant, keepalive: Duration, knownHostKeyTypes: [String]) throws(TransportError) {
+  func connect(deadline: ContinuousClock.Instant, keepalive: Duration, knownHostKeyTypes: [String])
+    throws(TransportError)
+  {
     guard LibSSH2.initialized else { throw failure(.localFailure, "libssh2 failed to initialise") }
     let socket = try openSocket(deadline: deadline, keepalive: keepalive)
     self.socket = socket
@@ -59,7 +61,9 @@ final class SSHConnection: @unchecked Sendable {
       throw failure(.localFailure, "libssh2 accepts none of the host key types \(methods): \(lastError)")
     }
     do {
-      try retry(until: deadline, code: .unreachable, what: "SSH handshake") { LibSSH2.handshake(session, socket: socket.rawValue) }
+      try retry(until: deadline, code: .unreachable, what: "SSH handshake") {
+        LibSSH2.handshake(session, socket: socket.rawValue)
+      }
     } catch {
       guard LibSSH2.lastErrno(session) == LibSSH2.keyExchangeFailed, !knownHostKeyTypes.isEmpty else { throw error }
       // The host offers none of the key types known_hosts holds for it that this libssh2 can
@@ -68,7 +72,9 @@ final class SSHConnection: @unchecked Sendable {
       throw failure(
         .hostKeyUnknown,
         "known_hosts holds only \(knownHostKeyTypes.joined(separator: ", ")) keys for this host, and the host offers none that can be checked here (\(methods)): \(lastError). Nothing was sent to it.",
-        hint: "add the host's ed25519 key: compare 'ssh-keyscan -t ed25519 \(address) | ssh-keygen -lf -' with 'ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub' on its console, then append the ssh-keyscan line to known_hosts")
+        hint:
+          "add the host's ed25519 key: compare 'ssh-keyscan -t ed25519 \(address) | ssh-keygen -lf -' with 'ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub' on its console, then append the ssh-keyscan line to known_hosts"
+      )
     }
   }
 
@@ -86,10 +92,13 @@ final class SSHConnection: @unchecked Sendable {
     try? POSIX.set(.userTimeout(milliseconds: UInt32(clamping: Int64(seconds) * 2 * 1000)), on: socket)
   }
 
-  private func openSocket(deadline: ContinuousClock.Instant, keepalive: Duration) throws(TransportError) -> FileDescriptor {
+  private func openSocket(deadline: ContinuousClock.Instant, keepalive: Duration) throws(TransportError)
+    -> FileDescriptor
+  {
     let addresses: [POSIX.SocketAddress]
     do { addresses = try POSIX.streamAddresses(of: address, port: port) } catch {
-      throw failure(.unreachable, "cannot resolve the address: \(error)",
+      throw failure(
+        .unreachable, "cannot resolve the address: \(error)",
         hint: "check the host's address in the inventory and this machine's DNS")
     }
     do throws(POSIX.ConnectError) {
@@ -100,10 +109,12 @@ final class SSHConnection: @unchecked Sendable {
     } catch {
       switch error {
       case .timedOut:
-        throw failure(.unreachable, "no answer within the connect timeout",
+        throw failure(
+          .unreachable, "no answer within the connect timeout",
           hint: "is the host up and on the network? Try: ping \(address)")
       case .failed(let problem):
-        throw failure(.unreachable, "cannot connect: \(problem.map { "\($0)" } ?? "no address to try")",
+        throw failure(
+          .unreachable, "cannot connect: \(problem.map { "\($0)" } ?? "no address to try")",
           hint: "check that sshd runs on the host and listens on port \(port)")
       }
     }
@@ -130,7 +141,9 @@ final class SSHConnection: @unchecked Sendable {
   }
 
   /// Repeats a non-blocking call until it stops answering EAGAIN; throws on an error.
-  func retry(until deadline: ContinuousClock.Instant?, code: TransportError.Code, what: String, _ call: () -> Int32) throws(TransportError) {
+  func retry(until deadline: ContinuousClock.Instant?, code: TransportError.Code, what: String, _ call: () -> Int32)
+    throws(TransportError)
+  {
     while true {
       let status = call()
       if status == 0 { return }

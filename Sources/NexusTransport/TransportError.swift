@@ -73,9 +73,9 @@ public struct TransportError: Error, Sendable, CustomStringConvertible {
   }
 
   public var description: String {
-    var where_ = host
-    if let address { where_ += " (\(address))" }
-    var lines = ["\(where_): \(summary): \(detail)"]
+    var place = host
+    if let address { place += " (\(address))" }
+    var lines = ["\(place): \(summary): \(detail)"]
     if let command { lines.append("  command: \(command)") }
     if let stderrTail {
       let tail = stderrTail.split(separator: "\n", omittingEmptySubsequences: true).suffix(10)

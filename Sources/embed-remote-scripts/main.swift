@@ -27,7 +27,8 @@ for path in arguments.dropFirst() {
   let url = URL(fileURLWithPath: path)
   let body = try String(contentsOf: url, encoding: .utf8)
   // A raw string delimiter longer than any run of # after a quote or a backslash in the script.
-  let longest = body.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\"" || $0 == "\\" }).dropFirst()
+  let longest =
+    body.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\"" || $0 == "\\" }).dropFirst()
     .map { $0.prefix { $0 == "#" }.count }.max() ?? 0
   let hashes = String(repeating: "#", count: longest + 1)
   let name = constantName(url.deletingPathExtension().lastPathComponent)

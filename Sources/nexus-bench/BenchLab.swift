@@ -42,6 +42,14 @@ struct BenchLab {
     try InventoryLoader.load(file: values["INVENTORY"] ?? directory + "/inventory.yaml").environment("lab")
   }
 
+  /// The lab inventory's database.
+  func database() throws -> DatabaseSpec {
+    guard let database = try environment().database else {
+      throw Unavailable(description: "the lab inventory has no database")
+    }
+    return database
+  }
+
   /// An SSH session to a lab host, with the lab's keys, for the time of `body`.
   func withSSH<Result>(
     _ host: String, isolation: isolated (any Actor)? = #isolation, _ body: (SSHTransport) async throws -> Result
@@ -61,7 +69,8 @@ final class BenchScratch {
 
   init() throws {
     path = "\(FileManager.default.temporaryDirectory.path)/nexus-bench-\(UUID().uuidString.prefix(8))"
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+    try FileManager.default.createDirectory(
+      atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
   }
 
   func file(_ name: String) -> String { "\(path)/\(name)" }

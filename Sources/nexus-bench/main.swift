@@ -16,13 +16,16 @@ struct Figure: Encodable {
 
 func figure(_ name: String, unit: String = "ms", _ values: [Double]) -> Figure {
   let sorted = values.sorted()
-  return Figure(name: name, unit: unit, samples: values.count, median: sorted[sorted.count / 2], min: sorted.first!, max: sorted.last!)
+  return Figure(
+    name: name, unit: unit, samples: values.count, median: sorted.isEmpty ? 0 : sorted[sorted.count / 2],
+    min: sorted.first ?? 0, max: sorted.last ?? 0)
 }
 
 func emit(_ figure: Figure) {
   let encoder = JSONEncoder()
   encoder.outputFormatting = [.sortedKeys]
-  print(String(decoding: try! encoder.encode(figure), as: UTF8.self))
+  guard let json = try? encoder.encode(figure) else { fatalError("a figure that does not encode: \(figure)") }
+  print(String(decoding: json, as: UTF8.self))
 }
 
 /// OpenSSH with a ControlMaster: one master connection, each command a new session on it
@@ -31,8 +34,15 @@ func controlMaster(lab: BenchLab, address: String, count: Int) async throws -> [
   let local = LocalTransport()
   let clock = ContinuousClock()
   let socket = "/tmp/nexus-bench-cm-\(ProcessInfo.processInfo.processIdentifier)"
-  let options = ["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=\(lab.knownHosts)", "-i", lab.identity]
-  _ = try await local.runChecked(.argv(["ssh"] + options + ["-o", "ControlMaster=yes", "-o", "ControlPersist=120", "-S", socket, "-f", "-N", "root@\(address)"]))
+  let options = [
+    "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=\(lab.knownHosts)", "-i",
+    lab.identity,
+  ]
+  _ = try await local.runChecked(
+    .argv(
+      ["ssh"] + options + [
+        "-o", "ControlMaster=yes", "-o", "ControlPersist=120", "-S", socket, "-f", "-N", "root@\(address)",
+      ]))
   _ = try await local.runChecked(.argv(["ssh"] + options + ["-S", socket, "root@\(address)", "true"]))
   var times: [Double] = []
   for _ in 0..<count {
@@ -68,10 +78,11 @@ case "commands":
   var fresh: [Double] = []
   for _ in 0..<max(10, count / 10) {
     let start = clock.now
-    _ = try await local.runChecked(.argv([
-      "ssh", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=\(lab.knownHosts)",
-      "-i", lab.identity, "root@\(address)", "true",
-    ]))
+    _ = try await local.runChecked(
+      .argv([
+        "ssh", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=\(lab.knownHosts)",
+        "-i", lab.identity, "root@\(address)", "true",
+      ]))
     fresh.append((clock.now - start).secondsValue * 1000)
   }
   emit(figure("fresh ssh per command", fresh))
@@ -81,7 +92,8 @@ case "transfer":
   let file = scratch.file("payload.bin")
   _ = try await LocalTransport().runChecked(.shell("head -c \(count)M /dev/urandom > \(ShellQuote.quote(file))"))
   try await lab.withSSH("gate") { gate in
-    var up: [Double] = [], down: [Double] = []
+    var up: [Double] = []
+    var down: [Double] = []
     for round in 0..<3 {
       let remote = "/tmp/nexus-bench-\(round).bin"
       var start = clock.now
@@ -126,23 +138,34 @@ case "dump":
   // pg_dump alone at several compression levels (time and size).
   try await lab.withSSH("server") { server in
     let rounds = Int(arguments.dropFirst().first ?? "") ?? 3
-    let database = try lab.environment().database!
+    let database = try lab.database()
     func plainDump(_ level: Int) async throws -> (Double, Int64) {
       let start = clock.now
-      _ = try await server.runChecked(.argv(["pg_dump", "-Fc", "-Z", "\(level)", "--no-password", "--host=\(database.host)", "--username=\(database.backupRole)", "--dbname=\(database.name)", "--file=/var/tmp/bench.dump"], timeout: .seconds(3600)))
+      _ = try await server.runChecked(
+        .argv(
+          [
+            "pg_dump", "-Fc", "-Z", "\(level)", "--no-password", "--host=\(database.host)",
+            "--username=\(database.backupRole)", "--dbname=\(database.name)", "--file=/var/tmp/bench.dump",
+          ], timeout: .seconds(3600)))
       let seconds = (clock.now - start).secondsValue
-      let size = Int64(try await server.runChecked(.argv(["stat", "-c", "%s", "/var/tmp/bench.dump"])).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+      let size =
+        Int64(
+          try await server.runChecked(.argv(["stat", "-c", "%s", "/var/tmp/bench.dump"])).stdoutText.trimmingCharacters(
+            in: .whitespacesAndNewlines)) ?? 0
       _ = try await server.run(.argv(["rm", "-f", "/var/tmp/bench.dump"]))
       return (seconds, size)
     }
     let scratch = try BenchScratch()
-    let file = try scratch.write("dump.yaml", """
+    let file = try scratch.write(
+      "dump.yaml",
+      """
       runbook: bench-dump
       steps:
         - { id: dump, host: server, action: backup.dump, timeout: 2h, with: { target: /var/tmp/nexus-bench, date: "20000101" } }
       """)
     let runbook = try RunbookLoader.load(file: file)
-    var engine: [Double] = [], plain: [Double] = []
+    var engine: [Double] = []
+    var plain: [Double] = []
     for round in 0..<rounds {
       let options = RunOptions(stateDirectory: scratch.file("state-\(round)"), toolVersion: "bench")
       let start = clock.now
@@ -154,7 +177,9 @@ case "dump":
     }
     emit(figure("backup.dump (snapshot counts, verify, sha256, manifest), -Z3", unit: "s", engine))
     emit(figure("plain pg_dump -Fc -Z3", unit: "s", plain))
-    for level in (ProcessInfo.processInfo.environment["BENCH_LEVELS"] ?? "0,1,3,6,9").split(separator: ",").compactMap({ Int($0) }) {
+    for level in (ProcessInfo.processInfo.environment["BENCH_LEVELS"] ?? "0,1,3,6,9").split(separator: ",").compactMap({
+      Int($0)
+    }) {
       let (seconds, size) = try await plainDump(level)
       emit(figure("pg_dump -Fc -Z\(level) time", unit: "s", [seconds]))
       emit(figure("pg_dump -Fc -Z\(level) size", unit: "MB", [Double(size) / 1e6]))
@@ -164,25 +189,33 @@ case "nightly":
   // The nightly runbook through nexus-dr against the same commands as a plain shell
   // script run on the server over one ssh command (what a cron job would do).
   let rounds = Int(arguments.dropFirst().first ?? "") ?? 3
-  let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+  let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().path
   let runbook = try RunbookLoader.load(file: "\(repository)/runbooks/nightly.yaml")
   let raw = try String(contentsOfFile: "\(repository)/scripts/bench-nightly-raw.sh", encoding: .utf8)
   try await lab.withSSH("server") { server in
     let scratch = try BenchScratch()
-    var engine: [Double] = [], shell: [Double] = []
+    var engine: [Double] = []
+    var shell: [Double] = []
     for round in 0..<rounds {
-      let options = RunOptions(stateDirectory: scratch.file("state-\(round)"), inputs: ["date": "20000102"], toolVersion: "bench")
+      let options = RunOptions(
+        stateDirectory: scratch.file("state-\(round)"), inputs: ["date": "20000102"], toolVersion: "bench")
       var start = clock.now
       let (exit, _) = await RunEngine(runbook: runbook, environment: try lab.environment(), options: options).start()
       guard exit == .done else { fatalError("nightly failed") }
       engine.append((clock.now - start).secondsValue)
-      _ = try await server.run(.shell("rm -f /mnt/nas/nexus-backup/daily/nexus_20000102.* /mnt/nas/nexus-backup/clarity/clarity_20000102.dump"))
-      var command = HostCommand(.argv(["bash", "-s", "20000103", try lab.environment().database!.host]), timeout: .seconds(7200))
+      _ = try await server.run(
+        .shell("rm -f /mnt/nas/nexus-backup/daily/nexus_20000102.* /mnt/nas/nexus-backup/clarity/clarity_20000102.dump")
+      )
+      var command = HostCommand(
+        .argv(["bash", "-s", "20000103", try lab.database().host]), timeout: .seconds(7200))
       command.stdin = Array(raw.utf8)
       start = clock.now
       _ = try await server.runChecked(command)
       shell.append((clock.now - start).secondsValue)
-      _ = try await server.run(.shell("rm -f /mnt/nas/nexus-backup/daily/nexus_20000103.* /mnt/nas/nexus-backup/clarity/clarity_20000103.dump"))
+      _ = try await server.run(
+        .shell("rm -f /mnt/nas/nexus-backup/daily/nexus_20000103.* /mnt/nas/nexus-backup/clarity/clarity_20000103.dump")
+      )
     }
     emit(figure("nightly through nexus-dr", unit: "s", engine))
     emit(figure("nightly as a plain shell script", unit: "s", shell))
@@ -193,13 +226,17 @@ case "restore":
   // same work by hand (rename, createdb, pg_restore -j N, pg_amcheck), and against a
   // single-job pg_restore; then one point-in-time recovery to the end of the archive.
   let rounds = Int(arguments.dropFirst().first ?? "") ?? 3
-  let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+  let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().path
   try await lab.withSSH("server") { server in
     let environment = try lab.environment()
     let scratch = try BenchScratch()
     let jobs = try await server.runChecked(.argv(["nproc"])).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
     func runbook(_ id: String, _ options: RunOptions) async throws {
-      let (exit, _) = await RunEngine(runbook: try RunbookLoader.load(file: "\(repository)/runbooks/\(id).yaml"), environment: environment, options: options).start()
+      let (exit, _) = await RunEngine(
+        runbook: try RunbookLoader.load(file: "\(repository)/runbooks/\(id).yaml"), environment: environment,
+        options: options
+      ).start()
       guard exit == .done else { fatalError("\(id) failed (\(exit)); see \(options.stateDirectory)") }
     }
     // Every restore writes the whole database into WAL, which archive_command puts on the
@@ -207,21 +244,26 @@ case "restore":
     // it caused after each restore (older than the current one), or the NAS fills by the
     // third round. Lab only; the point-in-time measurement below takes a fresh base backup.
     func dropBenchWAL() async throws {
-      _ = try await server.runChecked(.shell(#"""
-        cd / && current=$(runuser -u postgres -- psql -X -At -d postgres -c "SELECT pg_walfile_name(pg_current_wal_lsn())")
-        find /mnt/nas/nexus-backup/wal -maxdepth 1 -type f -name '0*' ! -name '*.history' -printf '%f\n' |
-          awk -v c="$current" 'substr($0, 1, 24) < c' | while read -r n; do rm -f -- "/mnt/nas/nexus-backup/wal/$n"; done; true
-        """#, timeout: .seconds(600)))
+      _ = try await server.runChecked(
+        .shell(
+          #"""
+          cd / && current=$(runuser -u postgres -- psql -X -At -d postgres -c "SELECT pg_walfile_name(pg_current_wal_lsn())")
+          find /mnt/nas/nexus-backup/wal -maxdepth 1 -type f -name '0*' ! -name '*.history' -printf '%f\n' |
+            awk -v c="$current" 'substr($0, 1, 24) < c' | while read -r n; do rm -f -- "/mnt/nas/nexus-backup/wal/$n"; done; true
+          """#, timeout: .seconds(600)))
     }
     func dropAsides() async throws {
       try await dropBenchWAL()
-      _ = try await server.runChecked(.shell(#"""
-        cd / && for db in $(runuser -u postgres -- psql -X -At -d postgres -c "SELECT datname FROM pg_database WHERE datname LIKE 'nexus\_corrupt\_%' OR datname = 'nexus_bench_aside'"); do
-          runuser -u postgres -- dropdb --force "$db"; done
-        """#, timeout: .seconds(600)))
+      _ = try await server.runChecked(
+        .shell(
+          #"""
+          cd / && for db in $(runuser -u postgres -- psql -X -At -d postgres -c "SELECT datname FROM pg_database WHERE datname LIKE 'nexus\_corrupt\_%' OR datname = 'nexus_bench_aside'"); do
+            runuser -u postgres -- dropdb --force "$db"; done
+          """#, timeout: .seconds(600)))
     }
     try await runbook("nightly", RunOptions(stateDirectory: scratch.file("nightly"), toolVersion: "bench"))
-    let dump = try await server.runChecked(.shell("ls -1 /mnt/nas/nexus-backup/daily/nexus_*.dump | sort | tail -n 1")).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+    let dump = try await server.runChecked(.shell("ls -1 /mnt/nas/nexus-backup/daily/nexus_*.dump | sort | tail -n 1"))
+      .stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
     let raw = #"""
       set -e
       cd /
@@ -235,11 +277,17 @@ case "restore":
       [ "$amcheck" = yes ] && runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_amcheck --install-missing --heapallindexed --jobs="$jobs" -d nexus
       systemctl start nexus-api nexus-sync
       """#
-    var engine: [Double] = [], byHand: [Double] = [], single: [Double] = []
-    let answers = ["choose.choose-restore-point": "dump", "confirm.stop-services": "yes", "manual.confirm-resync": "done"]
+    var engine: [Double] = []
+    var byHand: [Double] = []
+    var single: [Double] = []
+    let answers = [
+      "choose.choose-restore-point": "dump", "confirm.stop-services": "yes", "manual.confirm-resync": "done",
+    ]
     for round in 0..<rounds {
       var start = clock.now
-      try await runbook("corrupt-db", RunOptions(stateDirectory: scratch.file("corrupt-\(round)"), answers: answers, toolVersion: "bench"))
+      try await runbook(
+        "corrupt-db",
+        RunOptions(stateDirectory: scratch.file("corrupt-\(round)"), answers: answers, toolVersion: "bench"))
       engine.append((clock.now - start).secondsValue)
       try await dropAsides()
       start = clock.now
@@ -257,14 +305,22 @@ case "restore":
     if ProcessInfo.processInfo.environment["BENCH_PITR"] != "0" {
       try await runbook("weekly", RunOptions(stateDirectory: scratch.file("weekly"), toolVersion: "bench"))
       let start = clock.now
-      try await runbook("corrupt-db", RunOptions(
-        stateDirectory: scratch.file("pitr"), answers: answers.merging(["choose.choose-restore-point": "pitr-latest", "confirm.pitr": "yes"]) { $1 },
-        toolVersion: "bench"))
-      emit(figure("corrupt-db point in time (end of archive) through nexus-dr", unit: "s", [(clock.now - start).secondsValue]))
+      try await runbook(
+        "corrupt-db",
+        RunOptions(
+          stateDirectory: scratch.file("pitr"),
+          answers: answers.merging(["choose.choose-restore-point": "pitr-latest", "confirm.pitr": "yes"]) { $1 },
+          toolVersion: "bench"))
+      emit(
+        figure(
+          "corrupt-db point in time (end of archive) through nexus-dr", unit: "s", [(clock.now - start).secondsValue]))
       _ = try await server.runChecked(.shell("rm -rf /var/lib/postgresql/15/main.corrupt-*", timeout: .seconds(600)))
     }
   }
 default:
-  FileHandle.standardError.write(Data("usage: nexus-bench commands [N] | transfer [MiB] | engine [N] | dump [ROUNDS] | nightly [ROUNDS] | restore [ROUNDS]\n".utf8))
+  FileHandle.standardError.write(
+    Data(
+      "usage: nexus-bench commands [N] | transfer [MiB] | engine [N] | dump [ROUNDS] | nightly [ROUNDS] | restore [ROUNDS]\n"
+        .utf8))
   exit(2)
 }

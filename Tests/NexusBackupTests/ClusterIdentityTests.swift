@@ -11,7 +11,8 @@ extension WALArchiveTests {
   /// the system identifier at byte 24 and the segment size at 32, then some bytes.
   func clusterSegment(_ name: String, cluster: UInt64, filler: UInt8 = 7) throws -> String {
     var bytes = [UInt8](repeating: 0, count: 64)
-    bytes[0] = 0x10; bytes[1] = 0xD1  // xlp_magic (PostgreSQL 15)
+    bytes[0] = 0x10
+    bytes[1] = 0xD1  // xlp_magic (PostgreSQL 15)
     bytes[2] = 0x02  // xlp_info: XLP_LONG_HEADER
     for index in 0..<8 { bytes[24 + index] = UInt8((cluster >> (8 * UInt64(index))) & 0xFF) }
     let size: UInt32 = 16 << 20
@@ -22,17 +23,23 @@ extension WALArchiveTests {
     return path
   }
 
-  @Test("the first segment records the archive's cluster; another cluster's segment is refused naming both, nothing written")
+  @Test(
+    "the first segment records the archive's cluster; another cluster's segment is refused naming both, nothing written"
+  )
   func pushRefusesAnotherCluster() throws {
     let first = "000000010000000000000001"
-    #expect(archive.push(source: try clusterSegment(first, cluster: 7_300_000_000_000_000_001), name: first).status == 0)
+    #expect(
+      archive.push(source: try clusterSegment(first, cluster: 7_300_000_000_000_000_001), name: first).status == 0)
     #expect(ClusterIdentity.recorded(in: nas + "/wal") == 7_300_000_000_000_000_001)
     let second = "000000010000000000000002"
     let foreign = archive.push(source: try clusterSegment(second, cluster: 7_400_000_000_000_000_002), name: second)
     #expect(foreign.status == 1)
-    #expect(foreign.message.contains("7400000000000000002") && foreign.message.contains("7300000000000000001"), "\(foreign.message)")
+    #expect(
+      foreign.message.contains("7400000000000000002") && foreign.message.contains("7300000000000000001"),
+      "\(foreign.message)")
     #expect(!FileManager.default.fileExists(atPath: "\(nas)/wal/\(second)"))
-    #expect(archive.push(source: try clusterSegment(second, cluster: 7_300_000_000_000_000_001), name: second).status == 0)
+    #expect(
+      archive.push(source: try clusterSegment(second, cluster: 7_300_000_000_000_000_001), name: second).status == 0)
   }
 
   @Test("while the NAS is away another cluster's segments stay in the spool: the flush refuses to mix them in")

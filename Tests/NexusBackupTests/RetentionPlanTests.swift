@@ -75,7 +75,9 @@ struct WALChainTests {
 
   @Test("a gap ends the chain: the first missing segment and what lies beyond are reported")
   func gap() {
-    let archived = ["000000010000000000000003", "000000010000000000000004", "000000010000000000000006", "000000010000000000000007"]
+    let archived = [
+      "000000010000000000000003", "000000010000000000000004", "000000010000000000000006", "000000010000000000000007",
+    ]
     let chain = WALChain.check(archived: archived, from: "000000010000000000000003")
     #expect(!chain.unbroken)
     #expect(chain.last == "000000010000000000000004")

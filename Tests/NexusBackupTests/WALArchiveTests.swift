@@ -21,7 +21,8 @@ struct WALArchiveTests {
 
   /// The archive, with a mount table that shows the NAS mounted (as ext4) while `mounted` is true.
   var archive: WALArchive {
-    let nas = self.nas, mounted = self.mounted
+    let nas = self.nas
+    let mounted = self.mounted
     return WALArchive(nasPath: nas, fallbackPath: fallback, fstype: "ext4") {
       mounted.value ? "36 25 8:1 / \(nas) rw,relatime - ext4 /dev/loop0 rw\n" : "25 1 8:1 / / rw - ext4 /dev/vda rw\n"
     }
@@ -47,7 +48,9 @@ struct WALArchiveTests {
     #expect(try String(contentsOfFile: "\(nas)/wal/\(name)", encoding: .utf8) == "first")
   }
 
-  @Test("durableCopy: empty, small, and over a MiB — byte for byte; into a missing directory: an error", arguments: [0, 5, 3 * 1_048_576 + 17])
+  @Test(
+    "durableCopy: empty, small, and over a MiB — byte for byte; into a missing directory: an error",
+    arguments: [0, 5, 3 * 1_048_576 + 17])
   func durableCopy(size: Int) throws {
     var generator = SplitMix(state: UInt64(size))
     let bytes = (0..<size).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
@@ -104,7 +107,9 @@ struct WALArchiveTests {
   @Test("a wrong filesystem type counts as not mounted")
   func wrongFilesystem() throws {
     let nas = self.nas
-    let archive = WALArchive(nasPath: nas, fallbackPath: fallback, fstype: "nfs4") { "36 25 8:1 / \(nas) rw - ext4 /dev/loop0 rw\n" }
+    let archive = WALArchive(nasPath: nas, fallbackPath: fallback, fstype: "nfs4") {
+      "36 25 8:1 / \(nas) rw - ext4 /dev/loop0 rw\n"
+    }
     #expect(archive.nasProblem()?.contains("expected nfs4") == true)
   }
 

@@ -97,9 +97,13 @@ struct WALTimelinesTests {
     #expect(one.parent == nil && one.switchpoint == nil && one.beginSegment == 0)
     #expect(one.lastSegment == seg(1, 4))
 
-    #expect(model.chain(from: seg(1, 1), along: 2) == WALChain(start: seg(1, 1), last: seg(2, 8), firstMissing: nil, beyondGap: 0))
+    #expect(
+      model.chain(from: seg(1, 1), along: 2)
+        == WALChain(start: seg(1, 1), last: seg(2, 8), firstMissing: nil, beyondGap: 0))
     // Along TL1 alone the archive ends at 4: the .partial is not the segment PostgreSQL asks for.
-    #expect(model.chain(from: seg(1, 1), along: 1) == WALChain(start: seg(1, 1), last: seg(1, 4), firstMissing: nil, beyondGap: 0))
+    #expect(
+      model.chain(from: seg(1, 1), along: 1)
+        == WALChain(start: seg(1, 1), last: seg(1, 4), firstMissing: nil, beyondGap: 0))
 
     // Without TL2's segment 5 the .partial does not fill the gap.
     archive.remove(seg(2, 5))
@@ -125,7 +129,9 @@ struct WALTimelinesTests {
   @Test("a target on the abandoned branch (TL1 after the switch) is followed along TL1, and TL2 fills none of its gaps")
   func abandonedBranch() throws {
     var archive = try pitr()
-    #expect(archive.model.chain(from: seg(1, 1), along: 1) == WALChain(start: seg(1, 1), last: seg(1, 8), firstMissing: nil, beyondGap: 0))
+    #expect(
+      archive.model.chain(from: seg(1, 1), along: 1)
+        == WALChain(start: seg(1, 1), last: seg(1, 8), firstMissing: nil, beyondGap: 0))
     // A base backup taken on TL1 after the switch point still reaches TL1's end.
     #expect(archive.model.chain(from: seg(1, 6), along: 1).last == seg(1, 8))
 
@@ -146,11 +152,14 @@ struct WALTimelinesTests {
     #expect(model.unreachable(from: seg(1, 1), along: 7) == .noHistory(target: 7))
     #expect(model.unreachable(from: "00000001.history", along: 1) == .notASegment("00000001.history"))
     #expect(
-      model.unreachable(from: seg(1, 6), along: 2)?.description == "the backup starts after the target left timeline 1 at 0/5000100")
+      model.unreachable(from: seg(1, 6), along: 2)?.description
+        == "the backup starts after the target left timeline 1 at 0/5000100")
 
     // Starting in the switch segment itself is allowed; the child's copy of it is read.
     #expect(model.unreachable(from: seg(1, 5), along: 2) == nil)
-    #expect(model.chain(from: seg(1, 5), along: 2) == WALChain(start: seg(1, 5), last: seg(2, 9), firstMissing: nil, beyondGap: 0))
+    #expect(
+      model.chain(from: seg(1, 5), along: 2)
+        == WALChain(start: seg(1, 5), last: seg(2, 9), firstMissing: nil, beyondGap: 0))
     // An unreachable target is told apart from a missing start, whose firstMissing is the start.
     #expect(model.chain(from: seg(1, 0), along: 2).firstMissing == seg(1, 0))
   }
@@ -161,7 +170,9 @@ struct WALTimelinesTests {
     let model = archive.model
     let three = try #require(model.timelines[3])
     #expect(three.parent == 1 && three.ancestry == [1, 3] && three.beginSegment == 7)
-    #expect(model.chain(from: seg(1, 1), along: 3) == WALChain(start: seg(1, 1), last: seg(3, 10), firstMissing: nil, beyondGap: 0))
+    #expect(
+      model.chain(from: seg(1, 1), along: 3)
+        == WALChain(start: seg(1, 1), last: seg(3, 10), firstMissing: nil, beyondGap: 0))
     #expect(model.chain(from: seg(1, 1), along: 2).last == seg(2, 9))
     #expect(model.chain(from: seg(1, 1), along: 1).last == seg(1, 8))
     // A base backup on TL1 after TL2 branched but before TL3 did reaches TL3, not TL2.
@@ -223,7 +234,8 @@ struct WALTimelinesTests {
 
   @Test("a history file: ancestry, switch points and reasons; blank lines and comments skipped; LSNs to UInt64")
   func parseHistory() throws {
-    let contents = "1\t0/5000100\tbefore 2025-06-15 10:00:00+00\n\n  # a comment\n2\t16/B374D848\tno recovery target specified\r\n"
+    let contents =
+      "1\t0/5000100\tbefore 2025-06-15 10:00:00+00\n\n  # a comment\n2\t16/B374D848\tno recovery target specified\r\n"
     let history = try TimelineHistory(parsing: contents, file: "/mnt/nas/wal/00000003.history")
     #expect(history.timeline == 3)
     #expect(
@@ -260,7 +272,9 @@ struct WALTimelinesTests {
 
   @Test("a history file with a wrong name is refused")
   func wrongHistoryName() {
-    let error = #expect(throws: TimelineHistory.Malformed.self) { try TimelineHistory(parsing: "", file: "timeline.txt") }
+    let error = #expect(throws: TimelineHistory.Malformed.self) {
+      try TimelineHistory(parsing: "", file: "timeline.txt")
+    }
     #expect(error?.line == 0)
   }
 }

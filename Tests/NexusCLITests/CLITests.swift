@@ -9,7 +9,8 @@ struct CLITests {
   let local = LocalTransport()
 
   func nexusDR(_ arguments: [String], environment: [String: String] = [:]) async throws -> CommandResult {
-    try await local.run(HostCommand(.argv([BuiltTool.path] + arguments), environment: environment, timeout: .seconds(60)))
+    try await local.run(
+      HostCommand(.argv([BuiltTool.path] + arguments), environment: environment, timeout: .seconds(60)))
   }
 
   @Test("--version prints the version")
@@ -29,7 +30,10 @@ struct CLITests {
   @Test("a malformed inventory exits 2 with file and line")
   func badInventory() async throws {
     let scratch = try ScratchDirectory()
-    let file = try scratch.write("inventory.yaml", "environments:\n  lab:\n    hosts:\n      server: { transport: local }\n    nas: { path: /n, fallback: /f, min_free: plenty }\n")
+    let file = try scratch.write(
+      "inventory.yaml",
+      "environments:\n  lab:\n    hosts:\n      server: { transport: local }\n    nas: { path: /n, fallback: /f, min_free: plenty }\n"
+    )
     let check = try await nexusDR(["hosts", "check", "--inventory", file])
     #expect(check.exitCode == 2)
     #expect(check.stderrText.contains("\(file):5:"))

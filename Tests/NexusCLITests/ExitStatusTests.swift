@@ -12,7 +12,8 @@ struct ExitStatusTests {
   init() throws {
     scratch = try ScratchDirectory()
     common = [
-      "--inventory", try scratch.write("inventory.yaml", localInventory), "--env", "test", "--state-dir", scratch.file("state"),
+      "--inventory", try scratch.write("inventory.yaml", localInventory), "--env", "test", "--state-dir",
+      scratch.file("state"),
     ]
   }
 
@@ -22,10 +23,16 @@ struct ExitStatusTests {
 
   @Test("0 done, 1 a step failed (the run is resumable)")
   func doneAndFailed() async throws {
-    let done = try await BuiltNexusDR.run(["run", try runbook("ok", "steps:\n  - { id: one, host: server, action: shell, with: { argv: [\"true\"] } }\n")] + common)
+    let done = try await BuiltNexusDR.run(
+      ["run", try runbook("ok", "steps:\n  - { id: one, host: server, action: shell, with: { argv: [\"true\"] } }\n")]
+        + common)
     #expect(done.exitCode == 0, "\(done.stdoutText)\(done.stderrText)")
     #expect(done.stdoutText.contains(" completed.\n"))
-    let failed = try await BuiltNexusDR.run(["run", try runbook("fails", "steps:\n  - { id: one, host: server, action: shell, with: { argv: [\"false\"] } }\n")] + common)
+    let failed = try await BuiltNexusDR.run(
+      [
+        "run",
+        try runbook("fails", "steps:\n  - { id: one, host: server, action: shell, with: { argv: [\"false\"] } }\n"),
+      ] + common)
     #expect(failed.exitCode == 1, "\(failed.stdoutText)\(failed.stderrText)")
     #expect(failed.stdoutText.contains("nexus-dr resume "), "\(failed.stdoutText)")
   }
@@ -33,7 +40,9 @@ struct ExitStatusTests {
   @Test("3 a preflight check failed and nothing changed (run and preflight)")
   func checkFailed() async throws {
     let touched = scratch.file("touched")
-    let file = try runbook("unready", """
+    let file = try runbook(
+      "unready",
+      """
       preflight:
         - { id: never, title: a check that fails, host: server, argv: ["false"] }
       steps:
@@ -42,7 +51,10 @@ struct ExitStatusTests {
       """)
     let run = try await BuiltNexusDR.run(["run", file] + common)
     #expect(run.exitCode == 3, "\(run.stdoutText)\(run.stderrText)")
-    #expect(run.stdoutText.contains("  [FAIL] a check that fails: server: false → exit status 1\nPreflight failed: nothing was changed.\n"), "\(run.stdoutText)")
+    #expect(
+      run.stdoutText.contains(
+        "  [FAIL] a check that fails: server: false → exit status 1\nPreflight failed: nothing was changed.\n"),
+      "\(run.stdoutText)")
     #expect(!FileManager.default.fileExists(atPath: touched))
     let preflight = try await BuiltNexusDR.run(["preflight", file] + common)
     #expect(preflight.exitCode == 3, "\(preflight.stdoutText)\(preflight.stderrText)")
@@ -64,10 +76,13 @@ struct ExitStatusTests {
 
   @Test("5 another run holds the lock; 130 interrupted, the running command stopped")
   func lockedAndInterrupted() async throws {
-    let waits = try runbook("waits", "steps:\n  - { id: wait, host: server, action: shell, with: { argv: [sleep, \"30\"] } }\n")
+    let waits = try runbook(
+      "waits", "steps:\n  - { id: wait, host: server, action: shell, with: { argv: [sleep, \"30\"] } }\n")
     let holder = try CLIProcess(["run", waits] + common)
     #expect(await eventually(within: .seconds(20)) { holder.output.contains("▶ [1/1] wait") }, "\(holder.output)")
-    let second = try await BuiltNexusDR.run(["run", try runbook("ok", "steps:\n  - { id: one, host: server, action: shell, with: { argv: [\"true\"] } }\n")] + common)
+    let second = try await BuiltNexusDR.run(
+      ["run", try runbook("ok", "steps:\n  - { id: one, host: server, action: shell, with: { argv: [\"true\"] } }\n")]
+        + common)
     #expect(second.exitCode == 5, "\(second.stdoutText)\(second.stderrText)")
     #expect(second.stderrText.contains("error: environment 'test' is busy: run "), "\(second.stderrText)")
     holder.signal(SIGINT)
@@ -80,19 +95,31 @@ struct ExitStatusTests {
 
   @Test("2 invalid input: an unknown subcommand or option, a missing argument, a malformed inventory")
   func invalidInput() async throws {
-    for arguments in [["nosuch"], ["hosts", "check", "--bogus"], ["report"], ["routine", "monthly"], ["run"] + common] {
+    for arguments in [
+      ["nosuch"], ["hosts", "check", "--bogus"], ["report"], ["routine", "monthly"], ["run"] + common,
+    ] {
       let result = try await BuiltNexusDR.run(arguments)
       #expect(result.exitCode == 2, "\(arguments): \(result.stderrText)")
     }
     let unknown = try await BuiltNexusDR.run(["report", "nosuch", "--state-dir", scratch.path])
     #expect(unknown.exitCode == 2)
-    #expect(unknown.stderrText.hasPrefix("error: no journal at \(scratch.path)/runs/nosuch/journal.jsonl"), "\(unknown.stderrText)")
+    #expect(
+      unknown.stderrText.hasPrefix("error: no journal at \(scratch.path)/runs/nosuch/journal.jsonl"),
+      "\(unknown.stderrText)")
     let format = try await BuiltNexusDR.run(["report", "nosuch", "--format", "pdf"])
     #expect(format.exitCode == 2)
-    #expect(format.stderrText.hasPrefix("Error: The value 'pdf' is invalid for '--format <format>'. Please provide one of 'md', 'json' or 'html'."))
-    let inventory = try await BuiltNexusDR.run(["plan", try runbook("ok2", "steps:\n  - { id: one, host: server, action: shell, with: { argv: [\"true\"] } }\n"), "--inventory", "/nonexistent/inventory.yaml"])
+    #expect(
+      format.stderrText.hasPrefix(
+        "Error: The value 'pdf' is invalid for '--format <format>'. Please provide one of 'md', 'json' or 'html'."))
+    let inventory = try await BuiltNexusDR.run([
+      "plan", try runbook("ok2", "steps:\n  - { id: one, host: server, action: shell, with: { argv: [\"true\"] } }\n"),
+      "--inventory", "/nonexistent/inventory.yaml",
+    ])
     #expect(inventory.exitCode == 2)
-    #expect(inventory.stderrText == "/nonexistent/inventory.yaml: error: cannot read the file\n  hint: check that it exists and is readable by this user\n")
+    #expect(
+      inventory.stderrText
+        == "/nonexistent/inventory.yaml: error: cannot read the file\n  hint: check that it exists and is readable by this user\n"
+    )
   }
 
   @Test("health speaks the monitoring convention: invalid arguments and an unreadable inventory are UNKNOWN (3)")
@@ -102,18 +129,28 @@ struct ExitStatusTests {
     let unreadable = try await BuiltNexusDR.run(["health", "--inventory", "/nonexistent/inventory.yaml"])
     #expect(unreadable.exitCode == 3)
     #expect(unreadable.stderrText.hasPrefix("/nonexistent/inventory.yaml: error: cannot read the file"))
-    let both = try await BuiltNexusDR.run(["health", "--json", "--prometheus", "--inventory", "/nonexistent/inventory.yaml"])
+    let both = try await BuiltNexusDR.run([
+      "health", "--json", "--prometheus", "--inventory", "/nonexistent/inventory.yaml",
+    ])
     #expect(both.exitCode == 3, "one format at a time")
   }
 
-  @Test("wal fetch never says 2 (restore_command would end recovery early): invalid arguments and no configuration are 126")
+  @Test(
+    "wal fetch never says 2 (restore_command would end recovery early): invalid arguments and no configuration are 126")
   func walFetch() async throws {
     let bogus = try await BuiltNexusDR.run(["wal", "fetch", "--bogus"])
     #expect(bogus.exitCode == 126)
-    let unreadable = try await BuiltNexusDR.run(["wal", "fetch", "000000010000000000000001", "pg_wal/RECOVERYXLOG", "--inventory", "/nonexistent/inventory.yaml"])
+    let unreadable = try await BuiltNexusDR.run([
+      "wal", "fetch", "000000010000000000000001", "pg_wal/RECOVERYXLOG", "--inventory", "/nonexistent/inventory.yaml",
+    ])
     #expect(unreadable.exitCode == 126)
-    #expect(unreadable.stderrText.hasSuffix("nexus-dr wal fetch: cannot read the configuration; stopping recovery\n"), "\(unreadable.stderrText)")
-    let push = try await BuiltNexusDR.run(["wal", "push", "pg_wal/000000010000000000000001", "000000010000000000000001", "--inventory", "/nonexistent/inventory.yaml"])
+    #expect(
+      unreadable.stderrText.hasSuffix("nexus-dr wal fetch: cannot read the configuration; stopping recovery\n"),
+      "\(unreadable.stderrText)")
+    let push = try await BuiltNexusDR.run([
+      "wal", "push", "pg_wal/000000010000000000000001", "000000010000000000000001", "--inventory",
+      "/nonexistent/inventory.yaml",
+    ])
     #expect(push.exitCode == 2)
   }
 }

@@ -95,7 +95,8 @@ struct HelpTests {
     "every subcommand has help, exit 0",
     arguments: [
       "corrupt-db", "server-failure", "gateway-failure", "nas-failure", "resume", "routine", "run", "rehearse", "wal",
-      "wal push", "wal fetch", "runs", "report", "health", "plan", "preflight", "lint", "hosts", "hosts check", "timers",
+      "wal push", "wal fetch", "runs", "report", "health", "plan", "preflight", "lint", "hosts", "hosts check",
+      "timers",
       "timers print", "timers install",
     ])
   func subcommandHelp(_ command: String) async throws {
@@ -110,10 +111,13 @@ struct HelpTests {
   func values() async throws {
     let rehearse = try await BuiltNexusDR.run(["rehearse", "--help"])
     #expect(
-      rehearse.stdoutText.contains("(values: corrupt-db,\n                          server-failure, gateway-failure, nas-failure)"),
+      rehearse.stdoutText.contains(
+        "(values: corrupt-db,\n                          server-failure, gateway-failure, nas-failure)"),
       "\(rehearse.stdoutText)")
     let report = try await BuiltNexusDR.run(["report", "--help"])
-    #expect(report.stdoutText.contains("(values: md, json, html;\n                          default: md)"), "\(report.stdoutText)")
+    #expect(
+      report.stdoutText.contains("(values: md, json, html;\n                          default: md)"),
+      "\(report.stdoutText)")
     let health = try await BuiltNexusDR.run(["health", "--help"])
     #expect(health.stdoutText.contains("  --json                  JSON for nexus-health.\n"), "\(health.stdoutText)")
     #expect(health.stdoutText.contains("  --prometheus            node_exporter textfile format.\n"))

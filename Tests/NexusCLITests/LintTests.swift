@@ -41,7 +41,10 @@ struct LintTests {
     let result = try await BuiltNexusDR.run(["lint", file])
     #expect(result.exitCode == 2)
     #expect(result.stdoutText.isEmpty)
-    #expect(result.stderrText.hasPrefix("\(file):3:36: error: unknown action 'nosuch' in step 'a'\n  hint: allowed here: shell, manual, confirm,"), "\(result.stderrText)")
+    #expect(
+      result.stderrText.hasPrefix(
+        "\(file):3:36: error: unknown action 'nosuch' in step 'a'\n  hint: allowed here: shell, manual, confirm,"),
+      "\(result.stderrText)")
   }
 
   @Test("a directory: the good ones ok, the bad one named, other files left alone; exit 2")
@@ -58,11 +61,14 @@ struct LintTests {
 
   @Test("without paths: the inventory, then ./runbooks")
   func defaults() async throws {
-    let result = try await BuiltNexusDR.run(["lint", "--inventory", "fixtures/lab/inventory.yaml"], in: Repository.root)
+    let result = try await BuiltNexusDR.run(
+      ["lint", "--inventory", "fixtures/lab/inventory.yaml"], in: Repository.root)
     #expect(result.exitCode == 0, "\(result.stderrText)")
     let lines = result.stdoutText.split(separator: "\n")
     #expect(lines.first == "fixtures/lab/inventory.yaml: ok (inventory; environments: lab)")
-    #expect(lines.dropFirst().allSatisfy { $0.hasPrefix("runbooks/") && $0.contains(": ok (runbook ") }, "\(result.stdoutText)")
+    #expect(
+      lines.dropFirst().allSatisfy { $0.hasPrefix("runbooks/") && $0.contains(": ok (runbook ") },
+      "\(result.stdoutText)")
     #expect(lines.count > 1)
   }
 }

@@ -52,7 +52,8 @@ struct PlanTests {
   @Test("a shipped runbook found by id, against the lab's inventory")
   func shippedRunbook() async throws {
     let result = try await BuiltNexusDR.run([
-      "plan", "nightly", "--runbooks", Repository.root + "/runbooks", "--inventory", Repository.root + "/fixtures/lab/inventory.yaml",
+      "plan", "nightly", "--runbooks", Repository.root + "/runbooks", "--inventory",
+      Repository.root + "/fixtures/lab/inventory.yaml",
     ])
     #expect(result.exitCode == 0, "\(result.stderrText)")
     #expect(result.stdoutText.hasPrefix("Plan: "))
@@ -68,11 +69,15 @@ struct PlanTests {
 
     let unknown = try await BuiltNexusDR.run(["plan", "nosuch", "--inventory", inventory, "--runbooks", scratch.path])
     #expect(unknown.exitCode == 2)
-    #expect(unknown.stderrText.hasPrefix("error: no runbook 'nosuch' in \(scratch.path), runbooks, "), "\(unknown.stderrText)")
+    #expect(
+      unknown.stderrText.hasPrefix("error: no runbook 'nosuch' in \(scratch.path), runbooks, "), "\(unknown.stderrText)"
+    )
 
     let environment = try await BuiltNexusDR.run(["plan", runbook, "--inventory", inventory, "--env", "prod"])
     #expect(environment.exitCode == 2)
-    #expect(environment.stderrText == "\(inventory): error: no environment 'prod' in the inventory\n  hint: environments here: test\n")
+    #expect(
+      environment.stderrText
+        == "\(inventory): error: no environment 'prod' in the inventory\n  hint: environments here: test\n")
 
     let host = try await BuiltNexusDR.run(["plan", runbook, "--inventory", inventory, "--host", "nas=192.0.2.1"])
     #expect(host.exitCode == 2)
@@ -80,7 +85,8 @@ struct PlanTests {
 
     let input = try await BuiltNexusDR.run(["plan", runbook, "--inventory", inventory, "--input", "word"])
     #expect(input.exitCode == 2)
-    #expect(input.stderrText.hasPrefix("Error: The value 'word' is invalid for '--input <input>'"), "\(input.stderrText)")
+    #expect(
+      input.stderrText.hasPrefix("Error: The value 'word' is invalid for '--input <input>'"), "\(input.stderrText)")
     #expect(input.stdoutText.isEmpty)
   }
 }

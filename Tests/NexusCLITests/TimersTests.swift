@@ -91,13 +91,16 @@ struct TimersTests {
   @Test("a path systemd would split is quoted, and % doubled")
   func quoting() async throws {
     let scratch = try ScratchDirectory()
-    let result = try await BuiltNexusDR.run([
-      "timers", "print", "--inventory", "/etc/nexus dr/inventory.yaml", "--state-dir", "/var/lib/100%", "--binary", "/usr/bin/nexus-dr",
-    ], in: scratch.path)
+    let result = try await BuiltNexusDR.run(
+      [
+        "timers", "print", "--inventory", "/etc/nexus dr/inventory.yaml", "--state-dir", "/var/lib/100%", "--binary",
+        "/usr/bin/nexus-dr",
+      ], in: scratch.path)
     #expect(result.exitCode == 0, "\(result.stderrText)")
     #expect(
       result.stdoutText.contains(
-        "ExecStart=/usr/bin/nexus-dr routine nightly --inventory \"/etc/nexus dr/inventory.yaml\" --state-dir \"/var/lib/100%%\"\n"),
+        "ExecStart=/usr/bin/nexus-dr routine nightly --inventory \"/etc/nexus dr/inventory.yaml\" --state-dir \"/var/lib/100%%\"\n"
+      ),
       "\(result.stdoutText)")
   }
 
@@ -105,11 +108,15 @@ struct TimersTests {
   func output() async throws {
     let scratch = try ScratchDirectory()
     let output = scratch.file("units")
-    let result = try await BuiltNexusDR.run([
-      "timers", "print", "--inventory", "/etc/nexus-dr/inventory.yaml", "--binary", "/usr/bin/nexus-dr", "--output", output,
-    ], in: scratch.path)
+    let result = try await BuiltNexusDR.run(
+      [
+        "timers", "print", "--inventory", "/etc/nexus-dr/inventory.yaml", "--binary", "/usr/bin/nexus-dr", "--output",
+        output,
+      ], in: scratch.path)
     #expect(result.exitCode == 0, "\(result.stderrText)")
-    let names = ["nexus-backup.service", "nexus-backup.timer", "nexus-restore-test.service", "nexus-restore-test.timer"]
+    let names = [
+      "nexus-backup.service", "nexus-backup.timer", "nexus-restore-test.service", "nexus-restore-test.timer",
+    ]
     #expect(result.stdoutText == names.map { "wrote \(output)/\($0)\n" }.joined())
     #expect(try FileManager.default.contentsOfDirectory(atPath: output).sorted() == names)
     let timer = try String(contentsOfFile: "\(output)/nexus-backup.timer", encoding: .utf8)

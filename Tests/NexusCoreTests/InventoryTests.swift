@@ -66,28 +66,101 @@ struct InventoryTests {
   static let malformed: [(name: String, yaml: String, at: String?, message: String)] = [
     ("unknown top-level key", "default: lab\nenvironmnts: {}\n", "environmnts", "unknown key 'environmnts'"),
     ("no environments", "default: lab\n", "default", "missing 'environments'"),
-    ("unknown environment key", "environments:\n  lab:\n    hosts: { server: { transport: local } }\n    nass: {}\n", "nass", "unknown key 'nass'"),
-    ("unknown host", "environments:\n  lab:\n    hosts:\n      db-server: { transport: local }\n", "{ transport: local }", "unknown host 'db-server'"),
-    ("unknown host key", "environments:\n  lab:\n    hosts:\n      server: { transport: local, adress: x }\n", "adress", "unknown key 'adress'"),
-    ("bad transport", "environments:\n  lab:\n    hosts:\n      server: { transport: telnet }\n", "telnet", "unknown transport 'telnet'"),
-    ("ssh host without address", "environments:\n  lab:\n    hosts:\n      gate: { user: root }\n    ssh: { known_hosts: /k }\n", "{ user: root }", "missing 'address'"),
-    ("ssh hosts without ssh settings", "environments:\n  lab:\n    hosts:\n      gate: { address: g }\n", "hosts:", "no 'ssh' settings"),
-    ("known_hosts missing", "environments:\n  lab:\n    hosts:\n      gate: { address: g }\n    ssh: { identity: /id }\n", "{ identity: /id }", "missing 'known_hosts'"),
-    ("bad duration", "environments:\n  lab:\n    hosts: { server: { transport: local } }\n    objectives: { rto: 2 hours, rpo: 5m }\n", "2 hours", "not a duration: '2 hours'"),
-    ("duration without unit", "environments:\n  lab:\n    hosts: { server: { transport: local } }\n    objectives: { rto: 120, rpo: 5m }\n", "120", "not a duration: '120'"),
-    ("bad size", "environments:\n  lab:\n    hosts: { server: { transport: local } }\n    nas: { path: /n, fallback: /f, min_free: lots }\n", "lots", "not a size: 'lots'"),
-    ("bad connect timeout", "environments:\n  lab:\n    hosts: { server: { transport: local } }\n    ssh: { known_hosts: /k, connect_timeout: soon }\n", "soon", "not a duration: 'soon'"),
-    ("port out of range", "environments:\n  lab:\n    hosts:\n      gate: { address: g, port: 70000 }\n    ssh: { known_hosts: /k }\n", "70000", "port 70000 is out of range"),
-    ("port not a number", "environments:\n  lab:\n    hosts:\n      gate: { address: g, port: ssh }\n    ssh: { known_hosts: /k }\n", "ssh }", "must be a whole number"),
-    ("zero retention", "environments:\n  lab:\n    hosts: { server: { transport: local } }\n    retention: { daily: 0 }\n", "0 }", "'daily' must be at least 1"),
-    ("optional not a bool", "environments:\n  lab:\n    hosts:\n      server: { transport: local, optional: maybe }\n", "maybe", "must be true or false"),
-    ("local host with address", "environments:\n  lab:\n    hosts:\n      server: { transport: local, address: x }\n", "x }", "'address' does not apply"),
-    ("default names no environment", "default: prod\nenvironments:\n  lab:\n    hosts: { server: { transport: local } }\n", "prod", "default environment 'prod' is not defined"),
-    ("services not a list", "environments:\n  lab:\n    hosts: { server: { transport: local } }\n    services: nexus-api\n", "nexus-api", "must be a list"),
+    (
+      "unknown environment key", "environments:\n  lab:\n    hosts: { server: { transport: local } }\n    nass: {}\n",
+      "nass", "unknown key 'nass'"
+    ),
+    (
+      "unknown host", "environments:\n  lab:\n    hosts:\n      db-server: { transport: local }\n",
+      "{ transport: local }", "unknown host 'db-server'"
+    ),
+    (
+      "unknown host key", "environments:\n  lab:\n    hosts:\n      server: { transport: local, adress: x }\n",
+      "adress", "unknown key 'adress'"
+    ),
+    (
+      "bad transport", "environments:\n  lab:\n    hosts:\n      server: { transport: telnet }\n", "telnet",
+      "unknown transport 'telnet'"
+    ),
+    (
+      "ssh host without address",
+      "environments:\n  lab:\n    hosts:\n      gate: { user: root }\n    ssh: { known_hosts: /k }\n", "{ user: root }",
+      "missing 'address'"
+    ),
+    (
+      "ssh hosts without ssh settings", "environments:\n  lab:\n    hosts:\n      gate: { address: g }\n", "hosts:",
+      "no 'ssh' settings"
+    ),
+    (
+      "known_hosts missing",
+      "environments:\n  lab:\n    hosts:\n      gate: { address: g }\n    ssh: { identity: /id }\n",
+      "{ identity: /id }", "missing 'known_hosts'"
+    ),
+    (
+      "bad duration",
+      "environments:\n  lab:\n    hosts: { server: { transport: local } }\n    objectives: { rto: 2 hours, rpo: 5m }\n",
+      "2 hours", "not a duration: '2 hours'"
+    ),
+    (
+      "duration without unit",
+      "environments:\n  lab:\n    hosts: { server: { transport: local } }\n    objectives: { rto: 120, rpo: 5m }\n",
+      "120", "not a duration: '120'"
+    ),
+    (
+      "bad size",
+      "environments:\n  lab:\n    hosts: { server: { transport: local } }\n    nas: { path: /n, fallback: /f, min_free: lots }\n",
+      "lots", "not a size: 'lots'"
+    ),
+    (
+      "bad connect timeout",
+      "environments:\n  lab:\n    hosts: { server: { transport: local } }\n    ssh: { known_hosts: /k, connect_timeout: soon }\n",
+      "soon", "not a duration: 'soon'"
+    ),
+    (
+      "port out of range",
+      "environments:\n  lab:\n    hosts:\n      gate: { address: g, port: 70000 }\n    ssh: { known_hosts: /k }\n",
+      "70000", "port 70000 is out of range"
+    ),
+    (
+      "port not a number",
+      "environments:\n  lab:\n    hosts:\n      gate: { address: g, port: ssh }\n    ssh: { known_hosts: /k }\n",
+      "ssh }", "must be a whole number"
+    ),
+    (
+      "zero retention",
+      "environments:\n  lab:\n    hosts: { server: { transport: local } }\n    retention: { daily: 0 }\n", "0 }",
+      "'daily' must be at least 1"
+    ),
+    (
+      "optional not a bool", "environments:\n  lab:\n    hosts:\n      server: { transport: local, optional: maybe }\n",
+      "maybe", "must be true or false"
+    ),
+    (
+      "local host with address", "environments:\n  lab:\n    hosts:\n      server: { transport: local, address: x }\n",
+      "x }", "'address' does not apply"
+    ),
+    (
+      "default names no environment",
+      "default: prod\nenvironments:\n  lab:\n    hosts: { server: { transport: local } }\n", "prod",
+      "default environment 'prod' is not defined"
+    ),
+    (
+      "services not a list",
+      "environments:\n  lab:\n    hosts: { server: { transport: local } }\n    services: nexus-api\n", "nexus-api",
+      "must be a list"
+    ),
     ("hosts not a mapping", "environments:\n  lab:\n    hosts: [server, gate]\n", "[server", "must be a mapping"),
-    ("database without name", "environments:\n  lab:\n    hosts: { server: { transport: local } }\n    database: { host: /run }\n", "{ host: /run }", "missing 'name'"),
+    (
+      "database without name",
+      "environments:\n  lab:\n    hosts: { server: { transport: local } }\n    database: { host: /run }\n",
+      "{ host: /run }", "missing 'name'"
+    ),
     ("broken YAML", "environments:\n  lab:\n    hosts: { server: { transport: local }\n", nil, "not valid YAML"),
-    ("duplicate key", "environments:\n  lab:\n    hosts: { server: { transport: local } }\n  lab:\n    hosts: { server: { transport: local } }\n", nil, "duplicate key lab"),
+    (
+      "duplicate key",
+      "environments:\n  lab:\n    hosts: { server: { transport: local } }\n  lab:\n    hosts: { server: { transport: local } }\n",
+      nil, "duplicate key lab"
+    ),
     ("empty file", "", nil, "empty"),
   ]
 
@@ -100,7 +173,9 @@ struct InventoryTests {
       #expect(error.description.contains(testCase.message), "\(testCase.name): \(error.description)")
       if let at = testCase.at {
         let (line, column) = position(of: at, in: testCase.yaml)
-        #expect(error.line == line && error.column == column, "\(testCase.name): at \(error.line):\(error.column), expected \(line):\(column)")
+        #expect(
+          error.line == line && error.column == column,
+          "\(testCase.name): at \(error.line):\(error.column), expected \(line):\(column)")
       }
       #expect(error.description.hasPrefix("bad.yaml:"), "\(testCase.name): \(error.description)")
     }
@@ -120,7 +195,8 @@ struct InventoryTests {
   func suggestion() {
     do {
       _ = try InventoryLoader.parse(
-        "environments:\n  lab:\n    hosts: { server: { transport: local } }\n    nas: { path: /n, fallback: /f, min_fre: 1GiB }\n")
+        "environments:\n  lab:\n    hosts: { server: { transport: local } }\n    nas: { path: /n, fallback: /f, min_fre: 1GiB }\n"
+      )
       Issue.record("accepted")
     } catch {
       #expect(error.hint?.contains("did you mean 'min_free'") == true)

@@ -52,7 +52,10 @@ struct RedactorRuleTests {
       #"{"apiKey": "k$y", "name": "nexus", "dsn": "postgresql://nexus_app:pw@db/nexus"}"#,
       #"{"apiKey": "[REDACTED]", "name": "nexus", "dsn": "postgresql://nexus_app:[REDACTED]@db/nexus"}"#
     ),
-    (#"{"url":"https://u:pw@h","token":42,"x":"a@b"}"#, #"{"url":"https://u:[REDACTED]@h","token":"[REDACTED]","x":"a@b"}"#),
+    (
+      #"{"url":"https://u:pw@h","token":42,"x":"a@b"}"#,
+      #"{"url":"https://u:[REDACTED]@h","token":"[REDACTED]","x":"a@b"}"#
+    ),
     ("'secret': 'x y'", "'secret': '[REDACTED]'"),
     (#""dsn": "host=db password=x""#, #""dsn": "host=db password=[REDACTED]""#),
   ]
@@ -97,7 +100,9 @@ struct RedactorRuleTests {
     #expect(sed.status == 0, "\(sed.output)")
     let sedLines = sed.output.components(separatedBy: "\n")
     for (index, line) in swift.components(separatedBy: "\n").enumerated() {
-      #expect(index < sedLines.count && sedLines[index] == line, "line \(index + 1): sed \(index < sedLines.count ? sedLines[index] : "(none)")")
+      #expect(
+        index < sedLines.count && sedLines[index] == line,
+        "line \(index + 1): sed \(index < sedLines.count ? sedLines[index] : "(none)")")
     }
     #expect(sed.output == swift)
   }

@@ -6,7 +6,9 @@ struct ShellQuoteTests {
   @Test("plain words are left alone")
   func plainWords() {
     #expect(ShellQuote.quote("pg_dump") == "pg_dump")
-    #expect(ShellQuote.quote("/mnt/nas/nexus-backup/daily/nexus_20261127.dump") == "/mnt/nas/nexus-backup/daily/nexus_20261127.dump")
+    #expect(
+      ShellQuote.quote("/mnt/nas/nexus-backup/daily/nexus_20261127.dump")
+        == "/mnt/nas/nexus-backup/daily/nexus_20261127.dump")
     #expect(ShellQuote.quote("--snapshot=00000003-0000001B-1") == "--snapshot=00000003-0000001B-1")
   }
 
@@ -43,7 +45,10 @@ struct RedactorTests {
       ("host=db password=hunter2 dbname=nexus", "host=db password=[REDACTED] dbname=nexus"),
       ("host=db password='sec ret' user=x", "host=db password=[REDACTED] user=x"),
       ("postgresql://nexus:hunter2@db/nexus", "postgresql://nexus:[REDACTED]@db/nexus"),
-      ("[Interface]\nPrivateKey = aGVsbG8=\nListenPort = 51820", "[Interface]\nPrivateKey = [REDACTED]\nListenPort = 51820"),
+      (
+        "[Interface]\nPrivateKey = aGVsbG8=\nListenPort = 51820",
+        "[Interface]\nPrivateKey = [REDACTED]\nListenPort = 51820"
+      ),
       ("db_password = s3cret", "db_password = [REDACTED]"),
     ])
   func masked(input: String, expected: String) {
@@ -59,12 +64,16 @@ struct RedactorTests {
   @Test("step outputs: a bare key is masked, except an output declared a public key")
   func outputs() {
     let key = "LqAI51iT/dsw80Rk9GsHZnoH9afBZKybblFIyc+TTn0="
-    let redacted = Redactor.redact(outputs: ["public_key": key, "server_public_key": key, "key": key, "note": "password=x"])
+    let redacted = Redactor.redact(outputs: [
+      "public_key": key, "server_public_key": key, "key": key, "note": "password=x",
+    ])
     #expect(redacted["public_key"] == key)
     #expect(redacted["server_public_key"] == key)
     #expect(redacted["key"] == "[REDACTED]")
     #expect(redacted["note"] == "password=[REDACTED]")
-    #expect(Redactor.redact(outputs: ["public_key": "PrivateKey = \(key)"])["public_key"] == "PrivateKey = [REDACTED]", "only a bare key passes")
+    #expect(
+      Redactor.redact(outputs: ["public_key": "PrivateKey = \(key)"])["public_key"] == "PrivateKey = [REDACTED]",
+      "only a bare key passes")
   }
 }
 

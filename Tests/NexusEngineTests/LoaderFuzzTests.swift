@@ -11,17 +11,24 @@ import Testing
 /// per file) and `NEXUS_FUZZ_SEED` make a longer run by hand (docs/reliability.md).
 @Suite("Fuzzing the loaders", .timeLimit(.minutes(5)))
 struct LoaderFuzzTests {
-  static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+  static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().path
   static let cases = Int(ProcessInfo.processInfo.environment["NEXUS_FUZZ_CASES"] ?? "") ?? 400
   static let seed = UInt64(ProcessInfo.processInfo.environment["NEXUS_FUZZ_SEED"] ?? "") ?? 20_261_127
 
   static let fragments = [
-    ":", ": ", "- ", "-", "{", "}", "[", "]", ",", "\"", "'", "\t", "\n", "  ", "    ", "{{", "}}", "{{ steps.x.output.y }}",
-    "{{ inputs.nope }}", "&a ", "*a", "!!str ", "!!binary ", "%YAML 1.2\n", "#", "|\n", ">\n", "---\n", "...\n", "?", "@", "`",
-    "null", "~", "true", "no", "0x1F", "1e400", "-1", "99999999999999999999", "é", "\u{FEFF}", "\u{0}", "\r\n", "id: ", "action: ",
-    "host: ", "with: ", "timeout: ", "5m", "0s", "retries: ", "destructive: ", "when: ", "steps: ", "preflight: ", "inputs: ",
-    "argv: ", "objectives: ", "rto: ", "rehearsal: ", "inject: ", "default: ", "environments: ", "hosts: ", "transport: ",
-    "address: ", "port: ", "server: ", "gate: ", String(repeating: "[", count: 200), String(repeating: "a", count: 5000),
+    ":", ": ", "- ", "-", "{", "}", "[", "]", ",", "\"", "'", "\t", "\n", "  ", "    ", "{{", "}}",
+    "{{ steps.x.output.y }}",
+    "{{ inputs.nope }}", "&a ", "*a", "!!str ", "!!binary ", "%YAML 1.2\n", "#", "|\n", ">\n", "---\n", "...\n", "?",
+    "@", "`",
+    "null", "~", "true", "no", "0x1F", "1e400", "-1", "99999999999999999999", "é", "\u{FEFF}", "\u{0}", "\r\n", "id: ",
+    "action: ",
+    "host: ", "with: ", "timeout: ", "5m", "0s", "retries: ", "destructive: ", "when: ", "steps: ", "preflight: ",
+    "inputs: ",
+    "argv: ", "objectives: ", "rto: ", "rehearsal: ", "inject: ", "default: ", "environments: ", "hosts: ",
+    "transport: ",
+    "address: ", "port: ", "server: ", "gate: ", String(repeating: "[", count: 200),
+    String(repeating: "a", count: 5000),
   ]
 
   static func mutate(_ text: String, _ random: inout SplitMix) -> String {
@@ -43,7 +50,8 @@ struct LoaderFuzzTests {
         copy.insert(lines[index], at: index)
         bytes = Array(copy.joined(separator: "\n").utf8)
       case 5:  // re-indent a line
-        var lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(
+          String.init)
         let index = random.below(lines.count)
         lines[index] = String(repeating: " ", count: random.below(9)) + lines[index].drop { $0 == " " }
         bytes = Array(lines.joined(separator: "\n").utf8)
@@ -55,7 +63,9 @@ struct LoaderFuzzTests {
   }
 
   static var runbookFiles: [String] {
-    ((try? FileManager.default.contentsOfDirectory(atPath: repository + "/runbooks")) ?? []).filter { $0.hasSuffix(".yaml") }.sorted()
+    ((try? FileManager.default.contentsOfDirectory(atPath: repository + "/runbooks")) ?? []).filter {
+      $0.hasSuffix(".yaml")
+    }.sorted()
   }
 
   /// A rejection must say where: the file, and a line in it.
@@ -70,7 +80,8 @@ struct LoaderFuzzTests {
   func runbooks() throws {
     let files = Self.runbookFiles
     #expect(files.count >= 8)
-    var accepted = 0, rejected = 0
+    var accepted = 0
+    var rejected = 0
     for (fileIndex, name) in files.enumerated() {
       let original = try String(contentsOfFile: "\(Self.repository)/runbooks/\(name)", encoding: .utf8)
       var random = SplitMix(state: Self.seed &+ UInt64(fileIndex))
@@ -110,7 +121,9 @@ struct LoaderFuzzTests {
     // One sh, all arguments through ShellQuote: what arrives is printed back NUL-separated.
     let line = "printf '%s\\0' " + strings.map(ShellQuote.quote).joined(separator: " ")
     let result = try await LocalTransport().runChecked(.shell(line))
-    let received = result.stdout.split(separator: 0, omittingEmptySubsequences: false).dropLast().map { String(decoding: $0, as: UTF8.self) }
+    let received = result.stdout.split(separator: 0, omittingEmptySubsequences: false).dropLast().map {
+      String(decoding: $0, as: UTF8.self)
+    }
     #expect(received == strings)
   }
 }

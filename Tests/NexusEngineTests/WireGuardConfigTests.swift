@@ -32,7 +32,9 @@ struct WireGuardConfigTests {
       .replacingOccurrences(of: "AAAAaJ0a", with: "CCCCaJ0a")
       .replacingOccurrences(of: "Endpoint=192.0.2.10", with: "Endpoint=192.0.2.11")
     #expect(config.text == expected)
-    #expect(config.peer(allowing: "10.9.0.30").flatMap { config.value(of: "PublicKey", in: $0) } == "BBBBaJ0aUlsPSLqY4Tx4JoCXmqRjSX5YZm0GkyPYWvH4=")
+    #expect(
+      config.peer(allowing: "10.9.0.30").flatMap { config.value(of: "PublicKey", in: $0) }
+        == "BBBBaJ0aUlsPSLqY4Tx4JoCXmqRjSX5YZm0GkyPYWvH4=")
     #expect(config.peers.count == 2, "a header with a comment is a header")
   }
 
@@ -56,7 +58,9 @@ struct WireGuardConfigTests {
   @Test("a private key gives the public key wg pubkey gives; anything else is refused without echoing it")
   func keys() throws {
     // wg genkey / wg pubkey pair (a test key, used nowhere).
-    #expect(try WireGuardKey.publicKey(ofPrivate: "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=\n") == "HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=")
+    #expect(
+      try WireGuardKey.publicKey(ofPrivate: "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=\n")
+        == "HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=")
     #expect(throws: WireGuardKey.Invalid.self) { try WireGuardKey.publicKey(ofPrivate: "hello") }
     #expect(WireGuardKey.isPublicKey("HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw="))
   }

@@ -10,15 +10,17 @@ import Testing
 extension LabSuites.CorruptDBLabTests {
   /// The database's clock `offset` from now, as a target time nexus-dr takes (UTC, milliseconds).
   func databaseTime(_ connection: PGConnection, plusMilliseconds offset: Int = 0) async throws -> String {
-    try #require(try await connection.query(
-      "SELECT to_char((clock_timestamp() + \(unsafeSQL: String(offset)) * interval '1 ms') AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS t"
-    ).first?["t"])
+    try #require(
+      try await connection.query(
+        "SELECT to_char((clock_timestamp() + \(unsafeSQL: String(offset)) * interval '1 ms') AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS t"
+      ).first?["t"])
   }
 
   /// Waits (on the database's clock, not by sleeping) until `time` has passed by a few milliseconds.
   func passes(_ time: String, _ connection: PGConnection) async throws -> Bool {
     try await eventually(within: .seconds(10)) {
-      try await connection.query("SELECT 1 AS n WHERE clock_timestamp() > \(time)::timestamptz + interval '5 ms'").count == 1
+      try await connection.query("SELECT 1 AS n WHERE clock_timestamp() > \(time)::timestamptz + interval '5 ms'").count
+        == 1
     }
   }
 
@@ -34,12 +36,16 @@ extension LabSuites.CorruptDBLabTests {
       try await connection.query("SELECT pg_current_xact_id()")
       switched = try #require(try await connection.query("SELECT pg_walfile_name(pg_switch_wal()) AS s").first?["s"])
     }
-    #expect(try await eventually(within: .seconds(60)) {
-      (try await connection.query("SELECT coalesce(last_archived_wal, '') AS w FROM pg_stat_archiver").first?["w"] ?? "") >= switched
-    })
+    #expect(
+      try await eventually(within: .seconds(60)) {
+        (try await connection.query("SELECT coalesce(last_archived_wal, '') AS w FROM pg_stat_archiver").first?["w"]
+          ?? "") >= switched
+      })
   }
 
-  @Test("two recoveries in a row: the second target lies on the first timeline after its branch point, and is recovered along it")
+  @Test(
+    "two recoveries in a row: the second target lies on the first timeline after its branch point, and is recovered along it"
+  )
   func secondRecoveryOnAbandonedBranch() async throws {
     try await dropAsides()
     try await lab.withSSH("server") { server in
@@ -59,7 +65,9 @@ extension LabSuites.CorruptDBLabTests {
         try await nexus.query("INSERT INTO public.lab_marks VALUES ('c')")
         return (first, t1, t2)
       }
-      let answers = try state.write("timeline-answers.yaml", """
+      let answers = try state.write(
+        "timeline-answers.yaml",
+        """
         choose.choose-restore-point: pitr-target
         confirm.stop-services: yes
         confirm.pitr: yes
@@ -71,7 +79,10 @@ extension LabSuites.CorruptDBLabTests {
       let firstRun = try await CLIProcess.run(["corrupt-db", "--target-time", t1, "--answers", answers] + common)
       #expect(firstRun.status == 0, "\(firstRun.output)")
       let second = try await PGConnection.with(conninfo: try lab.conninfo()) { nexus in
-        #expect(try await nexus.query("SELECT label FROM public.lab_marks ORDER BY 1").rows.compactMap { $0["label"] } == ["a"])
+        #expect(
+          try await nexus.query("SELECT label FROM public.lab_marks ORDER BY 1").rows.compactMap { $0["label"] } == [
+            "a"
+          ])
         let second = try await currentTimeline(nexus)
         #expect(second > first)
         // Some WAL on the new timeline, so that its segments carry the numbers of the first one's.
@@ -85,10 +96,15 @@ extension LabSuites.CorruptDBLabTests {
       let secondRun = try await CLIProcess.run(["corrupt-db", "--target-time", t2, "--answers", answers] + common)
       #expect(secondRun.status == 0, "\(secondRun.output)")
       #expect(secondRun.output.contains("timeline \(first): production's then"), "\(secondRun.output)")
-      #expect(secondRun.output.contains("pitr-timeline-\(first)") || secondRun.output.contains("pitr-timeline-\(second)"),
-        "the archive forks after the base backup: the other branch is an option with its time range: \(secondRun.output)")
+      #expect(
+        secondRun.output.contains("pitr-timeline-\(first)") || secondRun.output.contains("pitr-timeline-\(second)"),
+        "the archive forks after the base backup: the other branch is an option with its time range: \(secondRun.output)"
+      )
       let third = try await PGConnection.with(conninfo: try lab.conninfo()) { nexus in
-        #expect(try await nexus.query("SELECT label FROM public.lab_marks ORDER BY 1").rows.compactMap { $0["label"] } == ["a", "b"])
+        #expect(
+          try await nexus.query("SELECT label FROM public.lab_marks ORDER BY 1").rows.compactMap { $0["label"] } == [
+            "a", "b",
+          ])
         let third = try await currentTimeline(nexus)
         #expect(third > second, "a new timeline again: \(third)")
 

@@ -9,13 +9,14 @@ struct KnownHostsTests {
 
   @Test("the types held for a host, plain and on another port; markers and comments ignored")
   func typesForHost() {
-    let file = KnownHosts(text: """
-      # comment
-      198.18.0.20 ssh-ed25519 \(ed25519)
-      198.18.0.20,nexus-gate ssh-rsa AAAAB3NzaC1yc2E
-      [198.18.0.21]:2222 ecdsa-sha2-nistp256 AAAAE2VjZHNh
-      @cert-authority 198.18.0.22 ssh-ed25519 \(ed25519)
-      """)
+    let file = KnownHosts(
+      text: """
+        # comment
+        198.18.0.20 ssh-ed25519 \(ed25519)
+        198.18.0.20,nexus-gate ssh-rsa AAAAB3NzaC1yc2E
+        [198.18.0.21]:2222 ecdsa-sha2-nistp256 AAAAE2VjZHNh
+        @cert-authority 198.18.0.22 ssh-ed25519 \(ed25519)
+        """)
     #expect(file.keyTypes(address: "198.18.0.20", port: 22) == ["ssh-ed25519", "ssh-rsa"])
     #expect(file.keyTypes(address: "198.18.0.21", port: 2222) == ["ecdsa-sha2-nistp256"])
     #expect(file.keyTypes(address: "198.18.0.21", port: 22).isEmpty)
@@ -33,7 +34,8 @@ struct KnownHostsTests {
   @Test("only the known types are asked for, in OpenSSH's order; all of them, ed25519 first, for an unknown host")
   func methods() {
     #expect(KnownHosts.hostKeyMethods(for: ["ssh-ed25519"]) == "ssh-ed25519")
-    #expect(KnownHosts.hostKeyMethods(for: ["ssh-rsa", "ssh-ed25519"]) == "ssh-ed25519,rsa-sha2-512,rsa-sha2-256,ssh-rsa")
+    #expect(
+      KnownHosts.hostKeyMethods(for: ["ssh-rsa", "ssh-ed25519"]) == "ssh-ed25519,rsa-sha2-512,rsa-sha2-256,ssh-rsa")
     #expect(KnownHosts.hostKeyMethods(for: ["ecdsa-sha2-nistp256"]) == "ecdsa-sha2-nistp256")
     let all = KnownHosts.hostKeyMethods(for: [])
     #expect(all.hasPrefix("ssh-ed25519,ecdsa-sha2-nistp256"))

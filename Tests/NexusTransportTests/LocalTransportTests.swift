@@ -55,7 +55,8 @@ struct LocalTransportTests {
 
   @Test("capture stops at the limit but the stderr tail is kept")
   func captureLimit() async throws {
-    var command = HostCommand(.argv(["sh", "-c", "head -c 100000 /dev/zero; head -c 50000 /dev/zero >&2; echo LAST-LINE >&2"]))
+    var command = HostCommand(
+      .argv(["sh", "-c", "head -c 100000 /dev/zero; head -c 50000 /dev/zero >&2; echo LAST-LINE >&2"]))
     command.captureLimit = 1000
     let streamed = Locked(0)
     let result = try await local.run(command) { stream, bytes in
@@ -71,7 +72,8 @@ struct LocalTransportTests {
   func timeoutKillsGroup() async throws {
     let marker = "9\(Int.random(in: 100_000...999_999)).5"
     do {
-      _ = try await local.run(.argv(["sh", "-c", "sleep \(marker) & sleep \(marker); wait"], timeout: .milliseconds(300)))
+      _ = try await local.run(
+        .argv(["sh", "-c", "sleep \(marker) & sleep \(marker); wait"], timeout: .milliseconds(300)))
       Issue.record("did not time out")
     } catch {
       #expect(error.code == .timeout)

@@ -38,7 +38,8 @@ extension POSIX {
     // written is the new one this call created (not a link planted in its place).
     try? remove(temporary)
     let file: FileDescriptor
-    do { file = try open(temporary, .writeOnly, options: [.create, .exclusiveCreate], permissions: permissions) } catch {
+    do { file = try open(temporary, .writeOnly, options: [.create, .exclusiveCreate], permissions: permissions) } catch
+    {
       throw failure(error)
     }
     var closed = false
@@ -58,13 +59,20 @@ extension POSIX {
     }
   }
 
+  /// ``durableWrite(to:permissions:temporary:failure:_:)`` for a `fill` that throws the write's own error.
+  public static func durableWrite<Result>(
+    to path: String, permissions: FilePermissions = .ownerReadWrite, temporary: String? = nil,
+    _ fill: (FileDescriptor) throws(FileSystemError) -> Result
+  ) throws(FileSystemError) -> Result {
+    try durableWrite(to: path, permissions: permissions, temporary: temporary, failure: { $0 }, fill)
+  }
+
   /// Writes `bytes` to `path` durably (``durableWrite(to:permissions:temporary:failure:_:)``).
   public static func durableWrite(
     _ bytes: some Sequence<UInt8>, to path: String, permissions: FilePermissions = .ownerReadWrite
   ) throws(FileSystemError) {
     let temporary = temporaryPath(for: path)
-    try durableWrite(to: path, permissions: permissions, temporary: temporary, failure: { $0 }) {
-      file throws(FileSystemError) in
+    try durableWrite(to: path, permissions: permissions, temporary: temporary) { file throws(FileSystemError) in
       do { _ = try file.writeAll(bytes) } catch { throw FileSystemError("write", temporary, systemError(error)) }
     }
   }

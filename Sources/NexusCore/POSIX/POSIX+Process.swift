@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-  import Glibc
+import Glibc
 #elseif canImport(Darwin)
-  import Darwin
+import Darwin
 #endif
 
 // The process: its terminal, its signals, its exit; and the addresses of this machine and of
@@ -30,9 +30,9 @@ extension POSIX {
   /// Ends the process with `status` (standard output flushed). Wraps `exit(3)`.
   public static func exit(_ status: Int32) -> Never {
     #if canImport(Glibc)
-      Glibc.exit(status)
+    Glibc.exit(status)
     #else
-      Darwin.exit(status)
+    Darwin.exit(status)
     #endif
   }
 
@@ -65,7 +65,9 @@ extension POSIX {
       if let address = entry.pointee.ifa_addr {
         let family = Int32(address.pointee.sa_family)
         let length = socklen_t(family == AF_INET6 ? MemoryLayout<sockaddr_in6>.size : MemoryLayout<sockaddr_in>.size)
-        if family == AF_INET || family == AF_INET6, let text = numericHost(address, length: length) { result.insert(text) }
+        if family == AF_INET || family == AF_INET6, let text = numericHost(address, length: length) {
+          result.insert(text)
+        }
       }
       cursor = entry.pointee.ifa_next
     }
@@ -76,7 +78,9 @@ extension POSIX {
   private static func numericHost(_ address: UnsafeMutablePointer<sockaddr>?, length: socklen_t) -> String? {
     guard let address else { return nil }
     var buffer = [CChar](repeating: 0, count: Int(NI_MAXHOST))
-    guard getnameinfo(address, length, &buffer, socklen_t(buffer.count), nil, 0, NI_NUMERICHOST) == 0 else { return nil }
+    guard getnameinfo(address, length, &buffer, socklen_t(buffer.count), nil, 0, NI_NUMERICHOST) == 0 else {
+      return nil
+    }
     let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     // A link-local IPv6 address carries its interface (`fe80::1%eth0`): compare the address.
     return text.split(separator: "%").first.map(String.init)

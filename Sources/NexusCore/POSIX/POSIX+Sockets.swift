@@ -1,7 +1,7 @@
 import SystemPackage
 
 #if canImport(Glibc)
-  import Glibc
+import Glibc
 #endif
 
 extension POSIX {
@@ -82,7 +82,8 @@ extension POSIX {
     for address in addresses {
       let socket: FileDescriptor
       do {
-        socket = FileDescriptor(rawValue: try once { Glibc.socket(address.family, address.socketType, address.protocolNumber) })
+        socket = FileDescriptor(
+          rawValue: try once { Glibc.socket(address.family, address.socketType, address.protocolNumber) })
       } catch {
         lastProblem = error
         continue

@@ -14,9 +14,13 @@ extension NASCatalog {
   /// empty directory underneath read as "no such backup".
   static func requireMountedNAS(holding path: String, context: StepContext) async throws(StepFailure) {
     guard let nas = context.environment.nas, path == nas.path || path.hasPrefix(nas.path + "/") else { return }
-    let mounted = try await context.run(HostCommand(.argv(["findmnt", "--noheadings", "--mountpoint", nas.path]), timeout: .seconds(30)), quiet: true)
+    let mounted = try await context.run(
+      HostCommand(.argv(["findmnt", "--noheadings", "--mountpoint", nas.path]), timeout: .seconds(30)), quiet: true)
     guard !mounted.succeeded else { return }
-    throw StepFailure(.failed, "the NAS is not mounted at \(nas.path) (\(path) is on it); this step changed nothing. Mount the NAS, then: nexus-dr resume")
+    throw StepFailure(
+      .failed,
+      "the NAS is not mounted at \(nas.path) (\(path) is on it); this step changed nothing. Mount the NAS, then: nexus-dr resume"
+    )
   }
 
   /// The unbroken run of WAL from `base` along `timeline`'s ancestry: each parent's segments
@@ -29,7 +33,8 @@ extension NASCatalog {
   /// follow `timeline`: on it or on one of its ancestors before the branch point.
   func base(reaching timeline: Int, before: Date? = nil) -> Base? {
     bases.first { base in
-      (before.map { base.finishedAt < $0 } ?? true) && timelines.unreachable(from: base.startSegment, along: timeline) == nil
+      (before.map { base.finishedAt < $0 } ?? true)
+        && timelines.unreachable(from: base.startSegment, along: timeline) == nil
     }
   }
 
@@ -40,7 +45,9 @@ extension NASCatalog {
 
   /// Bytes of WAL from the base backup's start to the end of its unbroken chain.
   func walBytes(_ chain: WALChain) -> Int64 {
-    guard let first = WALChain.number(chain.start), let last = chain.last.flatMap(WALChain.number), last >= first else { return 0 }
+    guard let first = WALChain.number(chain.start), let last = chain.last.flatMap(WALChain.number), last >= first else {
+      return 0
+    }
     return Int64(last - first + 1) * 16 << 20
   }
 }

@@ -93,12 +93,15 @@ struct NASCatalog {
   }
 
   /// The same, over a transport (health, which runs outside a step).
-  static func load(on transport: any Transport, roots: [String], spool: String? = nil) async throws(TransportError) -> NASCatalog {
+  static func load(on transport: any Transport, roots: [String], spool: String? = nil) async throws(TransportError)
+    -> NASCatalog
+  {
     parse(try await transport.runChecked(command(roots: roots, spool: spool, dataDirectory: nil)).stdoutText)
   }
 
   static func command(roots: [String], spool: String?, dataDirectory: String?) -> HostCommand {
-    HostCommand(.argv(["bash", "-c", script, "nas-catalog", spool ?? "", dataDirectory ?? ""] + roots), timeout: .seconds(120))
+    HostCommand(
+      .argv(["bash", "-c", script, "nas-catalog", spool ?? "", dataDirectory ?? ""] + roots), timeout: .seconds(120))
   }
 
   /// The dumps of one `daily/` directory, newest first.
@@ -115,7 +118,9 @@ struct NASCatalog {
 
   /// `ROOT/config/<time>/<part>` of the newest snapshot that holds the part.
   func newestConfigSnapshot(of part: ConfigPart, in root: String) -> String? {
-    configSnapshots[root]?.last { $0.parts.contains(part.rawValue) }.map { "\(root)/config/\($0.name)/\(part.rawValue)" }
+    configSnapshots[root]?.last { $0.parts.contains(part.rawValue) }.map {
+      "\(root)/config/\($0.name)/\(part.rawValue)"
+    }
   }
 
   /// The newest dump manifest under `root` (`daily/nexus_*.manifest.json`), whether or not its dump is whole.
@@ -124,7 +129,9 @@ struct NASCatalog {
   }
 
   /// The same, read from the host; fails the step when there is none.
-  static func newestConfigSnapshot(of part: ConfigPart, nas: String, context: StepContext) async throws(StepFailure) -> String {
+  static func newestConfigSnapshot(of part: ConfigPart, nas: String, context: StepContext) async throws(StepFailure)
+    -> String
+  {
     guard let snapshot = try await load(context, roots: [nas]).newestConfigSnapshot(of: part, in: nas) else {
       throw StepFailure(.failed, "no snapshot of \(part.rawValue) under \(nas)/config", exitStatus: 3)
     }

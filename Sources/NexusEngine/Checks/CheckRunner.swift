@@ -25,7 +25,9 @@ public struct CheckRunner: Sendable {
   private func probe(_ check: Check, values: ReferenceValues) async -> (Bool, String) {
     switch check.probe {
     case .hostReachable(let host):
-      guard environment.host(host) != nil else { return (false, "environment '\(environment.name)' has no host '\(host)'") }
+      guard environment.host(host) != nil else {
+        return (false, "environment '\(environment.name)' has no host '\(host)'")
+      }
       do {
         let transport = try transports.transport(for: host)
         let name = try await transport.runChecked(.argv(["hostname"], timeout: .seconds(30))).stdoutText
@@ -34,11 +36,16 @@ public struct CheckRunner: Sendable {
         return (false, error.description)
       }
     case .hostDown(let host):
-      guard environment.host(host) != nil else { return (false, "environment '\(environment.name)' has no host '\(host)'") }
+      guard environment.host(host) != nil else {
+        return (false, "environment '\(environment.name)' has no host '\(host)'")
+      }
       do {
         let transport = try transports.transport(for: host)
         let name = try await transport.runChecked(.argv(["hostname"], timeout: .seconds(30))).stdoutText
-        return (false, "\(host) answers as \(name.trimmingCharacters(in: .whitespacesAndNewlines)) with its known host key: it is not down")
+        return (
+          false,
+          "\(host) answers as \(name.trimmingCharacters(in: .whitespacesAndNewlines)) with its known host key: it is not down"
+        )
       } catch {
         // Down means: nothing answers, or another machine (another host key) does. An error
         // on this side (a missing key file, refused authentication) proves nothing.
@@ -51,7 +58,9 @@ public struct CheckRunner: Sendable {
         }
       }
     case .databaseUp:
-      guard let database = environment.database else { return (false, "environment '\(environment.name)' has no database") }
+      guard let database = environment.database else {
+        return (false, "environment '\(environment.name)' has no database")
+      }
       do {
         return try await PGConnection.with(conninfo: database.conninfo()) { connection in
           (true, "PostgreSQL \(try await connection.serverVersion()) at \(connection.target)")

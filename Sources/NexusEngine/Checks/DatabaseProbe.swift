@@ -9,10 +9,12 @@ public struct DatabaseProbe: Sendable {
 
   public static func run(_ database: DatabaseSpec) async -> DatabaseProbe {
     do {
-      let (target, version, settings, archiver) = try await PGConnection.with(conninfo: database.conninfo()) { connection in
+      let (target, version, settings, archiver) = try await PGConnection.with(conninfo: database.conninfo()) {
+        connection in
         (
           connection.target, try await connection.serverVersion(),
-          try await connection.query("SELECT current_setting('archive_mode') AS mode, current_setting('archive_command') AS command"),
+          try await connection.query(
+            "SELECT current_setting('archive_mode') AS mode, current_setting('archive_command') AS command"),
           try await connection.query(
             "SELECT archived_count, failed_count, last_archived_time::text AS last_archived, last_failed_time::text AS last_failed FROM pg_stat_archiver"
           ).first

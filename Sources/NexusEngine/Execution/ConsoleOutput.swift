@@ -79,7 +79,9 @@ public final class ConsoleOutput: Sendable {
       return complete
     }
     // Redact the command's own line before decorating it: the patterns anchor at its start.
-    for text in lines.map(Redactor.redact) { line(paint("    │ ", "2") + (stream == .stderr ? paint(text, "33") : text)) }
+    for text in lines.map(Redactor.redact) {
+      line(paint("    │ ", "2") + (stream == .stderr ? paint(text, "33") : text))
+    }
   }
 
   /// Prints what is left of partial lines after a command ends.

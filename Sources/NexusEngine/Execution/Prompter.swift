@@ -77,13 +77,18 @@ public class Prompter: @unchecked Sendable {
         for option in options { console.line("      \(option.id == value ? "→" : " ") \(option.id) — \(option.label)") }
       }
       guard let value else {
-        throw StepFailure(.unanswered, "the answers file gives '\(given)' for \(question.id), but the answer must be \(expected(question))")
+        throw StepFailure(
+          .unanswered,
+          "the answers file gives '\(given)' for \(question.id), but the answer must be \(expected(question))")
       }
       return Answer(value: value, source: "answers-file")
     }
     if assumeYes, case .confirm = question.kind { return Answer(value: "yes", source: "--yes") }
     guard interactive else {
-      throw StepFailure(.unanswered, "question \(question.id) needs an answer and there is no terminal: \(question.text.split(separator: "\n").first ?? "")\n  give it in an answers file (--answers FILE, a line `\(question.id): \(example(question))`) or run on a terminal")
+      throw StepFailure(
+        .unanswered,
+        "question \(question.id) needs an answer and there is no terminal: \(question.text.split(separator: "\n").first ?? "")\n  give it in an answers file (--answers FILE, a line `\(question.id): \(example(question))`) or run on a terminal"
+      )
     }
     while true {
       console.question(question)

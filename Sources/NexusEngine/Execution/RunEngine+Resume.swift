@@ -19,19 +19,24 @@ extension RunEngine {
       return .invalidInput
     }
     guard started.contentHash == runbook.contentHash else {
-      console.error("error: runbook \(runbook.file) changed since run \(history.runID) started; resuming it could skip or repeat work. What changed:")
+      console.error(
+        "error: runbook \(runbook.file) changed since run \(history.runID) started; resuming it could skip or repeat work. What changed:"
+      )
       console.line(await difference(from: directory.runbookCopy, to: runbook.file))
-      console.line("Restore the runbook as it was (the original is kept at \(directory.runbookCopy)), or start a new run.")
+      console.line(
+        "Restore the runbook as it was (the original is kept at \(directory.runbookCopy)), or start a new run.")
       return .invalidInput
     }
     guard started.environment == environment.name else {
-      console.error("error: run \(history.runID) is in environment '\(started.environment ?? "?")', not '\(environment.name)'")
+      console.error(
+        "error: run \(history.runID) is in environment '\(started.environment ?? "?")', not '\(environment.name)'")
       return .invalidInput
     }
     let lock: RunLock
     let journal: JournalWriter
     do {
-      lock = try RunLock.acquire(stateDirectory: options.stateDirectory, environment: environment.name, holder: holder(runID: history.runID))
+      lock = try RunLock.acquire(
+        stateDirectory: options.stateDirectory, environment: environment.name, holder: holder(runID: history.runID))
       journal = try JournalWriter(path: directory.journal)
       var record = JournalRecord(.runResumed)
       record.runID = history.runID
@@ -59,7 +64,8 @@ extension RunEngine {
     let done = runbook.steps.filter { settled.contains($0.id) }.count
     console.heading("Resuming run \(history.runID): \(runbook.title) — environment \(environment.name)")
     console.note("\(done) of \(runbook.steps.count) steps already done; their recorded outputs are reused.")
-    let values = ReferenceValues(inputs: started.inputs ?? [:], outputs: history.completedOutputs, environment: environment.templateValues)
+    let values = ReferenceValues(
+      inputs: started.inputs ?? [:], outputs: history.completedOutputs, environment: environment.templateValues)
 
     if let unfinished = history.unfinishedStep, let step = runbook.step(unfinished), !settled.contains(unfinished) {
       if step.idempotent {
@@ -68,10 +74,12 @@ extension RunEngine {
         let context = StepContext(
           step: step, environment: environment, transports: transports, values: values,
           prompter: JournalingPrompter.wrap(prompter, journal: journal), console: console, checks: checks)
-        let plan = step.action.definition.plan(PlanContext(step: step, values: values)).map { "  \($0)" }.joined(separator: "\n")
+        let plan = step.action.definition.plan(PlanContext(step: step, values: values)).map { "  \($0)" }.joined(
+          separator: "\n")
         let question = Question(
           id: "resume.\(step.id)",
-          text: "Step '\(step.title)'\(step.host.map { " on \($0)" } ?? "") was interrupted while it ran, and it is not safe to run twice:\n\(plan)\nCheck on the host whether it took effect. done = it completed, record it and go on; rerun = run it again; abort = stop here.",
+          text:
+            "Step '\(step.title)'\(step.host.map { " on \($0)" } ?? "") was interrupted while it ran, and it is not safe to run twice:\n\(plan)\nCheck on the host whether it took effect. done = it completed, record it and go on; rerun = run it again; abort = stop here.",
           kind: .words(["done", "rerun", "abort"]))
         let answer: Answer
         do { answer = try await context.ask(question) } catch {
@@ -81,7 +89,9 @@ extension RunEngine {
           record.reason = error.message
           try? journal.append(record)
           await transports.closeAll()
-          return finish(.interrupted, journal: journal, directory: directory, exit: error.kind == .interrupted ? .interrupted : .declined)
+          return finish(
+            .interrupted, journal: journal, directory: directory,
+            exit: error.kind == .interrupted ? .interrupted : .declined)
         }
         switch answer.value {
         case "done":

@@ -28,7 +28,9 @@ extension RunEngine {
             continue
           }
         } catch let error as TemplateError {
-          return failed(step: step, failure: StepFailure(.failed, "when: \(error.message)"), attempt: 1, journal: journal, directory: directory)
+          return failed(
+            step: step, failure: StepFailure(.failed, "when: \(error.message)"), attempt: 1, journal: journal,
+            directory: directory)
         } catch {
           return journalFailure(error, directory: directory)
         }
@@ -36,13 +38,16 @@ extension RunEngine {
 
       let context = StepContext(
         step: step, environment: environment, transports: transports, values: values,
-        prompter: JournalingPrompter.wrap(prompter, journal: journal), console: console, checks: checks, runID: directory.runID)
+        prompter: JournalingPrompter.wrap(prompter, journal: journal), console: console, checks: checks,
+        runID: directory.runID)
 
       if step.destructive, !(step.action.definition is ConfirmAction) {
         do {
           _ = try await Confirmation.ask(
             id: "confirm.\(step.id)",
-            text: "Step '\(step.title)' is destructive\(step.host.map { " (on \($0))" } ?? ""):\n" + step.action.definition.plan(PlanContext(step: step, values: values)).map { "  \($0)" }.joined(separator: "\n") + "\nGo on?",
+            text: "Step '\(step.title)' is destructive\(step.host.map { " (on \($0))" } ?? ""):\n"
+              + step.action.definition.plan(PlanContext(step: step, values: values)).map { "  \($0)" }.joined(
+                separator: "\n") + "\nGo on?",
             context: context)
         } catch {
           return failed(step: step, failure: error, attempt: 1, journal: journal, directory: directory)
@@ -74,11 +79,14 @@ extension RunEngine {
           completed.bytes = result.bytes
           try journal.append(completed)
           values.outputs[step.id] = result.outputs
-          console.stepFinished(index: index, total: total, step: step, elapsed: clock.now - start, outcome: "done", ok: true)
+          console.stepFinished(
+            index: index, total: total, step: step, elapsed: clock.now - start, outcome: "done", ok: true)
           FaultInjection.crashIfRequested(step: step.id, phase: "after-complete")
           break
         } catch let failure as StepFailure {
-          console.stepFinished(index: index, total: total, step: step, elapsed: clock.now - start, outcome: failure.kind.rawValue, ok: false)
+          console.stepFinished(
+            index: index, total: total, step: step, elapsed: clock.now - start, outcome: failure.kind.rawValue,
+            ok: false)
           let retryable = failure.kind == .failed || (failure.kind == .uncertain && step.idempotent)
           if retryable, attempt <= step.retries.count, !Task.isCancelled {
             var record = JournalRecord(.stepFailed)
@@ -119,7 +127,9 @@ extension RunEngine {
     return finish(.completed, journal: journal, directory: directory, exit: .done)
   }
 
-  func failed(step: Step, failure: StepFailure, attempt: Int, journal: JournalWriter, directory: RunDirectory) -> RunExit {
+  func failed(step: Step, failure: StepFailure, attempt: Int, journal: JournalWriter, directory: RunDirectory)
+    -> RunExit
+  {
     if failure.kind == .interrupted { return interrupted(step: step.id, journal: journal, directory: directory) }
     var record = JournalRecord(.stepFailed)
     record.step = step.id

@@ -19,7 +19,8 @@ public final class RunEngine: Sendable {
     self.environment = environment
     self.options = options
     self.console = ConsoleOutput(color: options.color)
-    self.prompter = Prompter(answers: options.answers, assumeYes: options.assumeYes, interactive: options.interactive, console: console)
+    self.prompter = Prompter(
+      answers: options.answers, assumeYes: options.assumeYes, interactive: options.interactive, console: console)
     self.transports = transports ?? HostTransports(environment: environment)
     self.checks = CheckRunner(environment: environment, transports: self.transports)
   }
@@ -28,11 +29,16 @@ public final class RunEngine: Sendable {
   public func resolveInputs() throws -> [String: String] {
     var values: [String: String] = [:]
     for name in options.inputs.keys where !runbook.inputs.contains(where: { $0.name == name }) {
-      throw RunError(.invalidInput, "runbook \(runbook.id) has no input '\(name)'; its inputs: \(runbook.inputs.map(\.name).joined(separator: ", "))")
+      throw RunError(
+        .invalidInput,
+        "runbook \(runbook.id) has no input '\(name)'; its inputs: \(runbook.inputs.map(\.name).joined(separator: ", "))"
+      )
     }
     for input in runbook.inputs {
       guard let value = options.inputs[input.name] ?? input.defaultValue else {
-        throw RunError(.invalidInput, "runbook \(runbook.id) needs --input \(input.name)=VALUE\(input.description.map { " (\($0))" } ?? "")")
+        throw RunError(
+          .invalidInput,
+          "runbook \(runbook.id) needs --input \(input.name)=VALUE\(input.description.map { " (\($0))" } ?? "")")
       }
       values[input.name] = value
     }
@@ -43,7 +49,10 @@ public final class RunEngine: Sendable {
   public func checkHosts() throws {
     let used = Set(runbook.steps.compactMap(\.host) + runbook.preflight.compactMap(\.host))
     for host in used.sorted() where environment.host(host) == nil {
-      throw RunError(.invalidInput, "runbook \(runbook.id) uses host '\(host)', which environment '\(environment.name)' does not have (hosts: \(environment.hosts.map(\.name).joined(separator: ", ")))")
+      throw RunError(
+        .invalidInput,
+        "runbook \(runbook.id) uses host '\(host)', which environment '\(environment.name)' does not have (hosts: \(environment.hosts.map(\.name).joined(separator: ", ")))"
+      )
     }
   }
 
@@ -70,7 +79,8 @@ public final class RunEngine: Sendable {
     let lock: RunLock
     let journal: JournalWriter
     do {
-      lock = try RunLock.acquire(stateDirectory: options.stateDirectory, environment: environment.name, holder: holder(runID: runID))
+      lock = try RunLock.acquire(
+        stateDirectory: options.stateDirectory, environment: environment.name, holder: holder(runID: runID))
       warnAboutUnfinishedRuns()
       try StateDirectory.ensure(options.stateDirectory + "/runs")
       try StateDirectory.ensure(directory.path)
@@ -174,7 +184,9 @@ public final class RunEngine: Sendable {
     for run in RunDirectory.all(stateDirectory: options.stateDirectory) where run.environment == environment.name {
       let state = run.state(lockHeldByThisRun: false)
       if state == .failed || state == .interrupted {
-        console.error("warning: run \(run.runID) (\(run.runbookID)) in \(environment.name) is unfinished (\(state.rawValue)); continue it with: nexus-dr resume \(run.runID)")
+        console.error(
+          "warning: run \(run.runID) (\(run.runbookID)) in \(environment.name) is unfinished (\(state.rawValue)); continue it with: nexus-dr resume \(run.runID)"
+        )
       }
     }
   }

@@ -52,10 +52,14 @@ public final class RunLock: @unchecked Sendable {
     guard (try? POSIX.tryLock(file, .exclusive)) == true else {
       try? file.close()
       let current = currentHolder(path: path)
-      let who = current.map {
-        "run \($0.runID) (\($0.runbook)), pid \($0.pid) on \($0.machine), started \($0.started)"
-      } ?? "another nexus-dr process"
-      throw RunError(.locked, "environment '\(environment)' is busy: \(who) holds \(path). Wait for it to finish, or stop it first; the lock frees itself when that process ends.")
+      let who =
+        current.map {
+          "run \($0.runID) (\($0.runbook)), pid \($0.pid) on \($0.machine), started \($0.started)"
+        } ?? "another nexus-dr process"
+      throw RunError(
+        .locked,
+        "environment '\(environment)' is busy: \(who) holds \(path). Wait for it to finish, or stop it first; the lock frees itself when that process ends."
+      )
     }
     let data = (try? JSONEncoder().encode(holder)) ?? Data()
     // In place, not by a durable write's rename: the lock is on this inode, and a run that
@@ -86,10 +90,14 @@ public final class RunLock: @unchecked Sendable {
 public enum StateDirectory {
   public static func ensure(_ path: String) throws {
     do {
-      try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+      try FileManager.default.createDirectory(
+        atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
       try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: path)
     } catch {
-      throw RunError(.stateUnwritable, "cannot create the state directory \(path): \(error.localizedDescription). Use --state-dir or NEXUS_DR_STATE_DIR for another place.")
+      throw RunError(
+        .stateUnwritable,
+        "cannot create the state directory \(path): \(error.localizedDescription). Use --state-dir or NEXUS_DR_STATE_DIR for another place."
+      )
     }
   }
 

@@ -17,7 +17,8 @@ public struct RunOptions: Sendable {
   public init(
     stateDirectory: String, answers: [String: String] = [:], assumeYes: Bool = false, interactive: Bool = false,
     color: Bool = false, inputs: [String: String] = [:],
-    operatorName: String = ProcessInfo.processInfo.environment["SUDO_USER"] ?? ProcessInfo.processInfo.environment["USER"] ?? NSUserName(),
+    operatorName: String = ProcessInfo.processInfo.environment["SUDO_USER"] ?? ProcessInfo.processInfo.environment[
+      "USER"] ?? NSUserName(),
     toolVersion: String
   ) {
     self.stateDirectory = stateDirectory

@@ -24,7 +24,9 @@ public struct StepContext: Sendable {
   }
 
   public func render(_ template: Template) throws(StepFailure) -> String {
-    do { return try template.render(values) } catch { throw StepFailure(.failed, "step '\(step.id)': \(error.message)") }
+    do { return try template.render(values) } catch {
+      throw StepFailure(.failed, "step '\(step.id)': \(error.message)")
+    }
   }
 
   public func command(_ spec: CommandSpec) throws(StepFailure) -> HostCommand {
@@ -35,7 +37,9 @@ public struct StepContext: Sendable {
 
   /// Runs a command on a host, its output streamed to the operator (unless `quiet`:
   /// the plumbing of an action, whose result the action reports itself).
-  public func run(_ command: HostCommand, on host: String? = nil, quiet: Bool = false) async throws(StepFailure) -> CommandResult {
+  public func run(_ command: HostCommand, on host: String? = nil, quiet: Bool = false) async throws(StepFailure)
+    -> CommandResult
+  {
     let transport = try transport(host)
     let console = self.console
     defer { console.flushStreams() }

@@ -1,7 +1,7 @@
 import Foundation
-import NexusPostgres
 import NexusBackup
 import NexusCore
+import NexusPostgres
 import NexusTransport
 
 /// Gathers health: what the routine runbooks left on the NAS and the fallback
@@ -41,11 +41,17 @@ public struct HealthCheck: Sendable {
       let when = last.startTime.map { JournalTime.display($0) } ?? "?"
       switch state {
       case .completed, .running:
-        items.append(.init(name: "\(routine)_run", status: .ok, summary: "run \(last.runID) \(state.rawValue) (started \(when))"))
+        items.append(
+          .init(name: "\(routine)_run", status: .ok, summary: "run \(last.runID) \(state.rawValue) (started \(when))"))
       default:
         let failure = last.records.last { $0.type == .stepFailed }
-        let reason = (failure?.error ?? "no step error recorded").split(separator: "\n").prefix(3).joined(separator: " / ")
-        items.append(.init(name: "\(routine)_run", status: .critical, summary: "run \(last.runID) \(state.rawValue) (started \(when)) at step \(failure?.step ?? "?"): \(reason)"))
+        let reason = (failure?.error ?? "no step error recorded").split(separator: "\n").prefix(3).joined(
+          separator: " / ")
+        items.append(
+          .init(
+            name: "\(routine)_run", status: .critical,
+            summary: "run \(last.runID) \(state.rawValue) (started \(when)) at step \(failure?.step ?? "?"): \(reason)")
+        )
       }
     }
     return items
@@ -57,21 +63,32 @@ public struct HealthCheck: Sendable {
     let now = Date()
     var items: [HealthReport.Item] = []
     guard let nas = environment.nas else {
-      return HealthReport(environment: environment.name, checkedAt: JournalTime.format(now), items: [
-        .init(name: "nas", status: .unknown, summary: "the inventory has no nas section")
-      ])
+      return HealthReport(
+        environment: environment.name, checkedAt: JournalTime.format(now),
+        items: [
+          .init(name: "nas", status: .unknown, summary: "the inventory has no nas section")
+        ])
     }
     let facts: [[String]]
     var catalog: NASCatalog
     do {
       let server = try transports.transport(for: "server")
-      let result = try await server.runChecked(.argv(["sh", "-c", Self.gather, "health", nas.path], timeout: .seconds(60)))
-      facts = result.stdoutText.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
-      catalog = try await NASCatalog.load(on: server, roots: [nas.path, nas.fallback], spool: "\(nas.fallback)/wal-spool")
+      let result = try await server.runChecked(
+        .argv(["sh", "-c", Self.gather, "health", nas.path], timeout: .seconds(60)))
+      facts = result.stdoutText.split(separator: "\n").map {
+        $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+      }
+      catalog = try await NASCatalog.load(
+        on: server, roots: [nas.path, nas.fallback], spool: "\(nas.fallback)/wal-spool")
     } catch {
-      return HealthReport(environment: environment.name, checkedAt: JournalTime.format(now), items: [
-        .init(name: "server", status: .unknown, summary: "cannot reach the server to check the backups: \(error.description.split(separator: "\n").first ?? "")")
-      ])
+      return HealthReport(
+        environment: environment.name, checkedAt: JournalTime.format(now),
+        items: [
+          .init(
+            name: "server", status: .unknown,
+            summary:
+              "cannot reach the server to check the backups: \(error.description.split(separator: "\n").first ?? "")")
+        ])
     }
     func values(_ kind: String) -> [[String]] { facts.filter { $0.first == kind }.map { Array($0.dropFirst()) } }
     let mount = values("mount").first?.first ?? ""
@@ -88,22 +105,39 @@ public struct HealthCheck: Sendable {
     // The NAS itself.
     let mountParts = mount.split(separator: " ")
     if mountParts.count < 2 {
-      items.append(.init(name: "nas", status: .critical, summary: "\(nas.path) is NOT MOUNTED: backups go to the server's own disk (\(nas.fallback))"))
+      items.append(
+        .init(
+          name: "nas", status: .critical,
+          summary: "\(nas.path) is NOT MOUNTED: backups go to the server's own disk (\(nas.fallback))"))
     } else if let expected = nas.fstype, String(mountParts[1]) != expected {
-      items.append(.init(name: "nas", status: .critical, summary: "\(nas.path) is \(mountParts[1]), expected \(expected)"))
+      items.append(
+        .init(name: "nas", status: .critical, summary: "\(nas.path) is \(mountParts[1]), expected \(expected)"))
     } else if values("writable").first?.first != "yes" {
       items.append(.init(name: "nas", status: .critical, summary: "\(nas.path) is mounted but not writable"))
     } else if let free, free < Double(nas.minFree.bytes) {
-      items.append(.init(name: "nas", status: .warning, summary: "\(ByteSize(bytes: Int64(free))) free, below min_free \(nas.minFree)", value: free, unit: "bytes"))
+      items.append(
+        .init(
+          name: "nas", status: .warning, summary: "\(ByteSize(bytes: Int64(free))) free, below min_free \(nas.minFree)",
+          value: free, unit: "bytes"))
     } else {
-      items.append(.init(name: "nas", status: .ok, summary: "mounted (\(mountParts[1])), writable, \(free.map { ByteSize(bytes: Int64($0)).description } ?? "?") free", value: free, unit: "bytes"))
+      items.append(
+        .init(
+          name: "nas", status: .ok,
+          summary:
+            "mounted (\(mountParts[1])), writable, \(free.map { ByteSize(bytes: Int64($0)).description } ?? "?") free",
+          value: free, unit: "bytes"))
     }
 
     // Backups that are on the server's disk instead of the NAS.
     let fallbackDumps = catalog.dumps.filter { $0.root == nas.fallback && $0.name.hasPrefix("nexus_") }.count
     let spooled = catalog.spooledSegments
     if fallbackDumps > 0 || spooled > 0 {
-      items.append(.init(name: "fallback", status: .critical, summary: "FALLBACK IN USE: \(fallbackDumps) dump(s) and \(spooled) WAL segment(s) on the server's disk in \(nas.fallback); move them with the nas-failure runbook", value: Double(fallbackDumps + spooled), unit: "files"))
+      items.append(
+        .init(
+          name: "fallback", status: .critical,
+          summary:
+            "FALLBACK IN USE: \(fallbackDumps) dump(s) and \(spooled) WAL segment(s) on the server's disk in \(nas.fallback); move them with the nas-failure runbook",
+          value: Double(fallbackDumps + spooled), unit: "files"))
     } else {
       items.append(.init(name: "fallback", status: .ok, summary: "not in use", value: 0, unit: "files"))
     }
@@ -119,15 +153,26 @@ public struct HealthCheck: Sendable {
     if let newest = valid.first, let finished = JournalTime.parse(newest.manifest.finishedAt) {
       let age = now.timeIntervalSince(finished)
       let status: HealthReport.Status = age > dumpCritical ? .critical : age > dumpWarning ? .warning : .ok
-      items.append(.init(name: "last_dump", status: status, summary: "\(newest.manifest.file) on the \(newest.where), \(Self.age(age)) old, \(newest.manifest.totalRows) rows in \(newest.manifest.tables.count) tables", value: age, unit: "seconds"))
+      items.append(
+        .init(
+          name: "last_dump", status: status,
+          summary:
+            "\(newest.manifest.file) on the \(newest.where), \(Self.age(age)) old, \(newest.manifest.totalRows) rows in \(newest.manifest.tables.count) tables",
+          value: age, unit: "seconds"))
       let others = valid.dropFirst().map(\.manifest.sizeBytes)
       let anomaly = SizeAnomaly.evaluate(size: newest.manifest.sizeBytes, others: Array(others))
-      items.append(.init(
-        name: "dump_size", status: anomaly.anomalous ? .warning : .ok,
-        summary: "\(ByteSize(bytes: newest.manifest.sizeBytes))" + (anomaly.median.map { ", median of the others \(ByteSize(bytes: $0))" } ?? ", nothing to compare yet") + (anomaly.anomalous ? ": SIZE ANOMALY (outside ±50%)" : ""),
-        value: Double(newest.manifest.sizeBytes), unit: "bytes"))
+      items.append(
+        .init(
+          name: "dump_size", status: anomaly.anomalous ? .warning : .ok,
+          summary: "\(ByteSize(bytes: newest.manifest.sizeBytes))"
+            + (anomaly.median.map { ", median of the others \(ByteSize(bytes: $0))" } ?? ", nothing to compare yet")
+            + (anomaly.anomalous ? ": SIZE ANOMALY (outside ±50%)" : ""),
+          value: Double(newest.manifest.sizeBytes), unit: "bytes"))
     } else {
-      items.append(.init(name: "last_dump", status: .critical, summary: "no valid dump (a dump with a matching manifest) on the NAS or the fallback"))
+      items.append(
+        .init(
+          name: "last_dump", status: .critical,
+          summary: "no valid dump (a dump with a matching manifest) on the NAS or the fallback"))
     }
 
     // Base backups, for point-in-time recovery.
@@ -135,9 +180,15 @@ public struct HealthCheck: Sendable {
     if let newest = bases.first {
       let age = now.timeIntervalSince1970 - newest.1
       let status: HealthReport.Status = age > baseCritical ? .critical : age > baseWarning ? .warning : .ok
-      items.append(.init(name: "base_backup", status: status, summary: "base/\(newest.0), \(Self.age(age)) old (\(bases.count) kept)", value: age, unit: "seconds"))
+      items.append(
+        .init(
+          name: "base_backup", status: status, summary: "base/\(newest.0), \(Self.age(age)) old (\(bases.count) kept)",
+          value: age, unit: "seconds"))
     } else {
-      items.append(.init(name: "base_backup", status: .critical, summary: "no base backup: point-in-time recovery is impossible until the weekly runbook has run"))
+      items.append(
+        .init(
+          name: "base_backup", status: .critical,
+          summary: "no base backup: point-in-time recovery is impossible until the weekly runbook has run"))
     }
 
     // WAL archiving, as PostgreSQL sees it.
@@ -145,17 +196,33 @@ public struct HealthCheck: Sendable {
       do {
         let archiver = try await WALArchiverStatus.read(database)
         let status: HealthReport.Status = archiver.failing ? .critical : .ok
-        items.append(.init(name: "wal_archiving", status: status, summary: archiver.summary, value: archiver.lagSeconds, unit: "seconds"))
+        items.append(
+          .init(
+            name: "wal_archiving", status: status, summary: archiver.summary, value: archiver.lagSeconds,
+            unit: "seconds"))
       } catch {
-        items.append(.init(name: "wal_archiving", status: .unknown, summary: "cannot read pg_stat_archiver: \("\(error)".split(separator: "\n").first ?? "")"))
+        items.append(
+          .init(
+            name: "wal_archiving", status: .unknown,
+            summary: "cannot read pg_stat_archiver: \("\(error)".split(separator: "\n").first ?? "")"))
       }
       // The archive records its cluster (wal/.cluster); this server's must be that one, or wal push refuses its WAL.
       if let recorded = catalog.archiveCluster, !recorded.isEmpty {
         let running = await Self.systemIdentifier(database)
         if let running, running != recorded {
-          items.append(.init(name: "wal_cluster", status: .critical, summary: "the WAL archive \(nas.path)/wal belongs to the cluster \(recorded), this server's PostgreSQL is the cluster \(running): its WAL is refused (archiving fails, pg_wal grows). A new cluster needs an archive of its own: docs/nas.md, 'The archive knows its cluster'"))
+          items.append(
+            .init(
+              name: "wal_cluster", status: .critical,
+              summary:
+                "the WAL archive \(nas.path)/wal belongs to the cluster \(recorded), this server's PostgreSQL is the cluster \(running): its WAL is refused (archiving fails, pg_wal grows). A new cluster needs an archive of its own: docs/nas.md, 'The archive knows its cluster'"
+            ))
         } else {
-          items.append(.init(name: "wal_cluster", status: running == nil ? .unknown : .ok, summary: running == nil ? "the archive belongs to the cluster \(recorded); PostgreSQL does not answer to compare" : "the archive belongs to this cluster (\(recorded))"))
+          items.append(
+            .init(
+              name: "wal_cluster", status: running == nil ? .unknown : .ok,
+              summary: running == nil
+                ? "the archive belongs to the cluster \(recorded); PostgreSQL does not answer to compare"
+                : "the archive belongs to this cluster (\(recorded))"))
         }
       }
     }
@@ -166,9 +233,14 @@ public struct HealthCheck: Sendable {
     if let last = tests.first {
       let age = JournalTime.parse(last.finishedAt).map { now.timeIntervalSince($0) } ?? .infinity
       let status: HealthReport.Status = !last.passed ? .critical : age > restoreTestWarning ? .warning : .ok
-      items.append(.init(name: "restore_test", status: status, summary: "\(last.passed ? "passed" : "FAILED") \(Self.age(age)) ago on \(last.dump)", value: age.isFinite ? age : nil, unit: "seconds"))
+      items.append(
+        .init(
+          name: "restore_test", status: status,
+          summary: "\(last.passed ? "passed" : "FAILED") \(Self.age(age)) ago on \(last.dump)",
+          value: age.isFinite ? age : nil, unit: "seconds"))
     } else {
-      items.append(.init(name: "restore_test", status: .warning, summary: "no restore test result yet in restore-test/"))
+      items.append(
+        .init(name: "restore_test", status: .warning, summary: "no restore test result yet in restore-test/"))
     }
     items += routineRuns()
     if includeRehearsals, let stateDirectory {

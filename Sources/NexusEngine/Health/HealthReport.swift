@@ -6,7 +6,10 @@ import Foundation
 /// convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 public struct HealthReport: Codable, Sendable {
   public enum Status: String, Codable, Sendable, Comparable {
-    case ok = "OK", warning = "WARNING", critical = "CRITICAL", unknown = "UNKNOWN"
+    case ok = "OK"
+    case warning = "WARNING"
+    case critical = "CRITICAL"
+    case unknown = "UNKNOWN"
 
     public var exitCode: Int32 {
       switch self {
@@ -67,7 +70,9 @@ public struct HealthReport: Codable, Sendable {
   public var text: String {
     var lines = ["nexus backup health (\(environment)): \(status.rawValue)"]
     for item in items {
-      lines.append("  \(item.status.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) \(item.name.count < 14 ? item.name.padding(toLength: 14, withPad: " ", startingAt: 0) : item.name) \(item.summary)")
+      lines.append(
+        "  \(item.status.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) \(item.name.count < 14 ? item.name.padding(toLength: 14, withPad: " ", startingAt: 0) : item.name) \(item.summary)"
+      )
     }
     return lines.joined(separator: "\n")
   }
@@ -86,13 +91,16 @@ public struct HealthReport: Codable, Sendable {
       "nexus_dr_health_status{environment=\"\(environment)\",item=\"all\"} \(status.exitCode)",
     ]
     for item in items {
-      lines.append("nexus_dr_health_status{environment=\"\(environment)\",item=\"\(item.name)\"} \(item.status.exitCode)")
+      lines.append(
+        "nexus_dr_health_status{environment=\"\(environment)\",item=\"\(item.name)\"} \(item.status.exitCode)")
     }
     lines.append("# HELP nexus_dr_health_value The measured value behind each item (see the unit label).")
     lines.append("# TYPE nexus_dr_health_value gauge")
     for item in items {
       if let value = item.value {
-        lines.append("nexus_dr_health_value{environment=\"\(environment)\",item=\"\(item.name)\",unit=\"\(item.unit ?? "")\"} \(value)")
+        lines.append(
+          "nexus_dr_health_value{environment=\"\(environment)\",item=\"\(item.name)\",unit=\"\(item.unit ?? "")\"} \(value)"
+        )
       }
     }
     return lines.joined(separator: "\n") + "\n"

@@ -31,7 +31,8 @@ public final class JournalWriter: @unchecked Sendable {
       defer { try? reader.close() }
       var offset = size
       var byte: [UInt8] = [0]
-      while offset > 0, (try? byte.withUnsafeMutableBytes { try reader.read(fromAbsoluteOffset: offset - 1, into: $0) }) == 1,
+      while offset > 0,
+        (try? byte.withUnsafeMutableBytes { try reader.read(fromAbsoluteOffset: offset - 1, into: $0) }) == 1,
         byte[0] != UInt8(ascii: "\n")
       {
         offset -= 1
@@ -70,15 +71,21 @@ public enum JournalTime {
   }
 
   public static func parse(_ text: String) -> Date? {
-    try? Date(text, strategy: .iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+    try? Date(
+      text, strategy: .iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted)
+    )
   }
 }
 
 extension JournalTime {
   /// For names: `20261127T130512` (UTC, no separators).
   public static func compact(_ date: Date) -> String {
-    date.formatted(.iso8601.year().month().day().dateSeparator(.omitted).time(includingFractionalSeconds: false).timeSeparator(.omitted).dateTimeSeparator(.standard))
-      .replacingOccurrences(of: "Z", with: "")
+    date.formatted(
+      .iso8601.year().month().day().dateSeparator(.omitted).time(includingFractionalSeconds: false).timeSeparator(
+        .omitted
+      ).dateTimeSeparator(.standard)
+    )
+    .replacingOccurrences(of: "Z", with: "")
   }
 
   /// For people: `2026-11-27 13:05:12Z`.

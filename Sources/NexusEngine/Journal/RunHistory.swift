@@ -89,7 +89,9 @@ public struct RunHistory: Sendable {
       case .stepStarted: open = record.step
       case .stepCompleted, .stepSkipped: if record.step == open { open = nil }
       case .stepFailed:
-        if record.step == open, record.willRetry != true, record.failure != .uncertain || record.reason != nil { open = nil }
+        if record.step == open, record.willRetry != true, record.failure != .uncertain || record.reason != nil {
+          open = nil
+        }
       default: break
       }
     }

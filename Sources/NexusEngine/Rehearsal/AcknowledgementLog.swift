@@ -16,7 +16,9 @@ public enum AcknowledgementLog {
   /// The log's complete lines; a torn last line (the client writing) is left out.
   public static func read(_ path: String) throws(ConfigError) -> [Entry] {
     guard let data = FileManager.default.contents(atPath: path) else {
-      throw ConfigError(.fileUnreadable, file: path, message: "cannot read the acknowledgement log", hint: "rehearsal.acknowledgements.log names a file on this machine")
+      throw ConfigError(
+        .fileUnreadable, file: path, message: "cannot read the acknowledgement log",
+        hint: "rehearsal.acknowledgements.log names a file on this machine")
     }
     return parse(String(decoding: data, as: UTF8.self))
   }
@@ -51,7 +53,8 @@ public enum AcknowledgementLog {
     let windowMs = lost.first.map { Int64(max(0, failure.timeIntervalSince($0.at)) * 1000) } ?? 0
     return .init(
       device: device, acknowledged: promised.count, lost: lost.count, lostSeqs: Array(lost.map(\.seq).prefix(200)),
-      windowStart: lost.first.map { JournalTime.format($0.at) } ?? "", windowEnd: lost.last.map { JournalTime.format($0.at) } ?? "",
+      windowStart: lost.first.map { JournalTime.format($0.at) } ?? "",
+      windowEnd: lost.last.map { JournalTime.format($0.at) } ?? "",
       windowMs: windowMs, acknowledgedAfter: after.count, lostAfter: lostAfter.count)
   }
 }

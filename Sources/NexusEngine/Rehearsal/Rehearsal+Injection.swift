@@ -19,7 +19,9 @@ extension Rehearsal {
   func inject(console: ConsoleOutput) async throws -> Injection? {
     if let dropTable {
       let (rows, at) = try await drop(dropTable)
-      console.line("  dropped \(dropTable.schema).\(dropTable.table) (\(rows) rows) at \(JournalTime.format(at)); the recovery may target that time")
+      console.line(
+        "  dropped \(dropTable.schema).\(dropTable.table) (\(rows) rows) at \(JournalTime.format(at)); the recovery may target that time"
+      )
       return Injection(at: at, droppedRows: rows)
     }
     guard let inject = spec.inject else { return nil }
@@ -49,7 +51,9 @@ extension Rehearsal {
       output: { stream, bytes in console.stream(stream, bytes) })
     console.flushStreams()
     guard result.succeeded else {
-      throw RunError(.invalidInput, "\(ShellQuote.commandLine(argv)) ended \(result.termination): \(Redactor.redact(result.stderrTail))")
+      throw RunError(
+        .invalidInput,
+        "\(ShellQuote.commandLine(argv)) ended \(result.termination): \(Redactor.redact(result.stderrTail))")
     }
     return result.stdoutText
   }

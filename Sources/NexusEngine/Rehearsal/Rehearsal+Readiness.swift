@@ -28,12 +28,15 @@ extension Rehearsal {
     ],
     "gateway-failure": [
       Need(title: "a snapshot of the gate's configuration on the NAS (nexus-dr run config-snapshot)") { catalog, nas in
-        catalog.configSnapshots[nas]?.last { $0.parts.contains("gate/etc/wireguard") }.map { "\(nas)/config/\($0.name)/gate/etc/wireguard" }
+        catalog.configSnapshots[nas]?.last { $0.parts.contains("gate/etc/wireguard") }.map {
+          "\(nas)/config/\($0.name)/gate/etc/wireguard"
+        }
       }
     ],
     "corrupt-db": [baseBackup],
   ]
-  static let baseBackup = Need(title: "a base backup on the NAS, for point in time (nexus-dr routine weekly)") { catalog, _ in
+  static let baseBackup = Need(title: "a base backup on the NAS, for point in time (nexus-dr routine weekly)") {
+    catalog, _ in
     catalog.bases.first.map { "\($0.path)/backup_manifest" }
   }
   static let dump = Need(title: "a dump with its manifest on the NAS (nexus-dr routine nightly)") { catalog, nas in
@@ -44,7 +47,8 @@ extension Rehearsal {
   /// that need the failure (the host down, the fallback holding backups), and the backups the
   /// recovery will need. Each check is printed; nothing changes.
   public func isReady(runbook: Runbook, options: RunOptions, console: ConsoleOutput) async -> Bool {
-    console.heading("Is \(environment.name) ready for this rehearsal? (the runbook's checks that do not need the failure)")
+    console.heading(
+      "Is \(environment.name) ready for this rehearsal? (the runbook's checks that do not need the failure)")
     var ready = runbook
     ready.preflight = runbook.preflight.filter { check in
       if case .hostDown = check.probe { return false }
@@ -52,14 +56,17 @@ extension Rehearsal {
     }
     var readyOptions = options
     readyOptions.inputs = spec.inputs
-    let checksPassed = await RunEngine(runbook: ready, environment: environment, options: readyOptions).preflightOnly() == .done
+    let checksPassed =
+      await RunEngine(runbook: ready, environment: environment, options: readyOptions).preflightOnly() == .done
     let backupsPassed = await backupsReady(answers: options.answers, console: console)
     return checksPassed && backupsPassed
   }
 
   func backupsReady(answers: [String: String], console: ConsoleOutput) async -> Bool {
     guard var needs = Self.needs[scenario], !needs.isEmpty, let nas = environment.nas else { return true }
-    if scenario == "corrupt-db" && (answers["choose.choose-restore-point"] ?? spec.answers["choose.choose-restore-point"]) == "dump" {
+    if scenario == "corrupt-db"
+      && (answers["choose.choose-restore-point"] ?? spec.answers["choose.choose-restore-point"]) == "dump"
+    {
       needs = [Self.dump]
     }
     let transports = HostTransports(environment: environment)

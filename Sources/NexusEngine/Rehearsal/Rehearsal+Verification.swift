@@ -22,24 +22,27 @@ extension Rehearsal {
     var ok = true
     do {
       try await PGConnection.with(conninfo: database.conninfo()) { connection in
-      let recovering = try await connection.query("SELECT pg_is_in_recovery()::text AS r").first?["r"] ?? "?"
-      if recovering == "false" {
-        result.checks.append("\(database.name) answers and accepts writes (not in recovery)")
-      } else {
-        ok = false
-        result.checks.append("FAILED: \(database.name) is still in recovery")
-      }
-      if let dropTable, let droppedRows {
-        let rows = try? await connection.query(
-          "SELECT count(*)::text AS n FROM \(identifier: dropTable.schema).\(identifier: dropTable.table)"
-        ).first?["n"].flatMap { Int64($0) }
-        if let rows, rows >= droppedRows {
-          result.checks.append("\(dropTable.schema).\(dropTable.table) is back with \(rows) rows (\(droppedRows) before the drop)")
+        let recovering = try await connection.query("SELECT pg_is_in_recovery()::text AS r").first?["r"] ?? "?"
+        if recovering == "false" {
+          result.checks.append("\(database.name) answers and accepts writes (not in recovery)")
         } else {
           ok = false
-          result.checks.append("FAILED: \(dropTable.schema).\(dropTable.table) is \(rows.map { "back with only \($0) rows of \(droppedRows)" } ?? "not back")")
+          result.checks.append("FAILED: \(database.name) is still in recovery")
         }
-      }
+        if let dropTable, let droppedRows {
+          let rows = try? await connection.query(
+            "SELECT count(*)::text AS n FROM \(identifier: dropTable.schema).\(identifier: dropTable.table)"
+          ).first?["n"].flatMap { Int64($0) }
+          if let rows, rows >= droppedRows {
+            result.checks.append(
+              "\(dropTable.schema).\(dropTable.table) is back with \(rows) rows (\(droppedRows) before the drop)")
+          } else {
+            ok = false
+            result.checks.append(
+              "FAILED: \(dropTable.schema).\(dropTable.table) is \(rows.map { "back with only \($0) rows of \(droppedRows)" } ?? "not back")"
+            )
+          }
+        }
       }
     } catch {
       ok = false
@@ -54,7 +57,9 @@ extension Rehearsal {
           presentBefore: baseline.present, failure: failureAt,
           recovered: JournalTime.parse(result.recoveredAt) ?? Date(), presentAfter: present)
         result.dataLoss = loss
-        result.checks.append("\(loss.lost) of the \(loss.acknowledged) records \(loss.device) had acknowledged before the failure are missing")
+        result.checks.append(
+          "\(loss.lost) of the \(loss.acknowledged) records \(loss.device) had acknowledged before the failure are missing"
+        )
         // The service works end to end: the witness is acknowledged again.
         let count = entries.count
         let deadline = Date().addingTimeInterval(120)
@@ -67,7 +72,8 @@ extension Rehearsal {
           result.checks.append("\(acknowledgements.device)'s records are acknowledged again (\(now - count) new)")
         } else {
           ok = false
-          result.checks.append("FAILED: \(acknowledgements.device) got no acknowledgement in the 120 s after the recovery")
+          result.checks.append(
+            "FAILED: \(acknowledgements.device) got no acknowledgement in the 120 s after the recovery")
         }
       } catch {
         ok = false

@@ -24,7 +24,9 @@ public struct Rehearsal: Sendable {
 
   /// Fails (a `RunError` or the acknowledgement log's `ConfigError`) when the inventory does not
   /// say how to break `environment` for `scenario`, or its witness log cannot be read.
-  public init(scenario: String, environment: Environment, inventorySource: String, stateDirectory: String, nightly: Runbook?) throws {
+  public init(
+    scenario: String, environment: Environment, inventorySource: String, stateDirectory: String, nightly: Runbook?
+  ) throws {
     self.scenario = scenario
     self.environment = environment
     self.stateDirectory = stateDirectory
@@ -62,33 +64,48 @@ public struct Rehearsal: Sendable {
 
   /// What is broken, in words.
   public var failure: String {
-    if let dropTable { return "an accidental DROP TABLE \(dropTable.schema).\(dropTable.table) CASCADE on \(environment.database?.name ?? "the database")" }
+    if let dropTable {
+      return
+        "an accidental DROP TABLE \(dropTable.schema).\(dropTable.table) CASCADE on \(environment.database?.name ?? "the database")"
+    }
     return "\(Self.failureWords[scenario]?.leaves ?? scenario) (\(ShellQuote.commandLine(spec.inject ?? [])))"
   }
 
   /// What the rehearsal will do, for the operator to read before saying yes.
   public var plan: [String] {
     var lines = ["This breaks \(environment.name) for real: \(failure)."]
-    if scenario == "nas-failure" { lines.append("Then the nightly runs while the NAS is away (its backups go to the fallback).") }
-    if let repair = spec.repair { lines.append("Then the repair a person would make: \(ShellQuote.commandLine(repair)).") }
+    if scenario == "nas-failure" {
+      lines.append("Then the nightly runs while the NAS is away (its backups go to the fallback).")
+    }
+    if let repair = spec.repair {
+      lines.append("Then the repair a person would make: \(ShellQuote.commandLine(repair)).")
+    }
     lines.append("Then runbooks/\(scenario).yaml recovers it; the rehearsal verifies the service and measures:")
-    lines.append("  recovery time (failure → service verified) against the RTO \(environment.objectives.map { DurationText.format($0.rto) } ?? "(none set)")")
+    lines.append(
+      "  recovery time (failure → service verified) against the RTO \(environment.objectives.map { DurationText.format($0.rto) } ?? "(none set)")"
+    )
     if let acknowledgements {
-      lines.append("  data lost: records \(acknowledgements.device) had acknowledged (\(acknowledgements.log)) that are gone, against the RPO \(environment.objectives.map { DurationText.format($0.rpo) } ?? "(none set)")")
+      lines.append(
+        "  data lost: records \(acknowledgements.device) had acknowledged (\(acknowledgements.log)) that are gone, against the RPO \(environment.objectives.map { DurationText.format($0.rpo) } ?? "(none set)")"
+      )
     } else {
       lines.append("  data lost: not measured (no rehearsal.acknowledgements in the inventory)")
     }
-    if let restore = spec.restore { lines.append("Afterwards the environment is put back: \(ShellQuote.commandLine(restore)).") }
+    if let restore = spec.restore {
+      lines.append("Afterwards the environment is put back: \(ShellQuote.commandLine(restore)).")
+    }
     return lines
   }
 
   /// Asks before breaking anything (question `confirm.rehearse`): `.done` to go on, `.declined`
   /// when the operator said no or nobody could answer.
   public func confirm(options: RunOptions, console: ConsoleOutput) async -> RunExit {
-    let prompter = Prompter(answers: options.answers, assumeYes: options.assumeYes, interactive: options.interactive, console: console)
+    let prompter = Prompter(
+      answers: options.answers, assumeYes: options.assumeYes, interactive: options.interactive, console: console)
     do {
       let answer = try await prompter.ask(
-        Question(id: "confirm.rehearse", text: "Break \(environment.name) now, for real, and recover it?", kind: .confirm))
+        Question(
+          id: "confirm.rehearse", text: "Break \(environment.name) now, for real, and recover it?", kind: .confirm))
       guard answer.value == "yes" else {
         console.line("Declined; nothing was touched.")
         return .declined
@@ -118,7 +135,9 @@ public struct Rehearsal: Sendable {
       do {
         baseline = Baseline(present: try await presentRecords(device: acknowledgements.device), at: Date())
       } catch {
-        console.error("error: before breaking anything, the database must answer (to know what it holds): \(error)\n  nothing was touched")
+        console.error(
+          "error: before breaking anything, the database must answer (to know what it holds): \(error)\n  nothing was touched"
+        )
         return .checkFailed
       }
     }
@@ -136,17 +155,21 @@ public struct Rehearsal: Sendable {
       injection = try await inject(console: console) ?? Injection(at: injected)
     } catch {
       console.error("error: the failure could not be injected: \(error)")
-      result.phases.append(.init(label: "Failure injected", kind: "injection", status: "failed", startMs: 0, durationMs: since(injected)))
+      result.phases.append(
+        .init(label: "Failure injected", kind: "injection", status: "failed", startMs: 0, durationMs: since(injected)))
       result.runState = "not started (injection failed)"
       result.checks.append("FAILED: the injection: \(error)")
       return finish(&result, console: console, exit: .stepFailed)
     }
     if let rows = injection.droppedRows {
       inputs["target_time"] = JournalTime.format(injection.at)
-      if !interactive && answers["choose.choose-restore-point"] == nil { answers["choose.choose-restore-point"] = "pitr-target" }
+      if !interactive && answers["choose.choose-restore-point"] == nil {
+        answers["choose.choose-restore-point"] = "pitr-target"
+      }
       result.failure = "\(failure) (\(rows) rows)"
     }
-    result.phases.append(.init(label: "Failure injected", kind: "injection", status: "completed", startMs: 0, durationMs: since(injected)))
+    result.phases.append(
+      .init(label: "Failure injected", kind: "injection", status: "completed", startMs: 0, durationMs: since(injected)))
     result.failureAt = JournalTime.format(injection.at)
 
     // nas-failure: the nightly runs while the NAS is away.
@@ -155,9 +178,13 @@ public struct Rehearsal: Sendable {
       console.heading("\nThe nightly runs while the NAS is away")
       let run = await inner(nightly, inputs: [:], answers: [:], base: base, interactive: false)
       result.phases.append(
-        .init(label: "Nightly during the outage (to the fallback)", kind: "outage", status: run.exit == .done ? "completed" : "failed",
+        .init(
+          label: "Nightly during the outage (to the fallback)", kind: "outage",
+          status: run.exit == .done ? "completed" : "failed",
           startMs: offset(started, from: injected), durationMs: since(started)))
-      if run.exit != .done { result.checks.append("FAILED: the nightly during the outage ended \(run.exit) (run \(run.runID ?? "?"))") }
+      if run.exit != .done {
+        result.checks.append("FAILED: the nightly during the outage ended \(run.exit) (run \(run.runID ?? "?"))")
+      }
     }
 
     // The repair a person makes (a new machine, a new NAS).
@@ -172,10 +199,16 @@ public struct Rehearsal: Sendable {
             if fields.count == 3 { answers[fields[1]] = fields[2] }
           }
         }
-        result.phases.append(.init(label: "Repair: \(Self.shortCommand(repair))", kind: "repair", status: "completed", startMs: offset(started, from: injected), durationMs: since(started)))
+        result.phases.append(
+          .init(
+            label: "Repair: \(Self.shortCommand(repair))", kind: "repair", status: "completed",
+            startMs: offset(started, from: injected), durationMs: since(started)))
       } catch {
         console.error("error: the repair failed: \(error)")
-        result.phases.append(.init(label: "Repair: \(Self.shortCommand(repair))", kind: "repair", status: "failed", startMs: offset(started, from: injected), durationMs: since(started)))
+        result.phases.append(
+          .init(
+            label: "Repair: \(Self.shortCommand(repair))", kind: "repair", status: "failed",
+            startMs: offset(started, from: injected), durationMs: since(started)))
         result.runState = "not started (repair failed)"
         result.checks.append("FAILED: the repair: \(error)")
         return finish(&result, console: console, exit: .stepFailed)
@@ -187,13 +220,16 @@ public struct Rehearsal: Sendable {
     console.heading("\nRecovering with runbooks/\(scenario).yaml")
     let recovery = await inner(runbook, inputs: inputs, answers: answers, base: base, interactive: interactive)
     result.runID = recovery.runID
-    if let runID = recovery.runID, let history = try? RunHistory.read(directory: RunDirectory(stateDirectory: stateDirectory, runID: runID).path) {
+    if let runID = recovery.runID,
+      let history = try? RunHistory.read(directory: RunDirectory(stateDirectory: stateDirectory, runID: runID).path)
+    {
       let report = RunReport.build(history: history, runbook: runbook)
       result.runState = report.state
       let runStart = history.startTime ?? injected
       for step in report.steps where step.status != "not run" {
         result.phases.append(
-          .init(label: step.title, kind: "step", status: step.status,
+          .init(
+            label: step.title, kind: "step", status: step.status,
             startMs: offset(runStart, from: injected) + step.startOffsetMs, durationMs: step.durationMs))
       }
       let end = history.lastTime ?? Date()
@@ -203,14 +239,18 @@ public struct Rehearsal: Sendable {
       result.runState = "not started (exit \(recovery.exit.rawValue))"
       result.recoveryMs = since(injected)
     }
-    if acknowledgements == nil { result.dataLossNote = "not measured (the inventory names no rehearsal.acknowledgements)" }
-    else if result.runState != "completed" { result.dataLossNote = "not measured (not recovered)" }
+    if acknowledgements == nil {
+      result.dataLossNote = "not measured (the inventory names no rehearsal.acknowledgements)"
+    } else if result.runState != "completed" {
+      result.dataLossNote = "not measured (not recovered)"
+    }
 
     // Verify, and measure what was lost.
     if result.runState == "completed" {
       await verify(&result, droppedRows: injection.droppedRows, baseline: baseline, failureAt: injection.at)
     } else {
-      result.checks.append("FAILED: the recovery run \(recovery.runID ?? "") ended \(result.runState); `nexus-dr resume` continues it")
+      result.checks.append(
+        "FAILED: the recovery run \(recovery.runID ?? "") ended \(result.runState); `nexus-dr resume` continues it")
     }
 
     // Put the environment back in its usual shape (after the measurement).
@@ -242,7 +282,9 @@ public struct Rehearsal: Sendable {
   }
 
   /// A scenario or routine runbook, run here like `nexus-dr run` would.
-  func inner(_ runbook: Runbook, inputs: [String: String], answers: [String: String], base: RunOptions, interactive: Bool) async
+  func inner(
+    _ runbook: Runbook, inputs: [String: String], answers: [String: String], base: RunOptions, interactive: Bool
+  ) async
     -> (exit: RunExit, runID: String?)
   {
     var options = base

@@ -19,22 +19,26 @@ public enum RehearsalGuard {
     // Every place production lives: its hosts' addresses, and this machine when it runs there.
     var productionHosts: [String: String] = [:]  // address -> production host role
     for host in production.hosts {
-      for address in endpoints(host, resolve: resolve, ownAddresses: ownAddresses) where productionHosts[address] == nil {
+      for address in endpoints(host, resolve: resolve, ownAddresses: ownAddresses) where productionHosts[address] == nil
+      {
         productionHosts[address] = host.name
       }
     }
     for host in environment.hosts {
       let mine = endpoints(host, resolve: resolve, ownAddresses: ownAddresses)
-      if let hit = mine.sorted().first(where: { productionHosts[$0] != nil }) {
+      if let hit = mine.sorted().first(where: { productionHosts[$0] != nil }), let production = productionHosts[hit] {
         refusals.append(
-          "\(environment.name)'s host '\(host.name)' (\(describe(host))) is production's '\(productionHosts[hit]!)' (both \(hit == "this machine" ? "run here" : "reach \(hit)"))")
+          "\(environment.name)'s host '\(host.name)' (\(describe(host))) is production's '\(production)' (both \(hit == "this machine" ? "run here" : "reach \(hit)"))"
+        )
       }
     }
     if let database = environment.database, let productionDatabase = production.database {
       let mine = databaseEndpoints(database, environment: environment, resolve: resolve, ownAddresses: ownAddresses)
-      let theirs = databaseEndpoints(productionDatabase, environment: production, resolve: resolve, ownAddresses: ownAddresses)
+      let theirs = databaseEndpoints(
+        productionDatabase, environment: production, resolve: resolve, ownAddresses: ownAddresses)
       if let hit = mine.intersection(theirs).sorted().first {
-        refusals.append("\(environment.name)'s database (\(database.host), port \(database.port ?? 5432)) is production's (\(hit))")
+        refusals.append(
+          "\(environment.name)'s database (\(database.host), port \(database.port ?? 5432)) is production's (\(hit))")
       }
     }
     return refusals
@@ -61,12 +65,17 @@ public enum RehearsalGuard {
 
   /// A database's endpoints as `address:port`; a socket directory is on the server's host
   /// (or on this machine when the server is local).
-  static func databaseEndpoints(_ database: DatabaseSpec, environment: Environment, resolve: (String) -> Set<String>,
-    ownAddresses: Set<String>) -> Set<String> {
+  static func databaseEndpoints(
+    _ database: DatabaseSpec, environment: Environment, resolve: (String) -> Set<String>,
+    ownAddresses: Set<String>
+  ) -> Set<String> {
     let port = database.port ?? 5432
     var hosts: Set<String>
     if database.host.hasPrefix("/") || database.host == "localhost" || database.host == "127.0.0.1" {
-      hosts = environment.host("server").map { endpoints($0, resolve: resolve, ownAddresses: ownAddresses) } ?? ["this machine"]
+      hosts =
+        environment.host("server").map { endpoints($0, resolve: resolve, ownAddresses: ownAddresses) } ?? [
+          "this machine"
+        ]
     } else {
       let resolved = resolve(database.host)
       hosts = resolved.isEmpty ? [database.host.lowercased()] : resolved

@@ -109,24 +109,34 @@ public enum RehearsalReport {
       }
       reason = r.reason
       hasReason = !r.reason.isEmpty
-      recovery = r.runState == "completed" ? text(r.recoveryMs) : "not recovered (\(text(r.recoveryMs)) until the run stopped)"
+      recovery =
+        r.runState == "completed" ? text(r.recoveryMs) : "not recovered (\(text(r.recoveryMs)) until the run stopped)"
       rto = r.rtoMs.map(text) ?? "none set"
-      rtoVerdict = r.rtoMet.map { $0 ? "met" : "MISSED" } ?? (r.runState != "completed" ? "MISSED (not recovered)" : "no objective in the inventory")
+      rtoVerdict =
+        r.rtoMet.map { $0 ? "met" : "MISSED" }
+        ?? (r.runState != "completed" ? "MISSED (not recovered)" : "no objective in the inventory")
       rpo = r.rpoMs.map(text) ?? "none set"
       if let loss = r.dataLoss {
-        lossText = loss.lost == 0
+        lossText =
+          loss.lost == 0
           ? "0 of \(loss.acknowledged) records \(loss.device) had acknowledged before the failure"
           : "\(loss.lost) of \(loss.acknowledged) records \(loss.device) had acknowledged before the failure, acknowledged over the \(text(loss.windowMs)) before it"
-        lossDetail = loss.acknowledgedAfter == 0
+        lossDetail =
+          loss.acknowledgedAfter == 0
           ? "No record was acknowledged between the failure and the verified service."
-          : "\(loss.acknowledgedAfter) record(s) were acknowledged between the failure and the verified service (the site still answered); \(loss.lostAfter) of them are missing" + (loss.lostAfter > 0 ? " — a restore to a point before the failure gives those up by design." : ".")
+          : "\(loss.acknowledgedAfter) record(s) were acknowledged between the failure and the verified service (the site still answered); \(loss.lostAfter) of them are missing"
+            + (loss.lostAfter > 0 ? " — a restore to a point before the failure gives those up by design." : ".")
         lossValue = "\(loss.lost) record\(loss.lost == 1 ? "" : "s")"
-        lossNote = loss.lost == 0
+        lossNote =
+          loss.lost == 0
           ? "of \(loss.acknowledged) acknowledged before the failure"
           : "of \(loss.acknowledged) acknowledged; over the \(text(loss.windowMs)) before the failure"
         rpoVerdict = r.rpoMet.map { $0 ? "met" : "MISSED" } ?? "no objective in the inventory"
         hasLossWindow = loss.lost > 0
-        lossWindow = loss.lost > 0 ? "\(loss.windowStart) – \(loss.windowEnd) (seq \(loss.lostSeqs.prefix(12).map(String.init).joined(separator: ", "))\(loss.lost > 12 ? ", …" : ""))" : ""
+        lossWindow =
+          loss.lost > 0
+          ? "\(loss.windowStart) – \(loss.windowEnd) (seq \(loss.lostSeqs.prefix(12).map(String.init).joined(separator: ", "))\(loss.lost > 12 ? ", …" : ""))"
+          : ""
       } else {
         lossText = r.dataLossNote ?? "not measured"
         lossValue = "not measured"
@@ -143,7 +153,8 @@ public enum RehearsalReport {
       // The axis: from the first lost acknowledgement (or the failure) to the recovery's end.
       let lossMs = r.dataLoss?.windowMs ?? 0
       let failureOffset: Int64 = {
-        guard let failureAt = r.failureAt.flatMap(JournalTime.parse), let injectedAt = JournalTime.parse(r.injectedAt) else { return 0 }
+        guard let failureAt = r.failureAt.flatMap(JournalTime.parse), let injectedAt = JournalTime.parse(r.injectedAt)
+        else { return 0 }
         return Int64((failureAt.timeIntervalSince(injectedAt) * 1000).rounded())
       }()
       let end = max(r.recoveryMs, r.phases.map { $0.startMs + $0.durationMs }.max() ?? 0, 1)

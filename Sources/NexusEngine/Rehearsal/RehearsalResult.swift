@@ -49,8 +49,10 @@ public struct RehearsalResult: Codable, Sendable {
     public var acknowledgedAfter: Int
     public var lostAfter: Int
 
-    public init(device: String, acknowledged: Int, lost: Int, lostSeqs: [Int64], windowStart: String, windowEnd: String,
-      windowMs: Int64, acknowledgedAfter: Int, lostAfter: Int) {
+    public init(
+      device: String, acknowledged: Int, lost: Int, lostSeqs: [Int64], windowStart: String, windowEnd: String,
+      windowMs: Int64, acknowledgedAfter: Int, lostAfter: Int
+    ) {
       self.device = device
       self.acknowledged = acknowledged
       self.lost = lost
@@ -98,8 +100,10 @@ public struct RehearsalResult: Codable, Sendable {
     return dataLoss.windowMs <= rpoMs
   }
 
-  public init(id: String, scenario: String, environment: String, operatorName: String, toolVersion: String, failure: String,
-    injectedAt: Date) {
+  public init(
+    id: String, scenario: String, environment: String, operatorName: String, toolVersion: String, failure: String,
+    injectedAt: Date
+  ) {
     self.id = id
     self.scenario = scenario
     self.environment = environment
@@ -128,8 +132,12 @@ public struct RehearsalResult: Codable, Sendable {
     } else if rtoMet == false || rpoMet == false {
       outcome = .objectiveMissed
       var missed: [String] = []
-      if rtoMet == false, let rtoMs { missed.append("recovery took \(Self.text(recoveryMs)), objective \(Self.text(rtoMs))") }
-      if rpoMet == false, let rpoMs, let dataLoss { missed.append("data lost over \(Self.text(dataLoss.windowMs)), objective \(Self.text(rpoMs))") }
+      if rtoMet == false, let rtoMs {
+        missed.append("recovery took \(Self.text(recoveryMs)), objective \(Self.text(rtoMs))")
+      }
+      if rpoMet == false, let rpoMs, let dataLoss {
+        missed.append("data lost over \(Self.text(dataLoss.windowMs)), objective \(Self.text(rpoMs))")
+      }
       reason = missed.joined(separator: "; ")
     } else {
       outcome = .passed

@@ -8,7 +8,8 @@ public enum RehearsalStore {
 
   public static func newID(scenario: String, environment: String, date: Date = Date()) -> String {
     let suffix = String(UInt32.random(in: 0..<0x10000), radix: 16)
-    return "\(JournalTime.compact(date))-\(environment)-\(scenario)-\(String(repeating: "0", count: 4 - suffix.count) + suffix)"
+    return
+      "\(JournalTime.compact(date))-\(environment)-\(scenario)-\(String(repeating: "0", count: 4 - suffix.count) + suffix)"
   }
 
   /// Writes the result and both reports; returns the HTML report's path.

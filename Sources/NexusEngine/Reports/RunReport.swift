@@ -76,7 +76,8 @@ public struct RunReport: Codable, Sendable {
       switch last?.type {
       case .stepCompleted?: status = "completed"
       case .stepSkipped?: status = "skipped"
-      case .stepFailed?: status = last?.reason != nil ? "continued" : (last?.failure == .declined ? "declined" : "failed")
+      case .stepFailed?:
+        status = last?.reason != nil ? "continued" : (last?.failure == .declined ? "declined" : "failed")
       default: status = startedRecord != nil ? "interrupted" : "not run"
       }
       let begin = startedRecord?.time ?? last?.time ?? start
@@ -102,15 +103,19 @@ public struct RunReport: Codable, Sendable {
       AnswerLine(question: $0.question ?? "", answer: $0.answer ?? "", source: $0.answerSource ?? "")
     }
     let preflight = records.compactMap(\.check)
-    let inputs = (history.started?.inputs ?? [:]).sorted { $0.key < $1.key }.map { KeyValue(key: $0.key, value: $0.value) }
+    let inputs = (history.started?.inputs ?? [:]).sorted { $0.key < $1.key }.map {
+      KeyValue(key: $0.key, value: $0.value)
+    }
     let durationMs = Int64(end.timeIntervalSince(start) * 1000)
     return RunReport(
-      runID: history.runID, runbook: history.runbookID, title: history.started?.runbookTitle ?? runbook?.title ?? history.runbookID,
+      runID: history.runID, runbook: history.runbookID,
+      title: history.started?.runbookTitle ?? runbook?.title ?? history.runbookID,
       environment: history.environment, operatorName: history.started?.operatorName ?? "?",
       machine: history.started?.machine ?? "?", toolVersion: history.started?.toolVersion ?? "?",
       state: history.state(lockHeldByThisRun: false).rawValue, started: JournalTime.format(start),
       ended: JournalTime.format(end), durationMs: durationMs, duration: DurationText.format(.milliseconds(durationMs)),
-      inputs: inputs, hostOverrides: history.allHostOverrides.joined(separator: ", "), hasHostOverrides: !history.allHostOverrides.isEmpty,
+      inputs: inputs, hostOverrides: history.allHostOverrides.joined(separator: ", "),
+      hasHostOverrides: !history.allHostOverrides.isEmpty,
       preflight: preflight, steps: lines, answers: answers,
       resumes: records.filter { $0.type == .runResumed }.count, hasPreflight: !preflight.isEmpty,
       hasAnswers: !answers.isEmpty, hasInputs: !inputs.isEmpty)

@@ -33,7 +33,8 @@ public struct Check: Sendable {
       return Check(id: name, title: "\(role) reachable, host key verified", probe: .hostReachable(role))
     }
     for role in HostRole.all where name == "\(role)-down" {
-      return Check(id: name, title: "\(role) is down (it does not answer with its known host key)", probe: .hostDown(role))
+      return Check(
+        id: name, title: "\(role) is down (it does not answer with its known host key)", probe: .hostDown(role))
     }
     if name == "database-up" {
       return Check(id: name, title: "database accepts connections", probe: .databaseUp)
@@ -41,7 +42,9 @@ public struct Check: Sendable {
     return nil
   }
 
-  public static var builtinNames: [String] { HostRole.all.flatMap { ["\($0)-reachable", "\($0)-down"] } + ["database-up"] }
+  public static var builtinNames: [String] {
+    HostRole.all.flatMap { ["\($0)-reachable", "\($0)-down"] } + ["database-up"]
+  }
 
   static let inlineKeys = ["id", "title", "host"] + CommandSpec.keys
 
@@ -50,17 +53,21 @@ public struct Check: Sendable {
     if case .scalar = value.node {
       let name = try value.string()
       guard let check = named(name) else {
-        throw value.error(.invalidValue, "unknown check '\(name)'",
-          hint: "built-in checks: \(builtinNames.joined(separator: ", ")); or write an inline check with id, host and argv")
+        throw value.error(
+          .invalidValue, "unknown check '\(name)'",
+          hint:
+            "built-in checks: \(builtinNames.joined(separator: ", ")); or write an inline check with id, host and argv")
       }
       return check
     }
     let fields = try value.fields(allowed: inlineKeys)
     let id = try fields.required("id").string()
-    let hostValue = try fields.required("host", hint: "the host the check runs on: \(HostRole.all.joined(separator: ", "))")
+    let hostValue = try fields.required(
+      "host", hint: "the host the check runs on: \(HostRole.all.joined(separator: ", "))")
     let host = try hostValue.string()
     guard HostRole.all.contains(host) else {
-      throw hostValue.error(.unknownHost, "unknown host '\(host)'", hint: YAMLValue.suggestion(for: host, among: HostRole.all))
+      throw hostValue.error(
+        .unknownHost, "unknown host '\(host)'", hint: YAMLValue.suggestion(for: host, among: HostRole.all))
     }
     let command = try CommandSpec.decode(fields, context)
     return Check(id: id, title: try fields["title"]?.string() ?? id, probe: .command(host: host, command))

@@ -1,7 +1,10 @@
 /// A step's `when`: `{{ a }} == text`, `{{ a }} != text`, or a single operand
 /// that is true unless empty, `false`, `no` or `0`.
 public struct Condition: Sendable, Hashable, CustomStringConvertible {
-  public enum Operator: String, Sendable { case equal = "==", notEqual = "!=" }
+  public enum Operator: String, Sendable {
+    case equal = "=="
+    case notEqual = "!="
+  }
 
   public var left: Template
   public var comparison: (op: Operator, right: Template)?
@@ -45,7 +48,8 @@ public struct Condition: Sendable, Hashable, CustomStringConvertible {
   public func evaluate(_ values: ReferenceValues) throws(TemplateError) -> Bool {
     var values = values
     for case .stepOutput(let step, _) in references where values.outputs[step] == nil { values.outputs[step] = [:] }
-    for case .stepOutput(let step, let key) in references where values.outputs[step]?[key] == nil && values.outputs[step]?.isEmpty == true {
+    for case .stepOutput(let step, let key) in references
+    where values.outputs[step]?[key] == nil && values.outputs[step]?.isEmpty == true {
       values.outputs[step]?[key] = ""
     }
     let left = try self.left.render(values)

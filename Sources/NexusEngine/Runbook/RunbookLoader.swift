@@ -13,7 +13,9 @@ public enum RunbookLoader {
 
   public static func load(file: String) throws(ConfigError) -> Runbook {
     guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
-      throw ConfigError(.fileUnreadable, file: file, message: "cannot read the runbook", hint: "check the path; runbooks live in runbooks/")
+      throw ConfigError(
+        .fileUnreadable, file: file, message: "cannot read the runbook",
+        hint: "check the path; runbooks live in runbooks/")
     }
     return try parse(text, file: file)
   }
@@ -33,12 +35,17 @@ public enum RunbookLoader {
         guard isIdentifier(name.replacingOccurrences(of: "_", with: "-")) else {
           throw spec.error(.invalidValue, "input name '\(name)' must be lowercase letters, digits, '-' or '_'")
         }
-        if case .scalar(let scalar) = spec.node, scalar.string.isEmpty || scalar.string == "~" || scalar.string == "null" {
+        if case .scalar(let scalar) = spec.node,
+          scalar.string.isEmpty || scalar.string == "~" || scalar.string == "null"
+        {
           inputs.append(InputSpec(name: name))
           continue
         }
         let specFields = try spec.fields(allowed: ["description", "default"])
-        inputs.append(InputSpec(name: name, description: try specFields["description"]?.string(), defaultValue: try specFields["default"]?.string()))
+        inputs.append(
+          InputSpec(
+            name: name, description: try specFields["description"]?.string(),
+            defaultValue: try specFields["default"]?.string()))
       }
     }
     let inputNames = Set(inputs.map(\.name))
@@ -54,7 +61,8 @@ public enum RunbookLoader {
       let idNode = try stepFields.required("id", hint: "every step has a stable id, e.g. id: stop-services")
       let stepID = try idNode.string()
       guard isIdentifier(stepID) else {
-        throw idNode.error(.invalidValue, "step id '\(stepID)' must be lowercase letters, digits and dashes",
+        throw idNode.error(
+          .invalidValue, "step id '\(stepID)' must be lowercase letters, digits and dashes",
           hint: "ids are stable names used by resume and --answers")
       }
       guard !ids.contains(stepID) else {
@@ -78,7 +86,8 @@ public enum RunbookLoader {
     var steps: [Step] = []
     var earlier: [String: Set<String>?] = [:]
     for (index, value) in stepValues.enumerated() {
-      let context = StepDecodingContext(stepID: ids[index], inputs: inputNames, earlier: earlier, later: Set(ids[(index + 1)...]))
+      let context = StepDecodingContext(
+        stepID: ids[index], inputs: inputNames, earlier: earlier, later: Set(ids[(index + 1)...]))
       let step = try decodeStep(value, context: context)
       earlier[step.id] = .some(step.action.definition.declaredOutputs)
       steps.append(step)
@@ -97,7 +106,8 @@ public enum RunbookLoader {
     let actionValue = try fields.required("action", hint: "actions: \(ActionRegistry.names.joined(separator: ", "))")
     let actionName = try actionValue.string()
     guard let type = ActionRegistry.type(named: actionName) else {
-      throw actionValue.error(.invalidValue, "unknown action '\(actionName)' in step '\(id)'",
+      throw actionValue.error(
+        .invalidValue, "unknown action '\(actionName)' in step '\(id)'",
         hint: YAMLValue.suggestion(for: actionName, among: ActionRegistry.names))
     }
 
@@ -105,14 +115,18 @@ public enum RunbookLoader {
     if let hostValue = fields["host"] {
       let name = try hostValue.string()
       guard HostRole.all.contains(name) else {
-        throw hostValue.error(.unknownHost, "unknown host '\(name)' in step '\(id)'", hint: YAMLValue.suggestion(for: name, among: HostRole.all))
+        throw hostValue.error(
+          .unknownHost, "unknown host '\(name)' in step '\(id)'",
+          hint: YAMLValue.suggestion(for: name, among: HostRole.all))
       }
       if type.hostUse == .forbidden {
         throw hostValue.error(.invalidValue, "action '\(actionName)' does not run on a host; remove 'host'")
       }
       host = name
     } else if type.hostUse == .required {
-      throw value.error(.missingKey, "step '\(id)' needs a 'host' for action '\(actionName)'", hint: "hosts: \(HostRole.all.joined(separator: ", "))")
+      throw value.error(
+        .missingKey, "step '\(id)' needs a 'host' for action '\(actionName)'",
+        hint: "hosts: \(HostRole.all.joined(separator: ", "))")
     }
 
     let parameters: YAMLFields
@@ -129,7 +143,9 @@ public enum RunbookLoader {
         retries = RetryPolicy(count: try retriesValue.int(), backoff: .seconds(5))
       } else {
         let retryFields = try retriesValue.fields(allowed: ["count", "backoff"])
-        retries = RetryPolicy(count: try retryFields.required("count").int(), backoff: try retryFields["backoff"]?.duration() ?? .seconds(5))
+        retries = RetryPolicy(
+          count: try retryFields.required("count").int(), backoff: try retryFields["backoff"]?.duration() ?? .seconds(5)
+        )
       }
       guard (0...20).contains(retries.count) else {
         throw retriesValue.error(.invalidValue, "retries must be between 0 and 20, got \(retries.count)")
@@ -142,7 +158,8 @@ public enum RunbookLoader {
         switch try failureValue.string() {
         case "stop": onFailure = .stop
         case "continue":
-          throw failureValue.error(.invalidValue, "on_failure: continue needs a reason",
+          throw failureValue.error(
+            .invalidValue, "on_failure: continue needs a reason",
             hint: "write on_failure: { continue: \"why going on is safe\" }")
         case let other:
           throw failureValue.error(.invalidValue, "on_failure must be stop or { continue: REASON }, got '\(other)'")
@@ -158,12 +175,14 @@ public enum RunbookLoader {
 
     var timeout: Duration?
     if let timeoutValue = fields["timeout"] {
-      timeout = try timeoutValue.duration()
-      guard timeout! > .zero else { throw timeoutValue.error(.invalidValue, "timeout must be more than zero") }
+      let value = try timeoutValue.duration()
+      guard value > .zero else { throw timeoutValue.error(.invalidValue, "timeout must be more than zero") }
+      timeout = value
     }
 
     return Step(
-      id: id, title: try fields["title"]?.string() ?? id, host: host, action: Action(name: actionName, definition: definition),
+      id: id, title: try fields["title"]?.string() ?? id, host: host,
+      action: Action(name: actionName, definition: definition),
       timeout: timeout, retries: retries, destructive: try fields["destructive"]?.bool() ?? false,
       idempotent: try fields["idempotent"]?.bool() ?? type.naturallyIdempotent,
       when: try fields["when"].map(context.condition), onFailure: onFailure, line: value.line)

@@ -28,7 +28,8 @@ public struct StepDecodingContext {
       try validate(condition.references, at: value)
       return condition
     case .failure(let error):
-      throw value.error(.invalidValue, "'when': \(error.message)",
+      throw value.error(
+        .invalidValue, "'when': \(error.message)",
         hint: "e.g. when: \"{{ steps.choose.output.choice }} == pitr\"")
     }
   }
@@ -38,29 +39,37 @@ public struct StepDecodingContext {
       switch reference {
       case .input(let name):
         guard inputs.contains(name) else {
-          throw value.error(.invalidValue, "'\(reference)' names an input the runbook does not declare",
-            hint: inputs.isEmpty ? "declare it under inputs:" : "declared inputs: \(inputs.sorted().joined(separator: ", "))")
+          throw value.error(
+            .invalidValue, "'\(reference)' names an input the runbook does not declare",
+            hint: inputs.isEmpty
+              ? "declare it under inputs:" : "declared inputs: \(inputs.sorted().joined(separator: ", "))")
         }
       case .stepOutput(let step, let key):
         if step == stepID {
-          throw value.error(.invalidValue, "step '\(stepID)' refers to its own output '\(reference)'",
+          throw value.error(
+            .invalidValue, "step '\(stepID)' refers to its own output '\(reference)'",
             hint: "a step can only use outputs of steps before it")
         }
         if later.contains(step) {
-          throw value.error(.invalidValue, "'\(reference)' refers to step '\(step)', which comes later",
+          throw value.error(
+            .invalidValue, "'\(reference)' refers to step '\(step)', which comes later",
             hint: "a step can only use outputs of steps before it; move '\(step)' earlier")
         }
         guard let outputs = earlier[step] else {
-          throw value.error(.invalidValue, "'\(reference)' refers to an unknown step '\(step)'",
-            hint: earlier.isEmpty ? "no step comes before this one" : "earlier steps: \(earlier.keys.sorted().joined(separator: ", "))")
+          throw value.error(
+            .invalidValue, "'\(reference)' refers to an unknown step '\(step)'",
+            hint: earlier.isEmpty
+              ? "no step comes before this one" : "earlier steps: \(earlier.keys.sorted().joined(separator: ", "))")
         }
         if let outputs, !outputs.contains(key) {
-          throw value.error(.invalidValue, "step '\(step)' has no output '\(key)'",
+          throw value.error(
+            .invalidValue, "step '\(step)' has no output '\(key)'",
             hint: "its outputs: \(outputs.sorted().joined(separator: ", "))")
         }
       case .environment(let key):
         guard Environment.templateKeys.contains(key) else {
-          throw value.error(.invalidValue, "'\(reference)' is not an environment value",
+          throw value.error(
+            .invalidValue, "'\(reference)' is not an environment value",
             hint: "available: \(Environment.templateKeys.sorted().map { "env.\($0)" }.joined(separator: ", "))")
         }
       }

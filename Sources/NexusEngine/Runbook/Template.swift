@@ -82,7 +82,9 @@ public enum Reference: Sendable, Hashable, CustomStringConvertible {
 
   static func parse(_ text: String) -> Result<Reference, TemplateError> {
     let parts = text.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-    let valid = parts.allSatisfy { !$0.isEmpty && $0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" } }
+    let valid = parts.allSatisfy {
+      !$0.isEmpty && $0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }
+    }
     guard valid else {
       return .failure(TemplateError(message: "'{{ \(text) }}' is not a reference", hint: referenceHint))
     }
@@ -113,7 +115,9 @@ public struct ReferenceValues: Sendable {
   public var outputs: [String: [String: String]]
   public var environment: [String: String]
 
-  public init(inputs: [String: String] = [:], outputs: [String: [String: String]] = [:], environment: [String: String] = [:]) {
+  public init(
+    inputs: [String: String] = [:], outputs: [String: [String: String]] = [:], environment: [String: String] = [:]
+  ) {
     self.inputs = inputs
     self.outputs = outputs
     self.environment = environment
@@ -126,10 +130,13 @@ public struct ReferenceValues: Sendable {
       return value
     case .stepOutput(let step, let key):
       guard let outputs = outputs[step] else {
-        throw TemplateError(message: "step '\(step)' has not run (it was skipped or failed), so \(reference) has no value")
+        throw TemplateError(
+          message: "step '\(step)' has not run (it was skipped or failed), so \(reference) has no value")
       }
       guard let value = outputs[key] else {
-        throw TemplateError(message: "step '\(step)' produced no output '\(key)'; it has: \(outputs.keys.sorted().joined(separator: ", "))")
+        throw TemplateError(
+          message:
+            "step '\(step)' produced no output '\(key)'; it has: \(outputs.keys.sorted().joined(separator: ", "))")
       }
       return value
     case .environment(let key):
@@ -169,6 +176,7 @@ extension Environment {
 
   /// Every key an environment may offer, for checking references at load.
   public static let templateKeys: Set<String> = Set([
-    "name", "nas.path", "nas.fallback", "database.name", "database.backup_role", "database.host", "database.port", "database.passfile", "attachments",
+    "name", "nas.path", "nas.fallback", "database.name", "database.backup_role", "database.host", "database.port",
+    "database.passfile", "attachments",
   ]).union(HostRole.all.flatMap { ["hosts.\($0).address", "hosts.\($0).port"] })
 }

@@ -20,7 +20,9 @@ struct DurableWriteTests {
     try #require(FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int)
   }
 
-  @Test("the file holds exactly the bytes written: empty, small, over a MiB, not UTF-8", arguments: [0, 5, 3 * 1_048_576 + 17])
+  @Test(
+    "the file holds exactly the bytes written: empty, small, over a MiB, not UTF-8",
+    arguments: [0, 5, 3 * 1_048_576 + 17])
   func content(size: Int) throws {
     let bytes = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
     let path = scratch.file("state.json")
@@ -58,7 +60,8 @@ struct DurableWriteTests {
   func failingFill() throws {
     let path = try scratch.write("copy.bin", "original\n")
     #expect(throws: Refused.self) {
-      try POSIX.durableWrite(to: path, failure: { _ in Refused() }) { (file: FileDescriptor) throws(Refused) in
+      let refuse = { (_: FileSystemError) in Refused() }
+      try POSIX.durableWrite(to: path, failure: refuse) { (file: FileDescriptor) throws(Refused) in
         _ = try? file.writeAll(Array("half of the new".utf8))
         throw Refused()
       }
@@ -71,7 +74,7 @@ struct DurableWriteTests {
   func temporaryName() throws {
     let path = scratch.file("download.bin")
     let temporary = path + ".nexus-dr-partial"
-    let seen = try POSIX.durableWrite(to: path, temporary: temporary, failure: { $0 }) {
+    let seen = try POSIX.durableWrite(to: path, temporary: temporary) {
       (file: FileDescriptor) throws(FileSystemError) -> Bool in
       _ = try? file.writeAll(Array("abc".utf8))
       return FileManager.default.fileExists(atPath: temporary) && !FileManager.default.fileExists(atPath: path)
@@ -84,7 +87,8 @@ struct DurableWriteTests {
   @Test("a temporary file a killed writer left behind is replaced, not written into")
   func leftoverTemporary() throws {
     let path = scratch.file("journal-copy")
-    let leftover = try scratch.write((POSIX.temporaryPath(for: path) as NSString).lastPathComponent, "stale bytes of a killed run, longer\n")
+    let leftover = try scratch.write(
+      (POSIX.temporaryPath(for: path) as NSString).lastPathComponent, "stale bytes of a killed run, longer\n")
     #expect(leftover == POSIX.temporaryPath(for: path))
     try POSIX.durableWrite(Array("fresh\n".utf8), to: path)
     #expect(try String(contentsOfFile: path, encoding: .utf8) == "fresh\n")
@@ -112,6 +116,8 @@ struct DurableWriteTests {
     #expect(POSIX.directory(of: "state.json") == ".")
     #expect(POSIX.temporaryPath(for: "state.json") == "./.state.json.tmp.\(POSIX.processID)")
     #expect(POSIX.directory(of: "pg_wal/RECOVERYXLOG") == "pg_wal")
-    #expect(POSIX.temporaryPath(for: "/var/lib/nexus-dr/runs/x/report.md") == "/var/lib/nexus-dr/runs/x/.report.md.tmp.\(POSIX.processID)")
+    #expect(
+      POSIX.temporaryPath(for: "/var/lib/nexus-dr/runs/x/report.md")
+        == "/var/lib/nexus-dr/runs/x/.report.md.tmp.\(POSIX.processID)")
   }
 }

@@ -17,7 +17,7 @@ struct POSIXFilesTests {
     let input = try FileDescriptor.open("/proc/self/mountinfo", .readOnly)
     defer { try? input.close() }
     let target = scratch.file("mountinfo")
-    try POSIX.durableWrite(to: target, failure: { $0 }) { (output: FileDescriptor) throws(FileSystemError) in
+    try POSIX.durableWrite(to: target) { (output: FileDescriptor) throws(FileSystemError) in
       try POSIX.copyContents(from: input, at: "/proc/self/mountinfo", size: 0, to: output, at: target)
     }
     let copied = try String(contentsOfFile: target, encoding: .utf8)
@@ -82,7 +82,8 @@ struct POSIXFilesTests {
     #expect {
       try POSIX.sync(path: scratch.file("missing"))
     } throws: { error in
-      (error as? FileSystemError).map { $0.path == scratch.file("missing") && $0.errno == .noSuchFileOrDirectory } ?? false
+      (error as? FileSystemError).map { $0.path == scratch.file("missing") && $0.errno == .noSuchFileOrDirectory }
+        ?? false
     }
   }
 

@@ -20,7 +20,10 @@ struct NASCatalogScriptTests {
       ("nas/daily/nexus_20261201.dump", "01234"),
       ("nas/daily/nexus_20261201.manifest.json", Self.manifest(file: "nexus_20261201.dump", size: 99)),
       ("nas/daily/.nexus_20261202.dump.partial", "x"),
-      ("nas/base/20261122/backup_manifest", #"{ "Files": [ { "Size": 100 }, { "Size": 23 } ], "WAL-Ranges": [ { "Timeline": 1, "Start-LSN": "0/9000028" } ] }"#),
+      (
+        "nas/base/20261122/backup_manifest",
+        #"{ "Files": [ { "Size": 100 }, { "Size": 23 } ], "WAL-Ranges": [ { "Timeline": 1, "Start-LSN": "0/9000028" } ] }"#
+      ),
       ("nas/base/20261129/base.tar.gz", "partial"),
       ("nas/wal/000000010000000000000009", "w"),
       ("nas/wal/.cluster", "7443210987654321098\n"),
@@ -51,7 +54,9 @@ struct NASCatalogScriptTests {
   func catalog() throws -> NASCatalog {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/bin/bash")
-    process.arguments = ["-c", RemoteScript.nasCatalog, "nas-catalog", fallback.path + "/wal-spool", "", root.path, fallback.path]
+    process.arguments = [
+      "-c", RemoteScript.nasCatalog, "nas-catalog", fallback.path + "/wal-spool", "", root.path, fallback.path,
+    ]
     let output = Pipe()
     process.standardOutput = output
     try process.run()
@@ -61,13 +66,17 @@ struct NASCatalogScriptTests {
     return NASCatalog.parse(String(decoding: data, as: UTF8.self))
   }
 
-  @Test("dumps by root with their manifests; base backups, complete or not; WAL, spool, history, cluster, results, config parts")
+  @Test(
+    "dumps by root with their manifests; base backups, complete or not; WAL, spool, history, cluster, results, config parts"
+  )
   func everythingInOneListing() throws {
     let catalog = try catalog()
     #expect(catalog.roots.map(\.path) == [root.path, fallback.path])
     #expect(catalog.roots.allSatisfy { $0.available != nil })
     let daily = catalog.daily(in: root.path)
-    #expect(daily.entries.map(\.name) == ["nexus_20261201.dump", "nexus_20261130.dump"], "newest first; the partial is no dump")
+    #expect(
+      daily.entries.map(\.name) == ["nexus_20261201.dump", "nexus_20261130.dump"],
+      "newest first; the partial is no dump")
     #expect(daily.entries.map(\.valid) == [false, true], "a manifest whose size differs does not make a dump valid")
     #expect(catalog.daily(in: fallback.path).entries.map(\.name) == ["nexus_20261202.dump"])
     #expect(catalog.bases.map(\.name) == ["20261122"])
@@ -76,7 +85,8 @@ struct NASCatalogScriptTests {
     #expect(catalog.incompleteBases.map(\.name) == ["20261129"])
     #expect(catalog.archiveCluster == "7443210987654321098")
     #expect(catalog.histories[2]?.parent == 1)
-    #expect(Set(catalog.segments.map(\.name)) == ["000000010000000000000009", "00000002.history", "00000001000000000000000A"])
+    #expect(
+      Set(catalog.segments.map(\.name)) == ["000000010000000000000009", "00000002.history", "00000001000000000000000A"])
     #expect(catalog.spooledSegments == 1, "the spool's dot-file is a copy in progress, not a segment")
     #expect(catalog.restoreResults.count == 1)
     #expect(catalog.newestConfigSnapshot(of: .server, in: root.path) == root.path + "/config/20261201T020000Z/server")

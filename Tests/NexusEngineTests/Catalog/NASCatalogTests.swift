@@ -1,7 +1,8 @@
 import Foundation
 import NexusBackup
-@testable import NexusEngine
 import Testing
+
+@testable import NexusEngine
 
 @Suite("Restore points")
 struct NASCatalogTests {
@@ -17,10 +18,13 @@ struct NASCatalogTests {
 
     """
 
-  @Test("the host's listing: base backups newest first with their first segment, segments with their archive time, free space")
+  @Test(
+    "the host's listing: base backups newest first with their first segment, segments with their archive time, free space"
+  )
   func parse() throws {
     let sources = NASCatalog.parse(listing)
-    #expect(sources.bases.map(\.name) == ["20261122", "20261115"], "a base backup whose manifest gives no start is not one")
+    #expect(
+      sources.bases.map(\.name) == ["20261122", "20261115"], "a base backup whose manifest gives no start is not one")
     let newest = try #require(sources.bases.first)
     #expect(newest.startSegment == "000000010000000000000009")
     #expect(newest.dataBytes == 53_000_000)
@@ -31,33 +35,37 @@ struct NASCatalogTests {
     #expect(chain.last == "00000001000000000000000A")
     #expect(sources.walBytes(chain) == 2 * 16 << 20)
     #expect(sources.archivedAt("00000001000000000000000A") == Date(timeIntervalSince1970: 1763800200.25))
-    #expect(sources.chain(from: sources.bases[1], along: 1).last == nil, "the older backup's first segment is not archived")
+    #expect(
+      sources.chain(from: sources.bases[1], along: 1).last == nil, "the older backup's first segment is not archived")
   }
 
-  @Test("history files come in the same listing; after a recovery the chain follows one timeline, and a base backup that leads to it is chosen")
+  @Test(
+    "history files come in the same listing; after a recovery the chain follows one timeline, and a base backup that leads to it is chosen"
+  )
   func timelines() throws {
     // Timeline 2 branched from 1 inside segment 0A (switch point 0/A000100).
     let history = Data("1\t0/A000100\tbefore 2026-11-22 10:00:00+00\n".utf8).base64EncodedString()
-    let sources = NASCatalog.parse(listing + """
-      wal\t00000002000000000000000A\t1763800400
-      wal\t00000002.history\t1763800399
-      history\t00000002.history\t\(history)
-      history\t00000003.history\tnot base64 at all!
-      wal\t00000002000000000000000C\t1763800600
+    let sources = NASCatalog.parse(
+      listing + """
+        wal\t00000002000000000000000A\t1763800400
+        wal\t00000002.history\t1763800399
+        history\t00000002.history\t\(history)
+        history\t00000003.history\tnot base64 at all!
+        wal\t00000002000000000000000C\t1763800600
 
-      """)
+        """)
     #expect(sources.histories[2]?.parent == 1)
     #expect(sources.archiveCluster == nil)
     #expect(NASCatalog.parse("cluster\t/nas\t7443210987654321098\n").archiveCluster == "7443210987654321098")
-    #expect(sources.timelines.timeline(at: Date(timeIntervalSince1970: 1763800300)) == 1)
-    #expect(sources.timelines.timeline(at: Date(timeIntervalSince1970: 1763800500)) == 2)
+    #expect(sources.timelines.timeline(at: Date(timeIntervalSince1970: 1_763_800_300)) == 1)
+    #expect(sources.timelines.timeline(at: Date(timeIntervalSince1970: 1_763_800_500)) == 2)
     let newest = try #require(sources.bases.first)
     // Along 2: 09 from timeline 1, then 0A from 2; 0B is missing on 2 — and 1's 0B is only .partial.
     let chain = sources.chain(from: newest, along: 2)
     #expect(chain.last == "00000002000000000000000A")
     #expect(chain.firstMissing == "00000002000000000000000B")
     #expect(sources.base(reaching: 2)?.name == "20261122")
-    #expect(sources.base(reaching: 2, before: Date(timeIntervalSince1970: 1763500000))?.name == "20261115")
+    #expect(sources.base(reaching: 2, before: Date(timeIntervalSince1970: 1_763_500_000))?.name == "20261115")
   }
 
   @Test("target times: ISO 8601 with a zone, or local wall-clock time; PostgreSQL gets UTC with a zone")
@@ -86,7 +94,8 @@ struct NASCatalogTests {
     #expect(measured.seconds == 60)
     #expect(measured.basis.contains("2026-11-22"))
     estimates.pitr = PITRTiming(
-      base: "b", baseBytes: 1_000, extractMs: 10_000, walBytes: 32 << 20, recoveryMs: 4_000, targetTime: nil, recoveredTo: nil,
+      base: "b", baseBytes: 1_000, extractMs: 10_000, walBytes: 32 << 20, recoveryMs: 4_000, targetTime: nil,
+      recoveredTo: nil,
       timeline: 2, finishedAt: "2026-11-20T10:00:00Z")
     let pitr = estimates.pointInTime(baseBytes: 2_000, walBytes: 64 << 20, decompressRate: nil)
     #expect(pitr.seconds == 20 + 8 + 9)

@@ -18,10 +18,13 @@ struct RunEngineResumeTests {
 
   /// The journal a crash in the middle of `two` leaves: `one` completed, `two` started.
   func crashedInTwo(_ fixture: EngineFixture, _ runbook: Runbook) throws -> String {
-    try fixture.crashedRun(runbook, [
-      .step(.stepStarted, "one"), .step(.stepCompleted, "one", outputs: ["word": "first", "stdout": "first", "exit_status": "0"]),
-      .step(.stepStarted, "two"),
-    ])
+    try fixture.crashedRun(
+      runbook,
+      [
+        .step(.stepStarted, "one"),
+        .step(.stepCompleted, "one", outputs: ["word": "first", "stdout": "first", "exit_status": "0"]),
+        .step(.stepStarted, "two"),
+      ])
   }
 
   @Test("after a failed step: what completed is not run again, its recorded output is reused, the rest runs")
@@ -38,7 +41,10 @@ struct RunEngineResumeTests {
     #expect(exit == .done)
     #expect(fixture.commands("server") == ["echo first", "echo 'after first'", "echo 'after first'"])
     #expect(fixture.commands("gate") == ["echo last"])
-    #expect(history.events.filter { $0.hasPrefix("step-completed") } == ["step-completed one", "step-completed two", "step-completed three"])
+    #expect(
+      history.events.filter { $0.hasPrefix("step-completed") } == [
+        "step-completed one", "step-completed two", "step-completed three",
+      ])
     #expect(history.records.contains { $0.type == .runResumed })
     #expect(history.state(lockHeldByThisRun: false) == .completed)
   }
@@ -46,7 +52,8 @@ struct RunEngineResumeTests {
   @Test("a step interrupted mid-command that is safe to run twice runs again, without a question")
   func idempotentReruns() async throws {
     let fixture = try EngineFixture()
-    let runbook = try fixture.runbook(Self.threeSteps.replacingOccurrences(of: "id: two,", with: "id: two, idempotent: true,"))
+    let runbook = try fixture.runbook(
+      Self.threeSteps.replacingOccurrences(of: "id: two,", with: "id: two, idempotent: true,"))
     let runID = try crashedInTwo(fixture, runbook)
     let (exit, history) = try await fixture.resume(runbook, runID: runID)
     #expect(exit == .done)
@@ -55,7 +62,8 @@ struct RunEngineResumeTests {
     #expect(!history.records.contains { $0.type == .answer })
   }
 
-  @Test("an interrupted step not safe to run twice asks resume.ID; unanswered, nothing runs and the run stays resumable")
+  @Test(
+    "an interrupted step not safe to run twice asks resume.ID; unanswered, nothing runs and the run stays resumable")
   func unansweredAsks() async throws {
     let fixture = try EngineFixture()
     let runbook = try fixture.runbook(Self.threeSteps)

@@ -21,16 +21,19 @@ struct RunEngineStepsTests {
     #expect(exit == .done)
     #expect(fixture.commands("server") == ["echo one"])
     #expect(fixture.commands("gate") == ["echo 'got one'"])
-    #expect(history.events == [
-      "run-started", "step-started first", "step-completed first", "step-started second", "step-completed second",
-      "run-finished",
-    ])
+    #expect(
+      history.events == [
+        "run-started", "step-started first", "step-completed first", "step-started second", "step-completed second",
+        "run-finished",
+      ])
     #expect(history.completedOutputs["first"]?["word"] == "one")
     #expect(history.completedOutputs["second"]?["stdout"] == "got one")
     #expect(history.records.last?.state == .completed)
     #expect(history.state(lockHeldByThisRun: false) == .completed)
     #expect(history.started?.steps == ["first", "second"])
-    #expect(FileManager.default.fileExists(atPath: "\(history.directory)/report.md"), "the report is written from the journal")
+    #expect(
+      FileManager.default.fileExists(atPath: "\(history.directory)/report.md"), "the report is written from the journal"
+    )
   }
 
   @Test("a step's start is in the journal, on disk, before its command runs")
@@ -53,7 +56,8 @@ struct RunEngineStepsTests {
   @Test("a step whose `when` is false is skipped and journaled; its command never runs")
   func whenFalse() async throws {
     let fixture = try EngineFixture()
-    let runbook = try fixture.runbook("""
+    let runbook = try fixture.runbook(
+      """
       runbook: conditional
       steps:
         - { id: probe, host: server, action: shell, with: { argv: [echo, "no"] } }
@@ -74,7 +78,8 @@ struct RunEngineStepsTests {
     let fixture = try EngineFixture { _, command throws(TransportError) in
       command.commandLine == "false" ? .exited(3, stderr: "disk is full\n") : EngineFixture.echo(command)
     }
-    let runbook = try fixture.runbook("""
+    let runbook = try fixture.runbook(
+      """
       runbook: stops
       steps:
         - { id: one, host: server, action: shell, with: { argv: [echo, a] } }
@@ -104,7 +109,8 @@ struct RunEngineStepsTests {
       }
       return attempt < 3 ? .exited(1, stderr: "busy\n") : .exited(0, stdout: "ok\n")
     }
-    let runbook = try fixture.runbook("""
+    let runbook = try fixture.runbook(
+      """
       runbook: flaky
       steps:
         - { id: flaky, host: gate, action: shell, retries: { count: 2, backoff: 0s }, with: { argv: [try-it] } }
@@ -120,7 +126,8 @@ struct RunEngineStepsTests {
   @Test("retries run out: the last failure stops the run")
   func retriesExhausted() async throws {
     let fixture = try EngineFixture { _, _ throws(TransportError) in .exited(1) }
-    let runbook = try fixture.runbook("""
+    let runbook = try fixture.runbook(
+      """
       runbook: broken
       steps:
         - { id: broken, host: gate, action: shell, retries: { count: 1, backoff: 0s }, with: { argv: [try-it] } }
@@ -136,7 +143,8 @@ struct RunEngineStepsTests {
     let fixture = try EngineFixture { _, command throws(TransportError) in
       command.commandLine.hasPrefix("logger") ? .exited(1) : EngineFixture.echo(command)
     }
-    let runbook = try fixture.runbook("""
+    let runbook = try fixture.runbook(
+      """
       runbook: goes-on
       steps:
         - { id: note, host: gate, action: shell, on_failure: { continue: "only a note" }, with: { argv: [logger, hi] } }
@@ -149,12 +157,15 @@ struct RunEngineStepsTests {
     #expect(history.settledSteps == ["note", "work"])
   }
 
-  @Test("a timeout is uncertain: a step not safe to run twice is not retried and stays unfinished; an idempotent one is retried")
+  @Test(
+    "a timeout is uncertain: a step not safe to run twice is not retried and stays unfinished; an idempotent one is retried"
+  )
   func timeoutIsUncertain() async throws {
     let fixture = try EngineFixture { host, command throws(TransportError) in
       throw TransportError(.timeout, host: host, detail: "no result after 1 s", command: command.displayLine)
     }
-    let once = try fixture.runbook("""
+    let once = try fixture.runbook(
+      """
       runbook: once
       steps:
         - { id: slow, host: gate, action: shell, retries: { count: 2, backoff: 0s }, with: { argv: [slow] } }
@@ -165,7 +176,8 @@ struct RunEngineStepsTests {
     #expect(history.records.first { $0.type == .stepFailed }?.failure == .uncertain)
     #expect(history.unfinishedStep == "slow", "resume must ask before running it again")
 
-    let twice = try fixture.runbook("""
+    let twice = try fixture.runbook(
+      """
       runbook: twice
       steps:
         - { id: slow, host: server, action: shell, idempotent: true, retries: { count: 2, backoff: 0s }, with: { argv: [slow] } }
@@ -175,14 +187,17 @@ struct RunEngineStepsTests {
     #expect(fixture.commands("server").count == 3)
   }
 
-  @Test("a destructive step asks confirm.ID first: unanswered or no, its command never runs", arguments: [
-    ([String: String](), RunExit.declined, RunState.interrupted, 0),
-    (["confirm.wipe": "no"], RunExit.declined, RunState.declined, 0),
-    (["confirm.wipe": "yes"], RunExit.done, RunState.completed, 1),
-  ])
+  @Test(
+    "a destructive step asks confirm.ID first: unanswered or no, its command never runs",
+    arguments: [
+      ([String: String](), RunExit.declined, RunState.interrupted, 0),
+      (["confirm.wipe": "no"], RunExit.declined, RunState.declined, 0),
+      (["confirm.wipe": "yes"], RunExit.done, RunState.completed, 1),
+    ])
   func destructive(answers: [String: String], exit expected: RunExit, state: RunState, runs: Int) async throws {
     let fixture = try EngineFixture()
-    let runbook = try fixture.runbook("""
+    let runbook = try fixture.runbook(
+      """
       runbook: wipe
       steps:
         - { id: wipe, host: gate, action: shell, destructive: true, with: { argv: [rm, -rf, /srv/old] } }
@@ -193,7 +208,8 @@ struct RunEngineStepsTests {
     #expect(history.records.last?.state == state)
     if let answer = answers["confirm.wipe"] {
       let journaled = try #require(history.records.first { $0.type == .answer })
-      #expect(journaled.question == "confirm.wipe" && journaled.answer == answer && journaled.answerSource == "answers-file")
+      #expect(
+        journaled.question == "confirm.wipe" && journaled.answer == answer && journaled.answerSource == "answers-file")
     }
   }
 
@@ -202,7 +218,8 @@ struct RunEngineStepsTests {
     let fixture = try EngineFixture { _, command throws(TransportError) in
       command.commandLine == "cat conf" ? .exited(0, stdout: "db_password = hunter2-secret\n") : .exited(0)
     }
-    let runbook = try fixture.runbook("""
+    let runbook = try fixture.runbook(
+      """
       runbook: secret
       steps:
         - { id: read, host: server, action: shell, with: { argv: [cat, conf] } }

@@ -36,7 +36,8 @@ struct JournalTests {
     completed.durationMs = 1234
     completed.bytes = 42
     try write([started(), .step(.stepStarted, "dump"), completed])
-    let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+    let lines = try String(contentsOfFile: path, encoding: .utf8).split(
+      separator: "\n", omittingEmptySubsequences: false)
     #expect(lines.count == 4 && lines.last == "", "three lines, each ended")
     let history = try read()
     #expect(history.events == ["run-started", "step-started dump", "step-completed dump"])
@@ -103,25 +104,29 @@ struct JournalTests {
     #expect(try read().settledSteps == ["check", "optional", "note"])
   }
 
-  @Test("the unfinished step", arguments: [
-    // Started, never ended: a crash or Ctrl-C.
-    ([JournalRecord.step(.stepStarted, "dump")], "dump"),
-    ([.step(.stepStarted, "dump"), .step(.stepCompleted, "dump")], nil),
-    ([.step(.stepStarted, "dump"), .step(.stepSkipped, "dump")], nil),
-    ([.step(.stepStarted, "dump"), JournalTests.failed("dump", .failed)], nil),
-    // A timeout or a lost connection: the command may have taken effect.
-    ([.step(.stepStarted, "dump"), JournalTests.failed("dump", .uncertain)], "dump"),
-    ([.step(.stepStarted, "dump"), JournalTests.failed("dump", .uncertain, reason: "only a note")], nil),
-    // A failure to be retried: the step is still under way.
-    ([.step(.stepStarted, "dump"), JournalTests.failed("dump", .failed, willRetry: true)], "dump"),
-    ([.step(.stepStarted, "one"), .step(.stepCompleted, "one"), .step(.stepStarted, "two")], "two"),
-  ] as [([JournalRecord], String?)])
+  @Test(
+    "the unfinished step",
+    arguments: [
+      // Started, never ended: a crash or Ctrl-C.
+      ([JournalRecord.step(.stepStarted, "dump")], "dump"),
+      ([.step(.stepStarted, "dump"), .step(.stepCompleted, "dump")], nil),
+      ([.step(.stepStarted, "dump"), .step(.stepSkipped, "dump")], nil),
+      ([.step(.stepStarted, "dump"), JournalTests.failed("dump", .failed)], nil),
+      // A timeout or a lost connection: the command may have taken effect.
+      ([.step(.stepStarted, "dump"), JournalTests.failed("dump", .uncertain)], "dump"),
+      ([.step(.stepStarted, "dump"), JournalTests.failed("dump", .uncertain, reason: "only a note")], nil),
+      // A failure to be retried: the step is still under way.
+      ([.step(.stepStarted, "dump"), JournalTests.failed("dump", .failed, willRetry: true)], "dump"),
+      ([.step(.stepStarted, "one"), .step(.stepCompleted, "one"), .step(.stepStarted, "two")], "two"),
+    ] as [([JournalRecord], String?)])
   func unfinished(records: [JournalRecord], expected: String?) throws {
     try write([started()] + records)
     #expect(try read().unfinishedStep == expected)
   }
 
-  static func failed(_ step: String, _ kind: StepFailure.Kind, reason: String? = nil, willRetry: Bool? = nil) -> JournalRecord {
+  static func failed(_ step: String, _ kind: StepFailure.Kind, reason: String? = nil, willRetry: Bool? = nil)
+    -> JournalRecord
+  {
     var record = JournalRecord.step(.stepFailed, step)
     record.failure = kind
     record.reason = reason
@@ -135,7 +140,9 @@ struct JournalTests {
     return record
   }
 
-  @Test("the run's state: finished as journaled; unfinished is running with the lock, interrupted without; a resume reopens it")
+  @Test(
+    "the run's state: finished as journaled; unfinished is running with the lock, interrupted without; a resume reopens it"
+  )
   func state() throws {
     try write([started()])
     #expect(try read().state(lockHeldByThisRun: true) == .running)

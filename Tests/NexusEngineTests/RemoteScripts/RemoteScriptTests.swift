@@ -34,7 +34,9 @@ struct RemoteScriptTests {
     #expect(process.terminationStatus == 0)
   }
 
-  @Test("the one durable write: the content lands under the name, no staged copy is left, a missing directory fails and leaves nothing")
+  @Test(
+    "the one durable write: the content lands under the name, no staged copy is left, a missing directory fails and leaves nothing"
+  )
   func durableWrite() throws {
     let directory = FileManager.default.temporaryDirectory.appending(path: "nexus-write-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

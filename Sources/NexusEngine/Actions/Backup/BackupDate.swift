@@ -7,15 +7,27 @@ enum BackupDate {
   static func today() -> String {
     var calendar = Calendar(identifier: .gregorian)
     calendar.timeZone = .current
-    let parts = calendar.dateComponents([.year, .month, .day], from: Date())
-    return String(format: "%04d%02d%02d", parts.year!, parts.month!, parts.day!)
+    return format(Date(), calendar)
+  }
+
+  /// `YYYYMMDD` of `date` in `calendar`'s time zone.
+  static func format(_ date: Date, _ calendar: Calendar) -> String {
+    let parts = calendar.dateComponents([.year, .month, .day], from: date)
+    return String(format: "%04d%02d%02d", parts.year ?? 1970, parts.month ?? 1, parts.day ?? 1)
+  }
+
+  /// Gregorian, in UTC: the calendar of dates without a time.
+  static var utc: Calendar {
+    var calendar = Calendar(identifier: .gregorian)
+    calendar.timeZone = TimeZone(secondsFromGMT: 0) ?? .current
+    return calendar
   }
 
   static func isValid(_ text: String) -> Bool {
-    guard text.wholeMatch(of: #/[0-9]{8}/#) != nil else { return false }
-    var calendar = Calendar(identifier: .gregorian)
-    calendar.timeZone = TimeZone(identifier: "UTC")!
-    let year = Int(text.prefix(4))!, month = Int(text.dropFirst(4).prefix(2))!, day = Int(text.suffix(2))!
+    guard text.wholeMatch(of: #/[0-9]{8}/#) != nil, let year = Int(text.prefix(4)),
+      let month = Int(text.dropFirst(4).prefix(2)), let day = Int(text.suffix(2))
+    else { return false }
+    let calendar = utc
     guard let date = calendar.date(from: DateComponents(year: year, month: month, day: day)) else { return false }
     return calendar.component(.day, from: date) == day && calendar.component(.month, from: date) == month
   }
@@ -27,7 +39,10 @@ enum BackupDate {
     guard isValid(value) else { throw StepFailure(.failed, "'\(value)' is not a date as YYYYMMDD") }
     // A date in the future would become "the newest" and make retention count back from it.
     let tomorrow = minus(today(), days: -1)
-    guard value <= tomorrow else { throw StepFailure(.failed, "the date \(value) is in the future (today is \(today())); retention would count back from it") }
+    guard value <= tomorrow else {
+      throw StepFailure(
+        .failed, "the date \(value) is in the future (today is \(today())); retention would count back from it")
+    }
     return value
   }
 }
@@ -35,12 +50,12 @@ enum BackupDate {
 extension BackupDate {
   /// `YYYYMMDD` minus `days` days.
   static func minus(_ day: String, days: Int) -> String {
-    var calendar = Calendar(identifier: .gregorian)
-    calendar.timeZone = TimeZone(identifier: "UTC")!
-    let year = Int(day.prefix(4)) ?? 1970, month = Int(day.dropFirst(4).prefix(2)) ?? 1, date = Int(day.suffix(2)) ?? 1
+    let calendar = utc
+    let year = Int(day.prefix(4)) ?? 1970
+    let month = Int(day.dropFirst(4).prefix(2)) ?? 1
+    let date = Int(day.suffix(2)) ?? 1
     let start = calendar.date(from: DateComponents(year: year, month: month, day: date)) ?? Date()
     let earlier = calendar.date(byAdding: .day, value: -days, to: start) ?? start
-    let parts = calendar.dateComponents([.year, .month, .day], from: earlier)
-    return String(format: "%04d%02d%02d", parts.year!, parts.month!, parts.day!)
+    return format(earlier, calendar)
   }
 }

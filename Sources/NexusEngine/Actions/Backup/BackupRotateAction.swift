@@ -19,10 +19,12 @@ public struct BackupRotateAction: StepAction {
 
   public init(with parameters: StepParameters<Parameter>, context: StepDecodingContext) throws(ConfigError) {
     target = try context.template(try parameters.required(.target))
-    current = try context.template(try parameters.required(.current, hint: "this run's dump: {{ steps.dump.output.dump }}"))
+    current = try context.template(
+      try parameters.required(.current, hint: "this run's dump: {{ steps.dump.output.dump }}"))
     if let node = parameters[.keep] {
-      keep = try node.int()
-      guard keep! >= 1 else { throw node.error(.invalidValue, "keep must be at least 1") }
+      let value = try node.int()
+      guard value >= 1 else { throw node.error(.invalidValue, "keep must be at least 1") }
+      keep = value
     }
     prefix = try parameters[.prefix]?.string() ?? "nexus"
   }
@@ -31,7 +33,9 @@ public struct BackupRotateAction: StepAction {
 
   public func plan(_ context: PlanContext) -> [String] {
     let base = (try? target.render(context.values)) ?? target.description
-    return ["keep the \(keep.map(String.init) ?? "retention.daily") newest \(prefix)_YYYYMMDD.dump in \(base)/daily (never the newest valid one); remove the others with their manifests and globals; nothing if this run's dump is not the newest valid one"]
+    return [
+      "keep the \(keep.map(String.init) ?? "retention.daily") newest \(prefix)_YYYYMMDD.dump in \(base)/daily (never the newest valid one); remove the others with their manifests and globals; nothing if this run's dump is not the newest valid one"
+    ]
   }
 
   public func probe(_ context: StepContext) async throws(StepFailure) -> [String] {
@@ -40,9 +44,14 @@ public struct BackupRotateAction: StepAction {
     let dumps = try await NASCatalog.load(context, roots: [base]).daily(in: base, prefix: prefix)
     var items = dumps.entries.map { RetentionPlan.Item(name: $0.name, date: $0.date, valid: $0.valid) }
     let tonight = "\(prefix)_\(BackupDate.today()).dump"
-    if !items.contains(where: { $0.name == tonight }) { items.append(.init(name: tonight, date: BackupDate.today(), valid: true)) }
+    if !items.contains(where: { $0.name == tonight }) {
+      items.append(.init(name: tonight, date: BackupDate.today(), valid: true))
+    }
     let plan = RetentionPlan.make(items: items, keep: keep ?? context.environment.retention.daily, current: tonight)
-    return ["if tonight's dump succeeds, rotation removes: " + (plan.remove.isEmpty ? "nothing" : plan.remove.map(\.name).joined(separator: ", "))]
+    return [
+      "if tonight's dump succeeds, rotation removes: "
+        + (plan.remove.isEmpty ? "nothing" : plan.remove.map(\.name).joined(separator: ", "))
+    ]
   }
 
   public func run(_ context: StepContext) async throws(StepFailure) -> StepResult {
@@ -58,12 +67,17 @@ public struct BackupRotateAction: StepAction {
     }
     if !plan.remove.isEmpty {
       let paths = plan.remove.flatMap {
-        ["\(directory)/\($0.name)", "\(directory)/\(DumpManifest.name(forDump: $0.name))", "\(directory)/\(DumpManifest.globalsName(forDump: $0.name))"]
+        [
+          "\(directory)/\($0.name)", "\(directory)/\(DumpManifest.name(forDump: $0.name))",
+          "\(directory)/\(DumpManifest.globalsName(forDump: $0.name))",
+        ]
       }
       let removal = try await context.run(HostCommand(.argv(["rm", "-f", "--"] + paths), timeout: .seconds(120)))
       guard removal.succeeded else { throw StepFailure(.failed, "removing old dumps failed: \(removal.stderrTail)") }
       context.console.line("    removed \(plan.remove.map(\.name).joined(separator: ", "))")
     }
-    return StepResult(outputs: ["kept": plan.keep.map(\.name).joined(separator: ","), "removed": plan.remove.map(\.name).joined(separator: ",")])
+    return StepResult(outputs: [
+      "kept": plan.keep.map(\.name).joined(separator: ","), "removed": plan.remove.map(\.name).joined(separator: ","),
+    ])
   }
 }

@@ -46,9 +46,12 @@ public struct BackupSizeCheckAction: StepAction {
     let others = dumps.entries.filter { $0.name != currentName && $0.valid }.map(\.size)
     let result = SizeAnomaly.evaluate(size: mine.size, others: others, band: band)
     let ratio = result.ratio.map { String(format: "%.2f", $0) } ?? "-"
-    context.console.line("    \(ByteSize(bytes: mine.size)) against a median of \(result.median.map { ByteSize(bytes: $0).description } ?? "nothing yet") (ratio \(ratio))\(result.anomalous ? ": ANOMALY" : "")")
+    context.console.line(
+      "    \(ByteSize(bytes: mine.size)) against a median of \(result.median.map { ByteSize(bytes: $0).description } ?? "nothing yet") (ratio \(ratio))\(result.anomalous ? ": ANOMALY" : "")"
+    )
     return StepResult(outputs: [
-      "anomaly": result.anomalous ? "true" : "false", "size": String(mine.size), "median": result.median.map(String.init) ?? "",
+      "anomaly": result.anomalous ? "true" : "false", "size": String(mine.size),
+      "median": result.median.map(String.init) ?? "",
       "ratio": ratio,
     ])
   }

@@ -44,9 +44,16 @@ public struct DumpManifest: Codable, Sendable, Equatable {
 
   enum CodingKeys: String, CodingKey {
     case format, database, file, tables, snapshot, compression, host, globals
-    case sizeBytes = "size_bytes", sha256, totalRows = "total_rows", walLSN = "wal_lsn"
-    case startedAt = "started_at", finishedAt = "finished_at", durationMs = "duration_ms"
-    case serverVersion = "server_version", pgDumpVersion = "pg_dump_version", verifiedWith = "verified_with"
+    case sizeBytes = "size_bytes"
+    case sha256
+    case totalRows = "total_rows"
+    case walLSN = "wal_lsn"
+    case startedAt = "started_at"
+    case finishedAt = "finished_at"
+    case durationMs = "duration_ms"
+    case serverVersion = "server_version"
+    case pgDumpVersion = "pg_dump_version"
+    case verifiedWith = "verified_with"
   }
 
   public func encoded() throws -> [UInt8] {

@@ -15,7 +15,12 @@ import NexusTransport
 /// server's disk is not offered. What is not offered is said, with the reason.
 public struct RestoreChooseAction: StepAction {
   public static let name = "restore.choose"
-  public enum Parameter: String, ParameterKey { case target, targetTime = "target_time", dataDirectory = "data_directory", serverLost = "server_lost" }
+  public enum Parameter: String, ParameterKey {
+    case target
+    case targetTime = "target_time"
+    case dataDirectory = "data_directory"
+    case serverLost = "server_lost"
+  }
   public static let hostUse = HostUse.required
   public static let naturallyIdempotent = true
 
@@ -33,7 +38,10 @@ public struct RestoreChooseAction: StepAction {
   }
 
   public var declaredOutputs: Set<String>? {
-    ["choice", "method", "source", "manifest", "base", "target_time", "timeline", "loss_since", "loss_window", "estimate", "data_directory"]
+    [
+      "choice", "method", "source", "manifest", "base", "target_time", "timeline", "loss_since", "loss_window",
+      "estimate", "data_directory",
+    ]
   }
 
   public func plan(_ context: PlanContext) -> [String] {
@@ -46,18 +54,27 @@ public struct RestoreChooseAction: StepAction {
   public func run(_ context: StepContext) async throws(StepFailure) -> StepResult {
     guard let nas = context.environment.nas else { throw StepFailure(.failed, "no nas in the inventory") }
     let root = try target.map { template throws(StepFailure) in try context.render(template) } ?? nas.path
-    let targetText = try targetTime.map { template throws(StepFailure) in try context.render(template) }?.trimmingCharacters(in: .whitespaces) ?? ""
+    let targetText =
+      try targetTime.map { template throws(StepFailure) in try context.render(template) }?.trimmingCharacters(
+        in: .whitespaces) ?? ""
     var targetDate: Date?
     if !targetText.isEmpty {
       guard let parsed = TargetTime.parse(targetText) else {
-        throw StepFailure(.failed, "target time '\(targetText)' is not a time: write 2026-11-27T14:03:00Z, 2026-11-27T15:03:00+01:00, or 2026-11-27 15:03 (local time here)")
+        throw StepFailure(
+          .failed,
+          "target time '\(targetText)' is not a time: write 2026-11-27T14:03:00Z, 2026-11-27T15:03:00+01:00, or 2026-11-27 15:03 (local time here)"
+        )
       }
-      guard parsed < Date() else { throw StepFailure(.failed, "target time \(JournalTime.display(parsed)) is in the future") }
+      guard parsed < Date() else {
+        throw StepFailure(.failed, "target time \(JournalTime.display(parsed)) is in the future")
+      }
       targetDate = parsed
     }
     let now = Date()
-    let dataDir = try await DataDirectory.resolve(try dataDirectory.map { template throws(StepFailure) in try context.render(template) }, context: context)
-    let sources = try await NASCatalog.load(context, roots: [root], spool: "\(nas.fallback)/wal-spool", dataDirectory: dataDir)
+    let dataDir = try await DataDirectory.resolve(
+      try dataDirectory.map { template throws(StepFailure) in try context.render(template) }, context: context)
+    let sources = try await NASCatalog.load(
+      context, roots: [root], spool: "\(nas.fallback)/wal-spool", dataDirectory: dataDir)
     let estimates = RestoreEstimates(sources)
     let free = sources.available.map { ByteSize(bytes: $0).description } ?? "unknown"
     var options: [ChoiceOption] = []
@@ -69,22 +86,34 @@ public struct RestoreChooseAction: StepAction {
     let serverAnswers = await Self.serverAnswers(context)
     if !serverAnswers {
       notOffered.append("a dump: PostgreSQL does not accept connections, and a logical restore needs a running server")
-    } else if let (latest, manifest) = try await Self.newestIntactDump(dumps, context: context, notOffered: &notOffered) {
+    } else if let (latest, manifest) = try await Self.newestIntactDump(dumps, context: context, notOffered: &notOffered)
+    {
       let since = JournalTime.parse(manifest.startedAt) ?? now
       let window = "everything written after \(JournalTime.display(since)) (\(Self.ago(since, now)))"
       let estimate = estimates.logical(dumpBytes: latest.size)
       let needed = await Self.databaseSize(context)
       if let needed, let available = sources.available, needed > available {
-        notOffered.append("latest dump \(latest.name): the restored database needs about \(ByteSize(bytes: needed)) next to the damaged one, \(free) free")
+        notOffered.append(
+          "latest dump \(latest.name): the restored database needs about \(ByteSize(bytes: needed)) next to the damaged one, \(free) free"
+        )
       } else {
-        options.append(ChoiceOption(id: "dump", label: "\(latest.name == dumps.entries.first?.name ? "latest" : "older") dump \(latest.name): loses \(window); about \(DurationText.about(estimate.seconds)) (\(estimate.basis))"))
+        options.append(
+          ChoiceOption(
+            id: "dump",
+            label:
+              "\(latest.name == dumps.entries.first?.name ? "latest" : "older") dump \(latest.name): loses \(window); about \(DurationText.about(estimate.seconds)) (\(estimate.basis))"
+          ))
         // A logical restore writes the whole database into WAL, which archive_command puts on the NAS.
         if let needed, let nasFree = sources.nasAvailable, needed + nas.minFree.bytes > nasFree {
-          context.console.line("    note — a logical restore archives about \(ByteSize(bytes: needed)) of WAL and the NAS has \(ByteSize(bytes: nasFree)) free (min_free \(nas.minFree)): what does not fit is spooled on the server's disk until nas-failure moves it")
+          context.console.line(
+            "    note — a logical restore archives about \(ByteSize(bytes: needed)) of WAL and the NAS has \(ByteSize(bytes: nasFree)) free (min_free \(nas.minFree)): what does not fit is spooled on the server's disk until nas-failure moves it"
+          )
         }
         outputs["dump"] = [
-          "method": "logical", "source": "\(root)/daily/\(latest.name)", "manifest": "\(root)/daily/\(DumpManifest.name(forDump: latest.name))",
-          "base": "", "target_time": "", "timeline": "", "loss_since": manifest.startedAt, "loss_window": window, "estimate": DurationText.about(estimate.seconds),
+          "method": "logical", "source": "\(root)/daily/\(latest.name)",
+          "manifest": "\(root)/daily/\(DumpManifest.name(forDump: latest.name))",
+          "base": "", "target_time": "", "timeline": "", "loss_since": manifest.startedAt, "loss_window": window,
+          "estimate": DurationText.about(estimate.seconds),
         ]
       }
     } else {
@@ -94,16 +123,22 @@ public struct RestoreChooseAction: StepAction {
     // Point in time, to the end of the archive and to the operator's target, each along the
     // timeline production was on at that time (after an earlier recovery the archive holds
     // several, and another timeline's segment of the same number is never replayed).
-    for problem in sources.historyProblems { context.console.line("    note — a timeline history file cannot be read: \(problem)") }
+    for problem in sources.historyProblems {
+      context.console.line("    note — a timeline history file cannot be read: \(problem)")
+    }
     if serverAnswers, let archived = sources.archiveCluster, let database = context.environment.database,
       let running = await HealthCheck.systemIdentifier(database), running != archived
     {
-      context.console.line("    note — the WAL archive belongs to the cluster \(archived), this server runs the cluster \(running): point in time replaces it by the archive's cluster; a dump restore keeps \(running), whose WAL the archive refuses until it has one of its own (docs/nas.md, 'The archive knows its cluster')")
+      context.console.line(
+        "    note — the WAL archive belongs to the cluster \(archived), this server runs the cluster \(running): point in time replaces it by the archive's cluster; a dump restore keeps \(running), whose WAL the archive refuses until it has one of its own (docs/nas.md, 'The archive knows its cluster')"
+      )
     }
     let timelines = sources.timelines
     let current = timelines.timeline(at: now)
     if sources.bases.first != nil, sources.base(reaching: current) == nil, let newest = sources.bases.first {
-      notOffered.append("point-in-time from base \(newest.name): it is on timeline \(newest.timeline), which does not lead to timeline \(current), the one production is on")
+      notOffered.append(
+        "point-in-time from base \(newest.name): it is on timeline \(newest.timeline), which does not lead to timeline \(current), the one production is on"
+      )
     }
     if let base = sources.base(reaching: current) {
       let chain = sources.chain(from: base, along: current)
@@ -112,36 +147,57 @@ public struct RestoreChooseAction: StepAction {
         let walBytes = sources.walBytes(chain)
         let estimate = estimates.pointInTime(baseBytes: base.bytes, walBytes: walBytes, decompressRate: rate)
         let needed = base.dataBytes + walBytes
-        let window = chain.unbroken
+        let window =
+          chain.unbroken
           ? (serverLost
             ? "what was not archived: writes after about \(JournalTime.display(lastAt)) (\(Self.ago(lastAt, now))), the last archived WAL segment; the old server's unarchived WAL is gone with it"
             : "at most what was not archived yet: writes after about \(JournalTime.display(lastAt)) (\(Self.ago(lastAt, now))); less if PostgreSQL still runs (its current WAL is archived first) or the damaged copy's pg_wal holds the rest")
           : "everything after about \(JournalTime.display(lastAt)): WAL segment \(chain.firstMissing ?? "?") is missing, so \(chain.beyondGap) later segment(s) cannot be replayed"
         if let available = sources.available, needed > available {
-          notOffered.append("point-in-time from base \(base.name): needs about \(ByteSize(bytes: needed)) for the new data directory, \(free) free (the damaged one is kept)")
+          notOffered.append(
+            "point-in-time from base \(base.name): needs about \(ByteSize(bytes: needed)) for the new data directory, \(free) free (the damaged one is kept)"
+          )
         } else {
-          options.append(ChoiceOption(id: "pitr-latest", label: "point in time, to the end of the archived WAL (base \(base.name) + \(walBytes >> 20) MiB of WAL, timeline \(current)): loses \(window); about \(DurationText.about(estimate.seconds)) (\(estimate.basis))"))
+          options.append(
+            ChoiceOption(
+              id: "pitr-latest",
+              label:
+                "point in time, to the end of the archived WAL (base \(base.name) + \(walBytes >> 20) MiB of WAL, timeline \(current)): loses \(window); about \(DurationText.about(estimate.seconds)) (\(estimate.basis))"
+            ))
           outputs["pitr-latest"] = [
-            "method": "pitr", "source": base.path, "manifest": "", "base": base.path, "target_time": "", "timeline": String(current),
-            "loss_since": JournalTime.format(lastAt), "loss_window": window, "estimate": DurationText.about(estimate.seconds),
+            "method": "pitr", "source": base.path, "manifest": "", "base": base.path, "target_time": "",
+            "timeline": String(current),
+            "loss_since": JournalTime.format(lastAt), "loss_window": window,
+            "estimate": DurationText.about(estimate.seconds),
           ]
         }
       } else {
-        notOffered.append("point-in-time from base \(base.name): its first WAL segment \(chain.firstMissing ?? base.startSegment) is not archived")
+        notOffered.append(
+          "point-in-time from base \(base.name): its first WAL segment \(chain.firstMissing ?? base.startSegment) is not archived"
+        )
       }
       // The archive forks after this base backup (an earlier recovery left the branch it
       // abandoned): each other branch is an option of its own, with its time range.
       for branch in timelines.branches(from: base.startSegment) where branch.timeline != current {
         guard let last = branch.chain.last, let lastAt = sources.archivedAt(last) else { continue }
-        let range = [branch.firstArchived, branch.lastArchived].compactMap { $0.map(JournalTime.display) }.joined(separator: " to ")
+        let range = [branch.firstArchived, branch.lastArchived].compactMap { $0.map(JournalTime.display) }.joined(
+          separator: " to ")
         let walBytes = sources.walBytes(branch.chain)
         let estimate = estimates.pointInTime(baseBytes: base.bytes, walBytes: walBytes, decompressRate: nil)
         let id = "pitr-timeline-\(branch.timeline)"
-        let window = "everything production wrote on timeline \(current) (the current one), and on timeline \(branch.timeline) after about \(JournalTime.display(lastAt))"
-        options.append(ChoiceOption(id: id, label: "point in time, to the end of timeline \(branch.timeline), a branch an earlier recovery left (archived \(range); base \(base.name)): loses \(window); about \(DurationText.about(estimate.seconds))"))
+        let window =
+          "everything production wrote on timeline \(current) (the current one), and on timeline \(branch.timeline) after about \(JournalTime.display(lastAt))"
+        options.append(
+          ChoiceOption(
+            id: id,
+            label:
+              "point in time, to the end of timeline \(branch.timeline), a branch an earlier recovery left (archived \(range); base \(base.name)): loses \(window); about \(DurationText.about(estimate.seconds))"
+          ))
         outputs[id] = [
-          "method": "pitr", "source": base.path, "manifest": "", "base": base.path, "target_time": "", "timeline": String(branch.timeline),
-          "loss_since": JournalTime.format(lastAt), "loss_window": window, "estimate": DurationText.about(estimate.seconds),
+          "method": "pitr", "source": base.path, "manifest": "", "base": base.path, "target_time": "",
+          "timeline": String(branch.timeline),
+          "loss_since": JournalTime.format(lastAt), "loss_window": window,
+          "estimate": DurationText.about(estimate.seconds),
         ]
       }
     }
@@ -157,9 +213,16 @@ public struct RestoreChooseAction: StepAction {
           let window = "everything committed after \(JournalTime.display(targetDate)) (\(Self.ago(targetDate, now)))"
           let needed = targetBase.dataBytes + walBytes
           if let available = sources.available, needed > available {
-            notOffered.append("point-in-time to \(JournalTime.display(targetDate)): needs about \(ByteSize(bytes: needed)), \(free) free")
+            notOffered.append(
+              "point-in-time to \(JournalTime.display(targetDate)): needs about \(ByteSize(bytes: needed)), \(free) free"
+            )
           } else {
-            options.append(ChoiceOption(id: "pitr-target", label: "point in time, to \(JournalTime.display(targetDate)) (base \(targetBase.name), timeline \(targetTimeline): production's then): loses \(window); about \(DurationText.about(estimate.seconds)) (\(estimate.basis))"))
+            options.append(
+              ChoiceOption(
+                id: "pitr-target",
+                label:
+                  "point in time, to \(JournalTime.display(targetDate)) (base \(targetBase.name), timeline \(targetTimeline): production's then): loses \(window); about \(DurationText.about(estimate.seconds)) (\(estimate.basis))"
+              ))
             outputs["pitr-target"] = [
               "method": "pitr", "source": targetBase.path, "manifest": "", "base": targetBase.path,
               "target_time": TargetTime.postgres(targetDate), "timeline": String(targetTimeline),
@@ -168,10 +231,14 @@ public struct RestoreChooseAction: StepAction {
             ]
           }
         } else {
-          notOffered.append("point-in-time to \(JournalTime.display(targetDate)): the WAL from base \(targetBase.name) breaks before it (segment \(chain.firstMissing ?? targetBase.startSegment) is missing)")
+          notOffered.append(
+            "point-in-time to \(JournalTime.display(targetDate)): the WAL from base \(targetBase.name) breaks before it (segment \(chain.firstMissing ?? targetBase.startSegment) is missing)"
+          )
         }
       } else {
-        notOffered.append("point-in-time to \(JournalTime.display(targetDate)): no verified base backup finished before that time leads to timeline \(targetTimeline), the one production was on then")
+        notOffered.append(
+          "point-in-time to \(JournalTime.display(targetDate)): no verified base backup finished before that time leads to timeline \(targetTimeline), the one production was on then"
+        )
       }
     }
     if sources.bases.isEmpty {
@@ -183,10 +250,13 @@ public struct RestoreChooseAction: StepAction {
       throw StepFailure(.failed, "no restore point can be offered:\n  " + notOffered.joined(separator: "\n  "))
     }
     if options.count == 1 { options[0].label += " (the only option)" }
-    let answer = try await context.ask(Question(
-      id: "choose.\(context.step.id)",
-      text: "Which restore point? Each option says what it loses.", kind: .choice(options)))
-    guard var chosen = outputs[answer.value] else { throw StepFailure(.failed, "'\(answer.value)' is not one of the options offered") }
+    let answer = try await context.ask(
+      Question(
+        id: "choose.\(context.step.id)",
+        text: "Which restore point? Each option says what it loses.", kind: .choice(options)))
+    guard var chosen = outputs[answer.value] else {
+      throw StepFailure(.failed, "'\(answer.value)' is not one of the options offered")
+    }
     chosen["choice"] = answer.value
     chosen["data_directory"] = dataDir
     context.console.line("    chosen: \(answer.value) — loses \(chosen["loss_window"] ?? "")")
@@ -199,12 +269,17 @@ public struct RestoreChooseAction: StepAction {
   }
 
   /// The newest dump whose size and sha256 match its manifest; each one that does not is said.
-  static func newestIntactDump(_ dumps: DailyDumps, context: StepContext, notOffered: inout [String]) async throws(StepFailure) -> (DailyDumps.Entry, DumpManifest)? {
+  static func newestIntactDump(_ dumps: DailyDumps, context: StepContext, notOffered: inout [String])
+    async throws(StepFailure) -> (DailyDumps.Entry, DumpManifest)?
+  {
     for entry in dumps.entries where entry.valid {
       guard let manifest = entry.manifest else { continue }
-      let digest = try await context.run(.argv(["sha256sum", "--", "\(dumps.directory)/\(entry.name)"], timeout: .seconds(3600)), quiet: true)
+      let digest = try await context.run(
+        .argv(["sha256sum", "--", "\(dumps.directory)/\(entry.name)"], timeout: .seconds(3600)), quiet: true)
       if digest.stdoutText.split(separator: " ").first.map(String.init) == manifest.sha256 { return (entry, manifest) }
-      notOffered.append("dump \(entry.name): its sha256 does not match its manifest (changed after it was written); trying the one before")
+      notOffered.append(
+        "dump \(entry.name): its sha256 does not match its manifest (changed after it was written); trying the one before"
+      )
     }
     return nil
   }
@@ -218,7 +293,8 @@ public struct RestoreChooseAction: StepAction {
   static func databaseSize(_ context: StepContext) async -> Int64? {
     guard let database = context.environment.database else { return nil }
     return try? await PGConnection.with(conninfo: database.conninfo(database: "postgres")) { connection in
-      try await connection.query("SELECT pg_database_size(\(database.name))::bigint AS size").first?.decode(Int64.self, "size")
+      try await connection.query("SELECT pg_database_size(\(database.name))::bigint AS size").first?.decode(
+        Int64.self, "size")
     }
   }
 
@@ -226,8 +302,12 @@ public struct RestoreChooseAction: StepAction {
   static func decompressionRate(_ context: StepContext, base: NASCatalog.Base) async -> Double? {
     let clock = ContinuousClock()
     let start = clock.now
-    guard let result = try? await context.run(HostCommand(
-      .argv(["sh", "-c", #"head -c 67108864 "$1/base.tar.gz" | gzip -dc 2>/dev/null | wc -c"#, "measure", base.path]), timeout: .seconds(120)), quiet: true),
+    guard
+      let result = try? await context.run(
+        HostCommand(
+          .argv([
+            "sh", "-c", #"head -c 67108864 "$1/base.tar.gz" | gzip -dc 2>/dev/null | wc -c"#, "measure", base.path,
+          ]), timeout: .seconds(120)), quiet: true),
       result.succeeded
     else { return nil }
     let seconds = Double((clock.now - start).milliseconds) / 1000

@@ -17,8 +17,13 @@ struct PITRTiming: Codable, Sendable {
 
   enum CodingKeys: String, CodingKey {
     case base, timeline
-    case baseBytes = "base_bytes", extractMs = "extract_ms", walBytes = "wal_bytes", recoveryMs = "recovery_ms"
-    case targetTime = "target_time", recoveredTo = "recovered_to", finishedAt = "finished_at"
+    case baseBytes = "base_bytes"
+    case extractMs = "extract_ms"
+    case walBytes = "wal_bytes"
+    case recoveryMs = "recovery_ms"
+    case targetTime = "target_time"
+    case recoveredTo = "recovered_to"
+    case finishedAt = "finished_at"
   }
 }
 
@@ -65,9 +70,12 @@ struct RestoreEstimates {
     let rate = decompressRate ?? 30e6
     let extract = Double(baseBytes) / rate * 1.5
     let replay = Double(walBytes) / 50e6
-    return (extract + replay + verify, decompressRate == nil
-      ? "assumed: no recovery measured yet"
-      : "decompression measured now; WAL replay assumed at 50 MB/s (no recovery measured yet)")
+    return (
+      extract + replay + verify,
+      decompressRate == nil
+        ? "assumed: no recovery measured yet"
+        : "decompression measured now; WAL replay assumed at 50 MB/s (no recovery measured yet)"
+    )
   }
 }
 

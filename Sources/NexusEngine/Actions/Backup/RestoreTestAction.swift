@@ -25,8 +25,9 @@ public struct RestoreTestAction: StepAction {
     target = try context.template(try parameters.required(.target))
     database = try parameters[.database]?.string() ?? "nexus_restore_test"
     if let node = parameters[.jobs] {
-      jobs = try node.int()
-      guard (1...64).contains(jobs!) else { throw node.error(.invalidValue, "jobs must be 1 to 64") }
+      let value = try node.int()
+      guard (1...64).contains(value) else { throw node.error(.invalidValue, "jobs must be 1 to 64") }
+      jobs = value
     }
   }
 
@@ -43,7 +44,8 @@ public struct RestoreTestAction: StepAction {
   public func run(_ context: StepContext) async throws(StepFailure) -> StepResult {
     guard let spec = context.environment.database else { throw StepFailure(.failed, "no database in the inventory") }
     guard database != spec.name, database.wholeMatch(of: #/[a-z_][a-z0-9_]*/#) != nil else {
-      throw StepFailure(.failed, "the restore test database must be a plain name other than '\(spec.name)', got '\(database)'")
+      throw StepFailure(
+        .failed, "the restore test database must be a plain name other than '\(spec.name)', got '\(database)'")
     }
     let root = try context.render(target)
     let started = Date()
@@ -60,7 +62,8 @@ public struct RestoreTestAction: StepAction {
     if !dumps.entries.contains(where: \.valid), let nas = nasPath, nas != root,
       case let onNAS = catalog.daily(in: nas), onNAS.entries.contains(where: \.valid)
     {
-      context.console.line("    no dump in \(root)/daily; testing the newest on the NAS (\(nas)), which can still be read")
+      context.console.line(
+        "    no dump in \(root)/daily; testing the newest on the NAS (\(nas)), which can still be read")
       dumps = onNAS
       source = nas
     }
@@ -68,14 +71,17 @@ public struct RestoreTestAction: StepAction {
       throw StepFailure(.failed, "no valid dump (with a matching manifest) in \(root)/daily to test")
     }
     let dumpPath = "\(source)/daily/\(latest.name)"
-    context.console.line("    testing \(latest.name) (\(ByteSize(bytes: latest.size)), \(manifest.totalRows) rows in \(manifest.tables.count) tables)")
+    context.console.line(
+      "    testing \(latest.name) (\(ByteSize(bytes: latest.size)), \(manifest.totalRows) rows in \(manifest.tables.count) tables)"
+    )
 
     var mark = clock.now
     let digest = try await context.run(.argv(["sha256sum", "--", dumpPath], timeout: context.timeout), quiet: true)
     timings["checksum"] = (clock.now - mark).milliseconds
     let checksum = digest.stdoutText.split(separator: " ").first.map(String.init) ?? ""
     var result = RestoreVerification(
-      passed: false, dump: dumpPath, dumpBytes: latest.size, database: database, startedAt: JournalTime.format(started), finishedAt: "",
+      passed: false, dump: dumpPath, dumpBytes: latest.size, database: database, startedAt: JournalTime.format(started),
+      finishedAt: "",
       checksumMatches: checksum == manifest.sha256, tablesChecked: 0, rowsChecked: 0, differences: [],
       amcheckClean: nil, amcheckOutput: nil, stagingIntact: nil, timingsMs: [:], problems: [])
 
@@ -84,14 +90,19 @@ public struct RestoreTestAction: StepAction {
       let existing: String?
       do {
         existing = try await PGConnection.with(conninfo: spec.conninfo(database: "postgres")) { connection in
-          try await connection.query("SELECT coalesce(shobj_description(oid, 'pg_database'), '') AS comment FROM pg_database WHERE datname = \(database)").first?["comment"]
+          try await connection.query(
+            "SELECT coalesce(shobj_description(oid, 'pg_database'), '') AS comment FROM pg_database WHERE datname = \(database)"
+          ).first?["comment"]
         }
       } catch {
         throw StepFailure(.failed, "cannot ask PostgreSQL whether '\(database)' exists: \(error)")
       }
       let comment = existing ?? ""
       if existing != nil, !comment.hasPrefix(Self.marker) {
-        throw StepFailure(.failed, "a database '\(database)' exists that nexus-dr did not create (its comment: '\(comment)'); it was left alone. Rename or drop it by hand, or choose another name.")
+        throw StepFailure(
+          .failed,
+          "a database '\(database)' exists that nexus-dr did not create (its comment: '\(comment)'); it was left alone. Rename or drop it by hand, or choose another name."
+        )
       }
       var cores = jobs ?? 1
       if jobs == nil {
@@ -99,8 +110,14 @@ public struct RestoreTestAction: StepAction {
         cores = max(1, Int(nproc.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 1)
       }
       mark = clock.now
-      let restore = try await context.run(HostCommand(.argv(["sh", "-c", RemoteScript.restoreTestRestore, "restore", database, dumpPath, String(cores), "\(Self.marker), started \(JournalTime.format(started))"] + spec.toolArguments()),
-        environment: spec.toolEnvironment, timeout: context.timeout))
+      let restore = try await context.run(
+        HostCommand(
+          .argv(
+            [
+              "sh", "-c", RemoteScript.restoreTestRestore, "restore", database, dumpPath, String(cores),
+              "\(Self.marker), started \(JournalTime.format(started))",
+            ] + spec.toolArguments()),
+          environment: spec.toolEnvironment, timeout: context.timeout))
       timings["restore"] = (clock.now - mark).milliseconds
       if !restore.succeeded {
         problems.append("pg_restore failed: \(restore.stderrTail.suffix(600))")
@@ -108,32 +125,44 @@ public struct RestoreTestAction: StepAction {
         mark = clock.now
         do {
           try await PGConnection.with(conninfo: spec.conninfo(database: database)) { connection in
-          result.differences = try await RestoreVerification.compareCounts(manifest, connection: connection)
-          result.tablesChecked = manifest.tables.count
-          result.rowsChecked = manifest.totalRows
-          let staging = try await connection.query("SELECT to_regclass('staging.sync_conflicts') IS NOT NULL AS conflicts, to_regclass('staging.sync_inbox') IS NOT NULL AS inbox").first
-          let conflicts = try staging?.decode(Bool.self, "conflicts") ?? false
-          let inbox = try staging?.decode(Bool.self, "inbox") ?? false
-          result.stagingIntact = conflicts && inbox && !result.differences.contains { $0.table.hasPrefix("staging.") }
+            result.differences = try await RestoreVerification.compareCounts(manifest, connection: connection)
+            result.tablesChecked = manifest.tables.count
+            result.rowsChecked = manifest.totalRows
+            let staging = try await connection.query(
+              "SELECT to_regclass('staging.sync_conflicts') IS NOT NULL AS conflicts, to_regclass('staging.sync_inbox') IS NOT NULL AS inbox"
+            ).first
+            let conflicts = try staging?.decode(Bool.self, "conflicts") ?? false
+            let inbox = try staging?.decode(Bool.self, "inbox") ?? false
+            result.stagingIntact = conflicts && inbox && !result.differences.contains { $0.table.hasPrefix("staging.") }
           }
         } catch {
           problems.append("cannot count the restored tables: \(error)")
         }
         timings["counts"] = (clock.now - mark).milliseconds
         mark = clock.now
-        let amcheck = try await context.run(HostCommand(.argv(["sh", "-c", RemoteScript.pgtool + RemoteScript.restoreTestAmcheck, "amcheck", database, String(cores)] + spec.toolArguments()), environment: spec.toolEnvironment, timeout: context.timeout), quiet: true)
+        let amcheck = try await context.run(
+          HostCommand(
+            .argv(
+              ["sh", "-c", RemoteScript.pgtool + RemoteScript.restoreTestAmcheck, "amcheck", database, String(cores)]
+                + spec.toolArguments()), environment: spec.toolEnvironment, timeout: context.timeout), quiet: true)
         timings["amcheck"] = (clock.now - mark).milliseconds
         result.amcheckClean = amcheck.succeeded
         result.amcheckOutput = String(amcheck.stdoutText.suffix(2000))
       }
       _ = try await context.run(
-        HostCommand(.argv(["dropdb", "--if-exists"] + spec.toolArguments() + [database]), environment: spec.toolEnvironment), quiet: true)
+        HostCommand(
+          .argv(["dropdb", "--if-exists"] + spec.toolArguments() + [database]), environment: spec.toolEnvironment),
+        quiet: true)
     } else {
-      problems.append("the dump's sha256 \(checksum) does not match its manifest's \(manifest.sha256): it changed after it was written; nothing was restored")
+      problems.append(
+        "the dump's sha256 \(checksum) does not match its manifest's \(manifest.sha256): it changed after it was written; nothing was restored"
+      )
     }
 
     for difference in result.differences {
-      problems.append("\(difference.table): manifest \(difference.expected.map(String.init) ?? "—"), restored \(difference.found.map(String.init) ?? "—")")
+      problems.append(
+        "\(difference.table): manifest \(difference.expected.map(String.init) ?? "—"), restored \(difference.found.map(String.init) ?? "—")"
+      )
     }
     if result.amcheckClean == false { problems.append("pg_amcheck found problems: \(result.amcheckOutput ?? "")") }
     if result.stagingIntact == false { problems.append("the staging tables are not intact") }
@@ -148,7 +177,9 @@ public struct RestoreTestAction: StepAction {
     _ = try await context.run(HostCommandLines.makeDirectories("\(root)/restore-test", subdirectories: []), quiet: true)
     let written = try await context.run(HostCommandLines.writeFile(resultPath, content: encoded), quiet: true)
     if !written.succeeded { problems.append("the result could not be written to \(resultPath): \(written.stderrTail)") }
-    context.console.line("    \(result.passed ? "PASSED" : "FAILED"): \(result.tablesChecked) tables, \(result.rowsChecked) rows; amcheck \(result.amcheckClean.map { $0 ? "clean" : "NOT clean" } ?? "not run"); result in \(resultPath)")
+    context.console.line(
+      "    \(result.passed ? "PASSED" : "FAILED"): \(result.tablesChecked) tables, \(result.rowsChecked) rows; amcheck \(result.amcheckClean.map { $0 ? "clean" : "NOT clean" } ?? "not run"); result in \(resultPath)"
+    )
     guard result.passed else {
       throw StepFailure(.failed, "the restore test failed:\n  " + problems.joined(separator: "\n  "))
     }

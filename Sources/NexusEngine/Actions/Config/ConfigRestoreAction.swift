@@ -21,7 +21,9 @@ public struct ConfigRestoreAction: StepAction {
   public var part: ConfigPart
 
   public init(with parameters: StepParameters<Parameter>, context: StepDecodingContext) throws(ConfigError) {
-    part = try parameters.choice(.part, default: .server) { "config snapshots have the parts server and gate, not '\($0)'" }
+    part = try parameters.choice(.part, default: .server) {
+      "config snapshots have the parts server and gate, not '\($0)'"
+    }
   }
 
   public var declaredOutputs: Set<String>? { ["snapshot", "files", "replaced", "secrets"] }
@@ -40,21 +42,40 @@ public struct ConfigRestoreAction: StepAction {
   public func run(_ context: StepContext) async throws(StepFailure) -> StepResult {
     guard let nas = context.environment.nas else { throw StepFailure(.failed, "no nas section in the inventory") }
     let stamp = JournalTime.compact(Date())
-    guard let config = context.environment.config else { throw StepFailure(.failed, "no config section in the inventory") }
+    guard let config = context.environment.config else {
+      throw StepFailure(.failed, "no config section in the inventory")
+    }
     let paths = part.paths(config)
-    guard !paths.isEmpty else { throw StepFailure(.failed, "the inventory's config.\(part) lists no paths: nothing may be restored") }
+    guard !paths.isEmpty else {
+      throw StepFailure(.failed, "the inventory's config.\(part) lists no paths: nothing may be restored")
+    }
     let snapshot = try await NASCatalog.newestConfigSnapshot(of: part, nas: nas.path, context: context)
     let result = try await context.run(
-      .argv(["bash", "-c", Self.script, "config-restore", snapshot, stamp] + paths.map { $0.hasSuffix("/") && $0.count > 1 ? String($0.dropLast()) : $0 }, timeout: .seconds(600)),
+      .argv(
+        ["bash", "-c", Self.script, "config-restore", snapshot, stamp]
+          + paths.map { $0.hasSuffix("/") && $0.count > 1 ? String($0.dropLast()) : $0 }, timeout: .seconds(600)),
       quiet: true)
     guard result.succeeded else { throw StepFailure(.failed, "cannot restore the configuration: \(result.stderrTail)") }
     let listing = try await SecretListing.read(snapshot: snapshot, context: context, restored: result.stdoutText)
-    context.console.line("    from \(listing.snapshot): \(listing.files) file(s), \(listing.changed) written\(listing.replaced.isEmpty ? "" : "; the host's own versions kept: \(listing.replaced.joined(separator: ", "))")")
-    if listing.unlisted { context.console.line("    this snapshot predates the list of excluded files: check the inventory's config excludes by hand") }
-    if listing.ownersFixed > 0 { context.console.line("    owners and modes set by name as recorded: \(listing.ownersFixed) file(s)") }
-    if !listing.unknownOwners.isEmpty { context.console.line("    owners this install does not know (left as copied): \(listing.unknownOwners.joined(separator: ", "))") }
+    context.console.line(
+      "    from \(listing.snapshot): \(listing.files) file(s), \(listing.changed) written\(listing.replaced.isEmpty ? "" : "; the host's own versions kept: \(listing.replaced.joined(separator: ", "))")"
+    )
+    if listing.unlisted {
+      context.console.line(
+        "    this snapshot predates the list of excluded files: check the inventory's config excludes by hand")
+    }
+    if listing.ownersFixed > 0 {
+      context.console.line("    owners and modes set by name as recorded: \(listing.ownersFixed) file(s)")
+    }
+    if !listing.unknownOwners.isEmpty {
+      context.console.line(
+        "    owners this install does not know (left as copied): \(listing.unknownOwners.joined(separator: ", "))")
+    }
     let secrets = listing.secrets
-    context.console.line(secrets.isEmpty ? "    no secret to put back" : "    secrets to put back from secure storage: \(secrets.joined(separator: ", "))")
+    context.console.line(
+      secrets.isEmpty
+        ? "    no secret to put back"
+        : "    secrets to put back from secure storage: \(secrets.joined(separator: ", "))")
     return StepResult(outputs: [
       "snapshot": listing.snapshot, "files": String(listing.files), "replaced": listing.replaced.joined(separator: ","),
       "secrets": secrets.joined(separator: ","),

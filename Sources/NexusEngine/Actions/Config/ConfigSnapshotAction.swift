@@ -47,16 +47,28 @@ public struct ConfigSnapshotAction: StepAction {
   }
 
   public func run(_ context: StepContext) async throws(StepFailure) -> StepResult {
-    guard let config = context.environment.config else { throw StepFailure(.failed, "no config section in the inventory") }
+    guard let config = context.environment.config else {
+      throw StepFailure(.failed, "no config section in the inventory")
+    }
     let root = "\(try context.render(target))/config"
     let stamp = JournalTime.compact(Date())
     // A run killed before its cleanup left its scratch directory, unredacted files in it.
-    let stale = try await context.run(.argv(["find", "/var/tmp", "-maxdepth", "1", "-name", "nexus-dr-config.*", "-mmin", "+60", "-exec", "rm", "-rf", "{}", "+"], timeout: .seconds(120)), quiet: true)
-    if !stale.succeeded { context.console.line("    warning: cannot remove old scratch directories /var/tmp/nexus-dr-config.*: \(stale.stderrTail)") }
+    let stale = try await context.run(
+      .argv(
+        [
+          "find", "/var/tmp", "-maxdepth", "1", "-name", "nexus-dr-config.*", "-mmin", "+60", "-exec", "rm", "-rf",
+          "{}", "+",
+        ], timeout: .seconds(120)), quiet: true)
+    if !stale.succeeded {
+      context.console.line(
+        "    warning: cannot remove old scratch directories /var/tmp/nexus-dr-config.*: \(stale.stderrTail)")
+    }
     // mktemp -d makes the directory 0700: the files in it are not redacted yet.
     let staging = try await context.run(.argv(["mktemp", "-d", "/var/tmp/nexus-dr-config.XXXXXX"]), quiet: true)
     let stage = staging.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
-    guard staging.succeeded, stage.hasPrefix("/var/tmp/nexus-dr-config.") else { throw StepFailure(.failed, "cannot create a scratch directory: \(staging.stderrTail)") }
+    guard staging.succeeded, stage.hasPrefix("/var/tmp/nexus-dr-config.") else {
+      throw StepFailure(.failed, "cannot create a scratch directory: \(staging.stderrTail)")
+    }
     let cleanup = HostCommand.argv(["rm", "-rf", "--", stage], timeout: .seconds(60))
 
     // Archive the paths that exist (globs expanded by the host's shell), relative to /, with the excludes.
@@ -68,7 +80,8 @@ public struct ConfigSnapshotAction: StepAction {
       guard !paths.isEmpty else { continue }
       // An inventory without the host (the server's own, when it lists only itself) has nothing to reach.
       guard context.environment.host(host) != nil else {
-        context.console.line("    \(host): not in this environment's inventory; its configuration is not in this snapshot")
+        context.console.line(
+          "    \(host): not in this environment's inventory; its configuration is not in this snapshot")
         continue
       }
       var command = HostCommand(.argv(["sh", "-c", tarScript, "config-tar", patterns] + paths), timeout: .seconds(300))
@@ -82,7 +95,9 @@ public struct ConfigSnapshotAction: StepAction {
         _ = try? await context.run(cleanup, quiet: true)
         throw StepFailure(.failed, "cannot archive the configuration on \(host): \(tar.termination) \(tar.stderrTail)")
       }
-      var unpack = HostCommand(.argv(["sh", "-c", #"mkdir -p "$1" && tar -C "$1" -xzf -"#, "config-untar", "\(stage)/\(host)"]), timeout: .seconds(300))
+      var unpack = HostCommand(
+        .argv(["sh", "-c", #"mkdir -p "$1" && tar -C "$1" -xzf -"#, "config-untar", "\(stage)/\(host)"]),
+        timeout: .seconds(300))
       unpack.stdin = tar.stdout
       let unpacked: CommandResult
       do { unpacked = try await context.run(unpack, quiet: true) } catch {
@@ -96,7 +111,8 @@ public struct ConfigSnapshotAction: StepAction {
     }
 
     let finish = RemoteScript.configSnapshotFinish
-    let arguments = ["bash", "-c", finish, "config-finish", stage, root, stamp, Redactor.detectorERE] + Redactor.sedExpressions
+    let arguments =
+      ["bash", "-c", finish, "config-finish", stage, root, stamp, Redactor.detectorERE] + Redactor.sedExpressions
     let result: CommandResult
     do { result = try await context.run(HostCommand(.argv(arguments), timeout: .seconds(300)), quiet: true) } catch {
       _ = try? await context.run(cleanup, quiet: true)
@@ -110,7 +126,10 @@ public struct ConfigSnapshotAction: StepAction {
         exitStatus: 4)
     }
     guard result.succeeded else {
-      throw StepFailure(.failed, "the config snapshot failed on \(context.step.host ?? "server"): \(result.termination) \(result.stdoutText.suffix(400)) \(result.stderrTail.suffix(400))", exitStatus: result.exitCode)
+      throw StepFailure(
+        .failed,
+        "the config snapshot failed on \(context.step.host ?? "server"): \(result.termination) \(result.stdoutText.suffix(400)) \(result.stderrTail.suffix(400))",
+        exitStatus: result.exitCode)
     }
     let line = result.stdoutText.split(separator: "\n").last.map(String.init) ?? ""
     let changed = line.hasPrefix("new ")

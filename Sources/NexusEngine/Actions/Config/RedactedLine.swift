@@ -25,7 +25,8 @@ enum RedactedLine {
       let text = candidate.drop { $0 == " " || $0 == "\t" }
       guard !before.isEmpty, text.hasPrefix(before), !text.contains(Redactor.mask) else { continue }
       var value = String(text.dropFirst(before.count)).trimmingCharacters(in: .whitespaces)
-      for suffix in [after, after.hasSuffix(",") ? String(after.dropLast()) : after] where !suffix.isEmpty && value.hasSuffix(suffix) {
+      for suffix in [after, after.hasSuffix(",") ? String(after.dropLast()) : after]
+      where !suffix.isEmpty && value.hasSuffix(suffix) {
         value = String(value.dropLast(suffix.count))
         break
       }

@@ -44,13 +44,18 @@ struct SecretListing {
 
   /// The newest snapshot of PART and what it could not hold: its `.nexus-dr-excluded`
   /// and its `KEY = [REDACTED]` settings (names only), with `restored`'s lines parsed too.
-  static func read(nas: String, part: ConfigPart, context: StepContext, restored: String = "") async throws(StepFailure) -> SecretListing {
+  static func read(nas: String, part: ConfigPart, context: StepContext, restored: String = "") async throws(StepFailure)
+    -> SecretListing
+  {
     let snapshot = try await NASCatalog.newestConfigSnapshot(of: part, nas: nas, context: context)
     return try await read(snapshot: snapshot, context: context, restored: restored)
   }
 
-  static func read(snapshot: String, context: StepContext, restored: String = "") async throws(StepFailure) -> SecretListing {
-    let listed = try await context.run(.argv(["bash", "-c", script, "secrets-list", snapshot], timeout: .seconds(120)), quiet: true)
+  static func read(snapshot: String, context: StepContext, restored: String = "") async throws(StepFailure)
+    -> SecretListing
+  {
+    let listed = try await context.run(
+      .argv(["bash", "-c", script, "secrets-list", snapshot], timeout: .seconds(120)), quiet: true)
     guard listed.succeeded else { throw StepFailure(.failed, "cannot list the secrets: \(listed.stderrTail)") }
     return SecretListing(restored + "\n" + listed.stdoutText)
   }

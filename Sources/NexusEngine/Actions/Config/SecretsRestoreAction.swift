@@ -27,7 +27,9 @@ public struct SecretsRestoreAction: StepAction {
     for path in also where !path.hasPrefix("/") {
       throw (parameters[.also] ?? parameters.owner).error(.invalidValue, "'\(path)' in also: must be an absolute path")
     }
-    part = try parameters.choice(.part, default: .server) { "config snapshots have the parts server and gate, not '\($0)'" }
+    part = try parameters.choice(.part, default: .server) {
+      "config snapshots have the parts server and gate, not '\($0)'"
+    }
   }
 
   public var declaredOutputs: Set<String>? { ["secrets", "copied", "settings"] }
@@ -54,7 +56,11 @@ public struct SecretsRestoreAction: StepAction {
       for path in listing.excluded {
         guard let data = FileManager.default.contents(atPath: directory + path) else { continue }
         let owner = listing.owners[path]
-        var write = HostCommand(.argv(["sh", "-c", Self.writeScript, "secret-write", path, owner?.user ?? "", owner?.group ?? "", owner?.mode ?? ""]), timeout: .seconds(60))
+        var write = HostCommand(
+          .argv([
+            "sh", "-c", Self.writeScript, "secret-write", path, owner?.user ?? "", owner?.group ?? "",
+            owner?.mode ?? "",
+          ]), timeout: .seconds(60))
         write.stdin = Array(data)
         let result = try await context.run(write, quiet: true)
         guard result.succeeded else { throw StepFailure(.failed, "cannot write \(path): \(result.stderrTail)") }
@@ -64,7 +70,9 @@ public struct SecretsRestoreAction: StepAction {
         guard let source = FileManager.default.contents(atPath: directory + file) else { continue }
         let stored = String(decoding: source, as: UTF8.self).split(whereSeparator: \.isNewline).map(String.init)
         let current = try await context.run(.argv(["cat", "--", file], timeout: .seconds(30)), quiet: true)
-        guard current.succeeded, !current.stdoutTruncated, let currentText = String(validating: current.stdout, as: UTF8.self) else { continue }
+        guard current.succeeded, !current.stdoutTruncated,
+          let currentText = String(validating: current.stdout, as: UTF8.self)
+        else { continue }
         var lines = currentText.components(separatedBy: "\n")
         var changed = false
         for index in lines.indices where RedactedLine.key(of: lines[index]) == key {
@@ -83,10 +91,12 @@ public struct SecretsRestoreAction: StepAction {
     }
     var missing = try await check(listing, context: context)
     if !missing.isEmpty {
-      let answer = try await context.ask(Question(
-        id: "manual.\(context.step.id)",
-        text: "Put these back from secure storage (files mode 0600; settings: replace [REDACTED] with the value):\n  " + missing.joined(separator: "\n  ") + "\nWhen it is done, answer 'done' (or 'abort' to stop here).",
-        kind: .words(["done", "abort"])))
+      let answer = try await context.ask(
+        Question(
+          id: "manual.\(context.step.id)",
+          text: "Put these back from secure storage (files mode 0600; settings: replace [REDACTED] with the value):\n  "
+            + missing.joined(separator: "\n  ") + "\nWhen it is done, answer 'done' (or 'abort' to stop here).",
+          kind: .words(["done", "abort"])))
       if answer.value == "abort" { throw StepFailure(.declined, "the operator stopped at '\(context.step.id)'") }
       missing = try await check(listing, context: context)
       guard missing.isEmpty else {
@@ -95,7 +105,10 @@ public struct SecretsRestoreAction: StepAction {
     }
     let all = listing.excluded + listing.redacted.map { "\($0.file): \($0.key)" }
     context.console.line("    \(all.count) secret(s) in place: \(all.joined(separator: ", "))")
-    return StepResult(outputs: ["secrets": all.joined(separator: ","), "copied": copied.joined(separator: ","), "settings": settings.joined(separator: ",")])
+    return StepResult(outputs: [
+      "secrets": all.joined(separator: ","), "copied": copied.joined(separator: ","),
+      "settings": settings.joined(separator: ","),
+    ])
   }
 
   /// The secrets not in place on the host: missing or empty files, settings still redacted.
@@ -104,7 +117,8 @@ public struct SecretsRestoreAction: StepAction {
     for path in listing.excluded { arguments += ["f", path] }
     for (file, key) in listing.redacted { arguments += ["s", "\(file)\t\(key)"] }
     guard !arguments.isEmpty else { return [] }
-    let result = try await context.run(.argv(["sh", "-c", Self.checkScript, "secrets-check"] + arguments, timeout: .seconds(60)), quiet: true)
+    let result = try await context.run(
+      .argv(["sh", "-c", Self.checkScript, "secrets-check"] + arguments, timeout: .seconds(60)), quiet: true)
     guard result.succeeded else { throw StepFailure(.failed, "cannot check the secrets: \(result.stderrTail)") }
     return result.stdoutText.split(whereSeparator: \.isNewline).map(String.init)
   }

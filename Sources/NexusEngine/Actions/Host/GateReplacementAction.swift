@@ -31,25 +31,28 @@ public struct GateReplacementAction: StepAction {
       context.console.line("    \(host) answers as \(name): it becomes the gate")
       return StepResult(outputs: ["replacement": "standby", "hostname": name, "address": address])
     }
-    let answer = try await context.ask(Question(
-      id: "manual.\(context.step.id)",
-      text: """
-        \(host) (\(address)) does not answer. Provision a new Raspberry Pi from the nexus-gate repository:
-        give it the address \(address), root's SSH key of nexus-dr in authorized_keys, and put its host key
-        (ssh-keyscan, checked against the fingerprint on its console) into \(context.environment.ssh.knownHosts).
-        At another address: answer abort and resume with --host \(host)=ADDRESS.
-        When it is done, answer 'done' (or 'abort' to stop here).
-        """,
-      kind: .words(["done", "abort"])))
+    let answer = try await context.ask(
+      Question(
+        id: "manual.\(context.step.id)",
+        text: """
+          \(host) (\(address)) does not answer. Provision a new Raspberry Pi from the nexus-gate repository:
+          give it the address \(address), root's SSH key of nexus-dr in authorized_keys, and put its host key
+          (ssh-keyscan, checked against the fingerprint on its console) into \(context.environment.ssh.knownHosts).
+          At another address: answer abort and resume with --host \(host)=ADDRESS.
+          When it is done, answer 'done' (or 'abort' to stop here).
+          """,
+        kind: .words(["done", "abort"])))
     if answer.value == "abort" { throw StepFailure(.declined, "the operator stopped at '\(context.step.id)'") }
     guard let name = await Self.hostname(context) else {
-      throw StepFailure(.failed, "\(host) (\(address)) still does not answer over SSH with a known host key; provision it, then resume")
+      throw StepFailure(
+        .failed, "\(host) (\(address)) still does not answer over SSH with a known host key; provision it, then resume")
     }
     return StepResult(outputs: ["replacement": "new", "hostname": name, "address": address])
   }
 
   static func hostname(_ context: StepContext) async -> String? {
-    guard let result = try? await context.run(.argv(["hostname"], timeout: .seconds(30)), quiet: true), result.succeeded else { return nil }
+    guard let result = try? await context.run(.argv(["hostname"], timeout: .seconds(30)), quiet: true), result.succeeded
+    else { return nil }
     return result.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
   }
 

@@ -20,7 +20,11 @@ enum HostCommandLines {
 
   /// `name size` for each file in a directory matching a glob (nothing when the directory is missing).
   static func list(_ directory: String, matching glob: String) -> HostCommand {
-    .argv(["sh", "-c", #"[ -d "$1" ] || exit 0; find "$1" -maxdepth 1 -type f -name "$2" -printf '%f %s\n' | sort"#, "list", directory, glob], timeout: .seconds(60))
+    .argv(
+      [
+        "sh", "-c", #"[ -d "$1" ] || exit 0; find "$1" -maxdepth 1 -type f -name "$2" -printf '%f %s\n' | sort"#,
+        "list", directory, glob,
+      ], timeout: .seconds(60))
   }
 
   static func parseListing(_ text: String) -> [(name: String, size: Int64)] {

@@ -18,7 +18,8 @@ public struct HostVerifyAction: StepAction {
   public var hostname: Template
 
   public init(with parameters: StepParameters<Parameter>, context: StepDecodingContext) throws(ConfigError) {
-    hostname = try context.template(try parameters.required(.hostname, hint: "the name the host must answer to `hostname`"))
+    hostname = try context.template(
+      try parameters.required(.hostname, hint: "the name the host must answer to `hostname`"))
   }
 
   public var declaredOutputs: Set<String>? { ["hostname", "fingerprint", "known_hosts"] }
@@ -46,8 +47,13 @@ public struct HostVerifyAction: StepAction {
       firstError = error.message
     }
     // Not trusted (or not answering): what key does it present?
-    let scan = try await context.run(.argv(["ssh-keyscan", "-T", "10", "-p", String(port), "-t", "ed25519,ecdsa,rsa", address], timeout: .seconds(60)), on: nil, quiet: true, local: true)
-    let keys = scan.stdoutText.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.hasPrefix("#") && $0.split(separator: " ").count >= 3 }
+    let scan = try await context.run(
+      .argv(
+        ["ssh-keyscan", "-T", "10", "-p", String(port), "-t", "ed25519,ecdsa,rsa", address], timeout: .seconds(60)),
+      on: nil, quiet: true, local: true)
+    let keys = scan.stdoutText.split(whereSeparator: \.isNewline).map(String.init).filter {
+      !$0.hasPrefix("#") && $0.split(separator: " ").count >= 3
+    }
     guard !keys.isEmpty else {
       throw StepFailure(.failed, "\(host) (\(address):\(port)) does not answer SSH: \(firstError)")
     }
@@ -58,50 +64,67 @@ public struct HostVerifyAction: StepAction {
       let result = try await context.run(fingerprint, on: nil, quiet: true, local: true)
       let keyType = String(line.split(separator: " ")[1])
       if let value = result.stdoutText.split(separator: " ").dropFirst().first {
-        fingerprints.append((line, String(value), KnownHosts.fileStem(keyType: keyType), KnownHosts.rank(keyType: keyType)))
+        fingerprints.append(
+          (line, String(value), KnownHosts.fileStem(keyType: keyType), KnownHosts.rank(keyType: keyType)))
       }
     }
     // In OpenSSH's order, as the SSH session asks for them: ed25519 first.
     fingerprints.sort { $0.rank < $1.rank }
     let presented = fingerprints.map { "\($0.type) \($0.fingerprint)" }.joined(separator: ", ")
     let types = fingerprints.map(\.type)
-    context.console.line("    \(host) (\(address)) is not trusted yet: \(firstError.split(separator: "\n").first ?? "")")
+    context.console.line(
+      "    \(host) (\(address)) is not trusted yet: \(firstError.split(separator: "\n").first ?? "")")
     context.console.line("    it presents: \(presented)")
-    let answer = try await context.ask(Question(
-      id: "fingerprint.\(context.step.id)",
-      text: """
-        On \(host)'s own console (not over the network), run: ssh-keygen -lf /etc/ssh/ssh_host_\(types.first ?? "ed25519")_key.pub
-        and type the fingerprint it prints (SHA256:…)\(types.count > 1 ? "; the \(types.dropFirst().joined(separator: " or ")) key's fingerprint is accepted too" : "").
-        nexus-dr trusts the new key only if a key the host presents over the network has exactly that fingerprint.
-        Or answer abort.
-        """,
-      kind: .fingerprint))
+    let answer = try await context.ask(
+      Question(
+        id: "fingerprint.\(context.step.id)",
+        text: """
+          On \(host)'s own console (not over the network), run: ssh-keygen -lf /etc/ssh/ssh_host_\(types.first ?? "ed25519")_key.pub
+          and type the fingerprint it prints (SHA256:…)\(types.count > 1 ? "; the \(types.dropFirst().joined(separator: " or ")) key's fingerprint is accepted too" : "").
+          nexus-dr trusts the new key only if a key the host presents over the network has exactly that fingerprint.
+          Or answer abort.
+          """,
+        kind: .fingerprint))
     if answer.value == "abort" { throw StepFailure(.declined, "the operator stopped at '\(context.step.id)'") }
     guard let match = fingerprints.first(where: { $0.fingerprint == answer.value }) else {
-      throw StepFailure(.failed, "\(address) presents \(presented), not \(answer.value): do not go on — it is another machine, or someone is in between. known_hosts was not changed.")
+      throw StepFailure(
+        .failed,
+        "\(address) presents \(presented), not \(answer.value): do not go on — it is another machine, or someone is in between. known_hosts was not changed."
+      )
     }
     let pattern = port == 22 ? address : "[\(address)]:\(port)"
-    let remove = try await context.run(.argv(["ssh-keygen", "-R", pattern, "-f", knownHosts], timeout: .seconds(30)), on: nil, quiet: true, local: true)
+    let remove = try await context.run(
+      .argv(["ssh-keygen", "-R", pattern, "-f", knownHosts], timeout: .seconds(30)), on: nil, quiet: true, local: true)
     guard remove.succeeded || remove.stderrTail.contains("not found") else {
       throw StepFailure(.failed, "cannot remove the old entry for \(pattern) from \(knownHosts): \(remove.stderrTail)")
     }
-    var append = HostCommand(.argv(["sh", "-c", #"umask 077; cat >> "$1" && sync "$1""#, "known-hosts", knownHosts]), timeout: .seconds(30))
+    var append = HostCommand(
+      .argv(["sh", "-c", #"umask 077; cat >> "$1" && sync "$1""#, "known-hosts", knownHosts]), timeout: .seconds(30))
     append.stdin = Array((match.line + "\n").utf8)
     let appended = try await context.run(append, on: nil, quiet: true, local: true)
-    guard appended.succeeded else { throw StepFailure(.failed, "cannot add the new key to \(knownHosts): \(appended.stderrTail)") }
-    context.console.line("    \(knownHosts): the old entry for \(pattern) replaced by \(match.fingerprint) (the previous file is kept as \(knownHosts).old)")
+    guard appended.succeeded else {
+      throw StepFailure(.failed, "cannot add the new key to \(knownHosts): \(appended.stderrTail)")
+    }
+    context.console.line(
+      "    \(knownHosts): the old entry for \(pattern) replaced by \(match.fingerprint) (the previous file is kept as \(knownHosts).old)"
+    )
     updated = "replaced"
     var result = try await answers(expected, host: host, knownHosts: updated, context: context)
     result.outputs["fingerprint"] = match.fingerprint
     return result
   }
 
-  func answers(_ expected: String, host: String, knownHosts: String, context: StepContext) async throws(StepFailure) -> StepResult {
+  func answers(_ expected: String, host: String, knownHosts: String, context: StepContext) async throws(StepFailure)
+    -> StepResult
+  {
     let result = try await context.run(.argv(["hostname"], timeout: .seconds(30)), quiet: true)
     let name = result.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
     guard result.succeeded else { throw StepFailure(.failed, "hostname failed on \(host): \(result.stderrTail)") }
     guard name == expected else {
-      throw StepFailure(.failed, "\(host) answers as '\(name)', not '\(expected)': set its hostname (hostnamectl set-hostname \(expected)) and resume")
+      throw StepFailure(
+        .failed,
+        "\(host) answers as '\(name)', not '\(expected)': set its hostname (hostnamectl set-hostname \(expected)) and resume"
+      )
     }
     context.console.line("    \(host) answers as \(name), host key trusted")
     return StepResult(outputs: ["hostname": name, "fingerprint": "", "known_hosts": knownHosts])
@@ -110,7 +133,9 @@ public struct HostVerifyAction: StepAction {
 
 extension StepContext {
   /// Runs a command on the host the step names, or with `local` on this machine (where nexus-dr runs).
-  func run(_ command: HostCommand, on host: String?, quiet: Bool, local: Bool) async throws(StepFailure) -> CommandResult {
+  func run(_ command: HostCommand, on host: String?, quiet: Bool, local: Bool) async throws(StepFailure)
+    -> CommandResult
+  {
     guard local else { return try await run(command, on: host, quiet: quiet) }
     do { return try await LocalTransport().run(command) } catch { throw StepFailure.from(error) }
   }

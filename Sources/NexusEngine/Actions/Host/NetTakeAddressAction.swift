@@ -34,7 +34,10 @@ public struct NetTakeAddressAction: StepAction {
   public func run(_ context: StepContext) async throws(StepFailure) -> StepResult {
     let value = try context.render(address)
     let result = try await context.run(.argv(["sh", "-c", Self.script, "take-address", value], timeout: .seconds(60)))
-    guard result.succeeded else { throw StepFailure(.failed, "cannot take over \(value) on \(context.step.host ?? "the host"): \(result.stderrTail)") }
+    guard result.succeeded else {
+      throw StepFailure(
+        .failed, "cannot take over \(value) on \(context.step.host ?? "the host"): \(result.stderrTail)")
+    }
     let said = result.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
     // "took over A/P on DEV" or "already here: DEV A/P"
     let words = said.split(separator: " ").map(String.init)

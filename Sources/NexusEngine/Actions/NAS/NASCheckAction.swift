@@ -44,10 +44,15 @@ public struct NASCheckAction: StepAction {
       let prepare = HostCommandLines.makeDirectories(nas.fallback, subdirectories: NASLayout.directories)
       _ = try await context.run(prepare, quiet: true)
       // The fallback is the server's own disk: filling it would stop PostgreSQL. It needs min_free too.
-      let space = try await context.run(HostCommand(.argv(["df", "-B1", "--output=avail", nas.fallback]), timeout: .seconds(30)), quiet: true)
-      let free = Int64(space.stdoutText.split(separator: "\n").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "") ?? 0
+      let space = try await context.run(
+        HostCommand(.argv(["df", "-B1", "--output=avail", nas.fallback]), timeout: .seconds(30)), quiet: true)
+      let free =
+        Int64(space.stdoutText.split(separator: "\n").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "") ?? 0
       guard free >= nas.minFree.bytes else {
-        throw StepFailure(.failed, "the NAS is not usable (\(report.summary)) and the fallback \(nas.fallback) has only \(ByteSize(bytes: free)) free, less than min_free \(nas.minFree): nothing was written, to keep the server's disk from filling")
+        throw StepFailure(
+          .failed,
+          "the NAS is not usable (\(report.summary)) and the fallback \(nas.fallback) has only \(ByteSize(bytes: free)) free, less than min_free \(nas.minFree): nothing was written, to keep the server's disk from filling"
+        )
       }
     }
     return StepResult(
@@ -93,7 +98,9 @@ struct NASProbe {
   func parse(_ output: String) -> Report {
     var values: [String: String] = [:]
     for line in output.split(separator: "\n") {
-      if let equals = line.firstIndex(of: "=") { values[String(line[..<equals])] = String(line[line.index(after: equals)...]) }
+      if let equals = line.firstIndex(of: "=") {
+        values[String(line[..<equals])] = String(line[line.index(after: equals)...])
+      }
     }
     let mount = (values["mount"] ?? "").split(separator: " ", omittingEmptySubsequences: true)
     guard mount.count >= 2 else {
@@ -104,12 +111,17 @@ struct NASProbe {
       return Report(ok: false, summary: "\(nas.path) is mounted as \(fstype), expected \(expected)", freeBytes: nil)
     }
     guard values["writable"] == "yes" else {
-      return Report(ok: false, summary: "\(nas.path) is mounted (\(fstype)) but a probe file could not be written and read back", freeBytes: nil)
+      return Report(
+        ok: false, summary: "\(nas.path) is mounted (\(fstype)) but a probe file could not be written and read back",
+        freeBytes: nil)
     }
     let free = Int64(values["free"] ?? "") ?? 0
     guard free >= nas.minFree.bytes else {
-      return Report(ok: false, summary: "\(nas.path) has \(ByteSize(bytes: free)) free, less than min_free \(nas.minFree)", freeBytes: free)
+      return Report(
+        ok: false, summary: "\(nas.path) has \(ByteSize(bytes: free)) free, less than min_free \(nas.minFree)",
+        freeBytes: free)
     }
-    return Report(ok: true, summary: "\(nas.path) mounted (\(fstype)), writable, \(ByteSize(bytes: free)) free", freeBytes: free)
+    return Report(
+      ok: true, summary: "\(nas.path) mounted (\(fstype)), writable, \(ByteSize(bytes: free)) free", freeBytes: free)
   }
 }

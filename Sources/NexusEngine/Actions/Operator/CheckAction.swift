@@ -10,7 +10,9 @@ public struct CheckAction: StepAction {
   public var check: Check
 
   public init(with parameters: StepParameters<Parameter>, context: StepDecodingContext) throws(ConfigError) {
-    check = try Check.decode(try parameters.required(.check, hint: "a check's name, e.g. gate-reachable, or {id, host, argv}"), context: context)
+    check = try Check.decode(
+      try parameters.required(.check, hint: "a check's name, e.g. gate-reachable, or {id, host, argv}"),
+      context: context)
   }
 
   public var declaredOutputs: Set<String>? { ["evidence"] }

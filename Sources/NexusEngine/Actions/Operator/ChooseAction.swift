@@ -20,7 +20,8 @@ public struct ChooseAction: StepAction {
 
   public init(with parameters: StepParameters<Parameter>, context: StepDecodingContext) throws(ConfigError) {
     text = try context.template(try parameters.required(.text, hint: "the question to ask"))
-    let optionsValue = try parameters.required(.options, hint: "a list of {id, label}, or {{ steps.ID.output.KEY }} holding a JSON list")
+    let optionsValue = try parameters.required(
+      .options, hint: "a list of {id, label}, or {{ steps.ID.output.KEY }} holding a JSON list")
     if case .scalar = optionsValue.node {
       let template = try context.template(optionsValue)
       guard !template.isLiteral else {
@@ -58,11 +59,14 @@ public struct ChooseAction: StepAction {
     case .computed(let template):
       let json = try context.render(template)
       guard let decoded = try? JSONDecoder().decode([ChoiceOption].self, from: Data(json.utf8)), !decoded.isEmpty else {
-        throw StepFailure(.failed, "the options for '\(context.step.id)' are not a JSON list of {\"id\", \"label\"}: \(json.prefix(200))")
+        throw StepFailure(
+          .failed,
+          "the options for '\(context.step.id)' are not a JSON list of {\"id\", \"label\"}: \(json.prefix(200))")
       }
       list = decoded
     }
-    let answer = try await context.ask(Question(id: "choose.\(context.step.id)", text: try context.render(text), kind: .choice(list)))
+    let answer = try await context.ask(
+      Question(id: "choose.\(context.step.id)", text: try context.render(text), kind: .choice(list)))
     let label = list.first { $0.id == answer.value }?.label ?? answer.value
     return StepResult(outputs: ["choice": answer.value, "label": label])
   }

@@ -18,11 +18,14 @@ public struct ConfirmAction: StepAction {
   public var declaredOutputs: Set<String>? { ["answer"] }
 
   public func plan(_ context: PlanContext) -> [String] {
-    ["ask for confirmation (question confirm.\(context.step.id)): \((try? text.render(context.values)) ?? text.description)"]
+    [
+      "ask for confirmation (question confirm.\(context.step.id)): \((try? text.render(context.values)) ?? text.description)"
+    ]
   }
 
   public func run(_ context: StepContext) async throws(StepFailure) -> StepResult {
-    let answer = try await Confirmation.ask(id: "confirm.\(context.step.id)", text: try context.render(text), context: context)
+    let answer = try await Confirmation.ask(
+      id: "confirm.\(context.step.id)", text: try context.render(text), context: context)
     return StepResult(outputs: ["answer": answer])
   }
 }

@@ -45,7 +45,9 @@ public struct ShellAction: StepAction {
 
   public func plan(_ context: PlanContext) -> [String] {
     var lines = ["run on \(context.step.host ?? "?"): \(command.display(context.values))"]
-    if command.expectedExit != [0] { lines.append("expect exit status \(command.expectedExit.sorted().map(String.init).joined(separator: ", "))") }
+    if command.expectedExit != [0] {
+      lines.append("expect exit status \(command.expectedExit.sorted().map(String.init).joined(separator: ", "))")
+    }
     return lines
   }
 
@@ -67,7 +69,9 @@ public struct ShellAction: StepAction {
       for (key, value) in object {
         if let string = value as? String {
           outputs[key] = string
-        } else if let data = try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed, .sortedKeys]) {
+        } else if let data = try? JSONSerialization.data(
+          withJSONObject: value, options: [.fragmentsAllowed, .sortedKeys])
+        {
           outputs[key] = String(decoding: data, as: UTF8.self)
         }
       }
@@ -82,6 +86,7 @@ public struct ShellAction: StepAction {
     // Set last, so neither a JSON key nor a capture can hide them.
     outputs["exit_status"] = String(code)
     outputs["stdout"] = String(result.stdoutText.suffix(4096)).trimmingCharacters(in: .newlines)
-    return StepResult(outputs: outputs, exitStatus: code, command: hostCommand.displayLine, bytes: Int64(result.stdout.count))
+    return StepResult(
+      outputs: outputs, exitStatus: code, command: hostCommand.displayLine, bytes: Int64(result.stdout.count))
   }
 }

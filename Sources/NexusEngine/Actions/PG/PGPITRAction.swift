@@ -17,7 +17,15 @@ import NexusTransport
 /// A directory without a marker is never removed.
 public struct PGPITRAction: StepAction {
   public static let name = "pg.pitr"
-  public enum Parameter: String, ParameterKey { case base, targetTime = "target_time", timeline, dataDirectory = "data_directory", service, nexusDr = "nexus_dr", replaces }
+  public enum Parameter: String, ParameterKey {
+    case base
+    case targetTime = "target_time"
+    case timeline
+    case dataDirectory = "data_directory"
+    case service
+    case nexusDr = "nexus_dr"
+    case replaces
+  }
   public static let hostUse = HostUse.required
   public static let naturallyIdempotent = true
 
@@ -45,10 +53,13 @@ public struct PGPITRAction: StepAction {
   static let extracting = "nexus-dr-extracting"
   static let recovering = "nexus-dr-recovering"
   static let recovered = "nexus-dr-recovered"
-  static let settings = ["restore_command", "recovery_target_time", "recovery_target_action", "recovery_target_timeline"]
+  static let settings = [
+    "restore_command", "recovery_target_time", "recovery_target_action", "recovery_target_timeline",
+  ]
 
   public init(with parameters: StepParameters<Parameter>, context: StepDecodingContext) throws(ConfigError) {
-    base = try context.template(try parameters.required(.base, hint: "the base backup directory: {{ steps.choose.output.base }}"))
+    base = try context.template(
+      try parameters.required(.base, hint: "the base backup directory: {{ steps.choose.output.base }}"))
     targetTime = try parameters[.targetTime].map(context.template)
     timeline = try parameters[.timeline].map(context.template)
     dataDirectory = try parameters[.dataDirectory].map(context.template)
@@ -57,7 +68,9 @@ public struct PGPITRAction: StepAction {
     replaces = try parameters.choice(.replaces, default: .damaged) { "replaces is damaged or new-cluster, not '\($0)'" }
   }
 
-  public var declaredOutputs: Set<String>? { ["aside", "data_directory", "timeline", "followed_timeline", "recovered_to", "wal_replayed"] }
+  public var declaredOutputs: Set<String>? {
+    ["aside", "data_directory", "timeline", "followed_timeline", "recovered_to", "wal_replayed"]
+  }
 
   public func plan(_ context: PlanContext) -> [String] {
     let source = (try? base.render(context.values)) ?? base.description
@@ -80,38 +93,53 @@ public struct PGPITRAction: StepAction {
     }
     let basePath = try context.render(base)
     let target = try targetTime.map { template throws(StepFailure) in try context.render(template) } ?? ""
-    let data = try await DataDirectory.resolve(try dataDirectory.map { template throws(StepFailure) in try context.render(template) }, context: context)
+    let data = try await DataDirectory.resolve(
+      try dataDirectory.map { template throws(StepFailure) in try context.render(template) }, context: context)
     let clock = ContinuousClock()
     try await NASCatalog.requireMountedNAS(holding: basePath, context: context)
 
     let root = URL(fileURLWithPath: basePath).deletingLastPathComponent().deletingLastPathComponent().path
-    let sources = try await NASCatalog.load(context, roots: [root], spool: "\(nas.fallback)/wal-spool", dataDirectory: data)
+    let sources = try await NASCatalog.load(
+      context, roots: [root], spool: "\(nas.fallback)/wal-spool", dataDirectory: data)
     guard let baseInfo = sources.bases.first(where: { $0.path == basePath }) else {
       throw StepFailure(.failed, "\(basePath) is not a verified base backup (no backup_manifest with a start)")
     }
-    let timelineText = try timeline.map { template throws(StepFailure) in try context.render(template) }?.trimmingCharacters(in: .whitespaces) ?? ""
+    let timelineText =
+      try timeline.map { template throws(StepFailure) in try context.render(template) }?.trimmingCharacters(
+        in: .whitespaces) ?? ""
     let recoveryTimeline: Int
     if timelineText.isEmpty {
       recoveryTimeline = sources.timelines.timeline(at: TargetTime.parse(target) ?? Date())
     } else {
-      guard let parsed = Int(timelineText), parsed >= 1 else { throw StepFailure(.failed, "timeline '\(timelineText)' is not a timeline number") }
+      guard let parsed = Int(timelineText), parsed >= 1 else {
+        throw StepFailure(.failed, "timeline '\(timelineText)' is not a timeline number")
+      }
       recoveryTimeline = parsed
     }
     if let unreachable = sources.timelines.unreachable(from: baseInfo.startSegment, along: recoveryTimeline) {
-      throw StepFailure(.failed, "base backup \(baseInfo.name) cannot be recovered along timeline \(recoveryTimeline): \(unreachable); nothing was changed — choose again (nexus-dr resume answers the question anew after abort)")
+      throw StepFailure(
+        .failed,
+        "base backup \(baseInfo.name) cannot be recovered along timeline \(recoveryTimeline): \(unreachable); nothing was changed — choose again (nexus-dr resume answers the question anew after abort)"
+      )
     }
     let chain = sources.chain(from: baseInfo, along: recoveryTimeline)
 
     var (state, marker) = try await probe(data, context: context)
     var aside = marker.aside
     if state == "damaged", let outputs = try await recoveredByThisRun(data, context: context) {
-      context.console.line("    this run already recovered \(data) (timeline \(outputs["timeline"] ?? "?")); nothing to do again")
+      context.console.line(
+        "    this run already recovered \(data) (timeline \(outputs["timeline"] ?? "?")); nothing to do again")
       return StepResult(outputs: outputs)
     }
     // An earlier attempt (another run, or this one before the operator chose again) with
     // another base backup or target: ours (it has the marker), never promoted — redo it.
-    if state == "recovering", marker.base != basePath || marker.target != target || (!marker.timeline.isEmpty && marker.timeline != String(recoveryTimeline)) {
-      context.console.line("    the data directory holds an earlier recovery attempt (base \(marker.base.isEmpty ? "?" : marker.base), target \(marker.target.isEmpty ? "end of the archive" : marker.target)); it never finished: starting again with this choice")
+    if state == "recovering",
+      marker.base != basePath || marker.target != target
+        || (!marker.timeline.isEmpty && marker.timeline != String(recoveryTimeline))
+    {
+      context.console.line(
+        "    the data directory holds an earlier recovery attempt (base \(marker.base.isEmpty ? "?" : marker.base), target \(marker.target.isEmpty ? "end of the archive" : marker.target)); it never finished: starting again with this choice"
+      )
       state = "extracting"
     }
     var extractMs: Int64?
@@ -119,33 +147,46 @@ public struct PGPITRAction: StepAction {
       if replaces == .damaged {
         try await archiveCurrentWAL(database, context: context)
       } else {
-        context.console.line("    the cluster in \(data) is the new install's own: none of its WAL is archived or replayed")
+        context.console.line(
+          "    the cluster in \(data) is the new install's own: none of its WAL is archived or replayed")
       }
       try await stopPostgres(data, context: context)
       let stamp = JournalTime.compact(Date())
       aside = "\(data).\(replaces == .damaged ? "corrupt" : "new-cluster")-\(stamp)"
       // Where the damaged copy went is written next to the data directory before the move,
       // so a crash right after it still finds the copy (and its unarchived WAL).
-      let moved = try await context.run(HostCommand(
-        .argv(["sh", "-c", RemoteScript.pgPitrAside, "aside", data, aside]), timeout: .seconds(120)), quiet: true)
+      let moved = try await context.run(
+        HostCommand(
+          .argv(["sh", "-c", RemoteScript.pgPitrAside, "aside", data, aside]), timeout: .seconds(120)), quiet: true)
       guard moved.succeeded else {
         _ = try? await context.run(.argv(["rm", "-f", "--", "\(data).nexus-dr-aside"]), quiet: true)
-        throw StepFailure(.failed, "could not move \(data) aside to \(aside) (\(moved.stderrTail)); nothing was changed — if the data directory is a mount point, move its contents by hand")
+        throw StepFailure(
+          .failed,
+          "could not move \(data) aside to \(aside) (\(moved.stderrTail)); nothing was changed — if the data directory is a mount point, move its contents by hand"
+        )
       }
-      context.console.line("    the \(replaces == .damaged ? "damaged" : "new cluster's") data directory is kept as \(aside)")
+      context.console.line(
+        "    the \(replaces == .damaged ? "damaged" : "new cluster's") data directory is kept as \(aside)")
       state = "absent"
     }
     if state == "extracting" {
       try await stopPostgres(data, context: context)
       context.console.line("    removing the unfinished attempt (it carries nexus-dr's marker) and extracting again")
-      let removed = try await context.run(HostCommand(
-        .argv(["sh", "-c", #"{ [ -f "$1/$2" ] || [ -f "$1/$3" ]; } && rm -rf -- "$1""#, "remove-partial", data, Self.extracting, Self.recovering]), timeout: .seconds(600)), quiet: true)
-      guard removed.succeeded else { throw StepFailure(.failed, "could not remove the half-extracted \(data): \(removed.stderrTail)") }
+      let removed = try await context.run(
+        HostCommand(
+          .argv([
+            "sh", "-c", #"{ [ -f "$1/$2" ] || [ -f "$1/$3" ]; } && rm -rf -- "$1""#, "remove-partial", data,
+            Self.extracting, Self.recovering,
+          ]), timeout: .seconds(600)), quiet: true)
+      guard removed.succeeded else {
+        throw StepFailure(.failed, "could not remove the half-extracted \(data): \(removed.stderrTail)")
+      }
       state = "absent"
     }
     if state == "absent" {
       let start = clock.now
-      try await extract(basePath, into: data, aside: aside, target: target, timeline: recoveryTimeline, context: context)
+      try await extract(
+        basePath, into: data, aside: aside, target: target, timeline: recoveryTimeline, context: context)
       _ = try await context.run(.argv(["rm", "-f", "--", "\(data).nexus-dr-aside"]), quiet: true)
       // Test-only: NEXUS_DR_CRASH_AT=STEP:after-extract dies like kill -9 with the attempt extracted, not started.
       FaultInjection.crashIfRequested(step: context.step.id, phase: "after-extract")
@@ -154,14 +195,17 @@ public struct PGPITRAction: StepAction {
     }
 
     let recoveryStart = clock.now
-    let started = try await context.run(HostCommand(.argv(["systemctl", "start", service]), timeout: .seconds(300)), quiet: true)
+    let started = try await context.run(
+      HostCommand(.argv(["systemctl", "start", service]), timeout: .seconds(300)), quiet: true)
     if !started.succeeded {
       // A long recovery can outlast the start timeout; it is still running if the postmaster is.
       guard try await postmasterRunning(data, context: context) else {
-        throw StepFailure(.failed, "PostgreSQL did not start for recovery: \(started.stdoutText.suffix(400))\(started.stderrTail)")
+        throw StepFailure(
+          .failed, "PostgreSQL did not start for recovery: \(started.stdoutText.suffix(400))\(started.stderrTail)")
       }
     }
-    context.console.line("    PostgreSQL is replaying WAL\(target.isEmpty ? " to the end of the archive" : " to \(target)")…")
+    context.console.line(
+      "    PostgreSQL is replaying WAL\(target.isEmpty ? " to the end of the archive" : " to \(target)")…")
     let finished = try await waitForPromotion(database, data: data, context: context)
     let recoveryMs = (clock.now - recoveryStart).milliseconds
     let (end, begin) = (Self.position(finished.lsn) ?? 0, Self.position(baseInfo.startLSN) ?? 0)
@@ -169,13 +213,20 @@ public struct PGPITRAction: StepAction {
 
     let timeline = WALChain.timeline(finished.segment) ?? 0
     guard timeline > baseInfo.timeline else {
-      throw StepFailure(.failed, "recovery ended on timeline \(timeline), not above the base backup's \(baseInfo.timeline): PostgreSQL did not promote as expected; it is running — check its log before anything else")
+      throw StepFailure(
+        .failed,
+        "recovery ended on timeline \(timeline), not above the base backup's \(baseInfo.timeline): PostgreSQL did not promote as expected; it is running — check its log before anything else"
+      )
     }
     // Never a silent shortfall: to the end of the archive, recovery must get at least as far as
     // the unbroken chain it was offered (a segment it could not read ends recovery early, and
     // PostgreSQL then promotes as if the archive ended there).
-    if target.isEmpty, let reached = WALChain.number(finished.segment), let lastName = chain.last, let last = WALChain.number(lastName), reached < last {
-      throw StepFailure(.failed, """
+    if target.isEmpty, let reached = WALChain.number(finished.segment), let lastName = chain.last,
+      let last = WALChain.number(lastName), reached < last
+    {
+      throw StepFailure(
+        .failed,
+        """
         recovery ended in segment \(finished.segment) (timeline \(timeline) begins there), short of the archived chain's end \(lastName) on timeline \(recoveryTimeline): \
         the WAL between them was not replayed (a segment unreadable or not fetched). PostgreSQL runs on this partial recovery; do not start the services. \
         The damaged copy is kept at \(aside.isEmpty ? "(none)" : aside). Check PostgreSQL's log for the segment after \(finished.segment) before anything else.
@@ -187,10 +238,12 @@ public struct PGPITRAction: StepAction {
         try await connection.query("SELECT pg_reload_conf()")
       }
     } catch {
-      throw StepFailure(.failed, "recovered, but the recovery settings could not be removed (ALTER SYSTEM RESET): \(error)")
+      throw StepFailure(
+        .failed, "recovered, but the recovery settings could not be removed (ALTER SYSTEM RESET): \(error)")
     }
     let outputs = [
-      "aside": aside, "data_directory": data, "timeline": String(timeline), "followed_timeline": String(recoveryTimeline),
+      "aside": aside, "data_directory": data, "timeline": String(timeline),
+      "followed_timeline": String(recoveryTimeline),
       "recovered_to": finished.recoveredTo ?? "",
       "wal_replayed": String(walBytes),
     ]
@@ -198,17 +251,24 @@ public struct PGPITRAction: StepAction {
 
     if let extractMs {
       let timing = PITRTiming(
-        base: baseInfo.name, baseBytes: baseInfo.bytes, extractMs: extractMs, walBytes: walBytes, recoveryMs: recoveryMs,
-        targetTime: target.isEmpty ? nil : target, recoveredTo: finished.recoveredTo, timeline: timeline, finishedAt: JournalTime.format(Date()))
+        base: baseInfo.name, baseBytes: baseInfo.bytes, extractMs: extractMs, walBytes: walBytes,
+        recoveryMs: recoveryMs,
+        targetTime: target.isEmpty ? nil : target, recoveredTo: finished.recoveredTo, timeline: timeline,
+        finishedAt: JournalTime.format(Date()))
       let encoder = JSONEncoder()
       encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
       if let encoded = try? encoder.encode(timing) {
         let stamp = JournalTime.format(Date()).replacingOccurrences(of: ":", with: "")
-        _ = try? await context.run(HostCommandLines.makeDirectories("\(nas.path)/restore-test", subdirectories: []), quiet: true)
-        _ = try? await context.run(HostCommandLines.writeFile("\(nas.path)/restore-test/pitr-\(stamp).json", content: Array(encoded)), quiet: true)
+        _ = try? await context.run(
+          HostCommandLines.makeDirectories("\(nas.path)/restore-test", subdirectories: []), quiet: true)
+        _ = try? await context.run(
+          HostCommandLines.writeFile("\(nas.path)/restore-test/pitr-\(stamp).json", content: Array(encoded)),
+          quiet: true)
       }
     }
-    context.console.line("    recovered to \(finished.recoveredTo ?? (target.isEmpty ? "the end of the archive (no transaction replayed)" : "\(target) (no transaction replayed)")) on timeline \(timeline); \(walBytes >> 20) MiB of WAL since the base backup")
+    context.console.line(
+      "    recovered to \(finished.recoveredTo ?? (target.isEmpty ? "the end of the archive (no transaction replayed)" : "\(target) (no transaction replayed)")) on timeline \(timeline); \(walBytes >> 20) MiB of WAL since the base backup"
+    )
     return StepResult(outputs: outputs)
   }
 

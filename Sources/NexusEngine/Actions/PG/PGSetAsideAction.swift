@@ -19,21 +19,29 @@ public struct PGSetAsideAction: StepAction {
 
   public func plan(_ context: PlanContext) -> [String] {
     let name = context.values.environment["database.name"] ?? "nexus"
-    return ["end the sessions on \(name); ALTER DATABASE \(name) RENAME TO \(name)_corrupt_<timestamp> (kept, not dropped)"]
+    return [
+      "end the sessions on \(name); ALTER DATABASE \(name) RENAME TO \(name)_corrupt_<timestamp> (kept, not dropped)"
+    ]
   }
 
   public func run(_ context: StepContext) async throws(StepFailure) -> StepResult {
-    guard let database = context.environment.database else { throw StepFailure(.failed, "no database in the inventory") }
+    guard let database = context.environment.database else {
+      throw StepFailure(.failed, "no database in the inventory")
+    }
     return try await PGSession.run(
       database.conninfo(database: "postgres"), cannotConnect: "cannot connect to the server's postgres database",
       failed: "setting \(database.name) aside failed"
     ) { connection in
-      let present = try await connection.query("SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = \(database.name)").first
+      let present = try await connection.query(
+        "SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = \(database.name)"
+      ).first
       guard let owner = present.flatMap({ $0["owner"] }) else {
         let asides = try await connection.query(
-          "SELECT datname FROM pg_database WHERE datname LIKE \(database.name + "\\_corrupt\\_%") ORDER BY datname DESC")
+          "SELECT datname FROM pg_database WHERE datname LIKE \(database.name + "\\_corrupt\\_%") ORDER BY datname DESC"
+        )
         guard let aside = asides.first?["datname"] else {
-          throw StepFailure(.failed, "there is no database '\(database.name)' and no copy set aside: nothing to keep; check the server")
+          throw StepFailure(
+            .failed, "there is no database '\(database.name)' and no copy set aside: nothing to keep; check the server")
         }
         context.console.line("    \(database.name) is already set aside as \(aside)")
         return StepResult(outputs: ["aside": aside, "owner": ""])
@@ -42,9 +50,13 @@ public struct PGSetAsideAction: StepAction {
       let aside = "\(database.name)_corrupt_\(stamp)".lowercased()
       // No new sessions, then end the existing ones, then rename (which needs none).
       try await connection.query("ALTER DATABASE \(identifier: database.name) ALLOW_CONNECTIONS false")
-      try await connection.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = \(database.name) AND pid <> pg_backend_pid()")
+      try await connection.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = \(database.name) AND pid <> pg_backend_pid()"
+      )
       try await connection.query("ALTER DATABASE \(identifier: database.name) RENAME TO \(identifier: aside)")
-      try await connection.query("COMMENT ON DATABASE \(identifier: aside) IS \(literal: "set aside by nexus-dr corrupt-db at \(JournalTime.format(Date())); remove only after the restore is verified")")
+      try await connection.query(
+        "COMMENT ON DATABASE \(identifier: aside) IS \(literal: "set aside by nexus-dr corrupt-db at \(JournalTime.format(Date())); remove only after the restore is verified")"
+      )
       context.console.line("    \(database.name) renamed to \(aside) (kept; connections disabled)")
       return StepResult(outputs: ["aside": aside, "owner": owner])
     }

@@ -18,7 +18,9 @@ public struct PGVerifyAction: StepAction {
   public var manifest: Template
 
   public init(with parameters: StepParameters<Parameter>, context: StepDecodingContext) throws(ConfigError) {
-    manifest = try context.template(try parameters.required(.manifest, hint: "{{ steps.choose.output.manifest }} (empty after point-in-time recovery)"))
+    manifest = try context.template(
+      try parameters.required(
+        .manifest, hint: "{{ steps.choose.output.manifest }} (empty after point-in-time recovery)"))
   }
 
   public var declaredOutputs: Set<String>? { ["tables", "rows", "amcheck"] }
@@ -47,29 +49,41 @@ public struct PGVerifyAction: StepAction {
     var rows: Int64 = 0
     do {
       try await PGConnection.with(conninfo: spec.conninfo()) { connection in
-      if let parsed {
-        let differences = try await RestoreVerification.compareCounts(parsed, connection: connection)
-        problems += differences.map { "\($0.table): manifest \($0.expected.map(String.init) ?? "—"), restored \($0.found.map(String.init) ?? "—")" }
-        tables = parsed.tables.count
-        rows = parsed.totalRows
-      } else {
-        let counts = try await RestoreVerification.countAll(connection: connection)
-        tables = counts.count
-        rows = counts.values.reduce(0, +)
-        for required in ["staging.sync_inbox", "staging.sync_conflicts"] where counts[required] == nil {
-          problems.append("\(required) is missing")
+        if let parsed {
+          let differences = try await RestoreVerification.compareCounts(parsed, connection: connection)
+          problems += differences.map {
+            "\($0.table): manifest \($0.expected.map(String.init) ?? "—"), restored \($0.found.map(String.init) ?? "—")"
+          }
+          tables = parsed.tables.count
+          rows = parsed.totalRows
+        } else {
+          let counts = try await RestoreVerification.countAll(connection: connection)
+          tables = counts.count
+          rows = counts.values.reduce(0, +)
+          for required in ["staging.sync_inbox", "staging.sync_conflicts"] where counts[required] == nil {
+            problems.append("\(required) is missing")
+          }
         }
-      }
       }
     } catch {
       throw StepFailure(.failed, "cannot count the restored tables: \(error)")
     }
     let nproc = try await context.run(.argv(["nproc"]), quiet: true)
-    let amcheck = try await context.run(HostCommand(.argv(["sh", "-c", RemoteScript.pgtool + RemoteScript.pgVerifyAmcheck, "amcheck", spec.name, nproc.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)] + spec.toolArguments()),
-      environment: spec.toolEnvironment, timeout: context.timeout), quiet: true)
+    let amcheck = try await context.run(
+      HostCommand(
+        .argv(
+          [
+            "sh", "-c", RemoteScript.pgtool + RemoteScript.pgVerifyAmcheck, "amcheck", spec.name,
+            nproc.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines),
+          ] + spec.toolArguments()),
+        environment: spec.toolEnvironment, timeout: context.timeout), quiet: true)
     if !amcheck.succeeded { problems.append("pg_amcheck: \(amcheck.stdoutText.suffix(600))") }
-    context.console.line("    \(tables) tables, \(rows) rows \(parsed == nil ? "counted (point in time: no manifest to compare with)" : "against the manifest"); pg_amcheck \(amcheck.succeeded ? "clean" : "NOT clean")")
-    guard problems.isEmpty else { throw StepFailure(.failed, "the restored database does not match:\n  " + problems.joined(separator: "\n  ")) }
+    context.console.line(
+      "    \(tables) tables, \(rows) rows \(parsed == nil ? "counted (point in time: no manifest to compare with)" : "against the manifest"); pg_amcheck \(amcheck.succeeded ? "clean" : "NOT clean")"
+    )
+    guard problems.isEmpty else {
+      throw StepFailure(.failed, "the restored database does not match:\n  " + problems.joined(separator: "\n  "))
+    }
     return StepResult(outputs: ["tables": String(tables), "rows": String(rows), "amcheck": "clean"])
   }
 }

@@ -32,9 +32,15 @@ public struct RestoreVerification: Codable, Sendable {
   enum CodingKeys: String, CodingKey {
     case passed, dump, database, differences, problems
     case dumpBytes = "dump_bytes"
-    case startedAt = "started_at", finishedAt = "finished_at", checksumMatches = "checksum_matches"
-    case tablesChecked = "tables_checked", rowsChecked = "rows_checked", amcheckClean = "amcheck_clean"
-    case amcheckOutput = "amcheck_output", stagingIntact = "staging_intact", timingsMs = "timings_ms"
+    case startedAt = "started_at"
+    case finishedAt = "finished_at"
+    case checksumMatches = "checksum_matches"
+    case tablesChecked = "tables_checked"
+    case rowsChecked = "rows_checked"
+    case amcheckClean = "amcheck_clean"
+    case amcheckOutput = "amcheck_output"
+    case stagingIntact = "staging_intact"
+    case timingsMs = "timings_ms"
   }
 
   func encoded() throws -> [UInt8] {
@@ -48,16 +54,20 @@ public struct RestoreVerification: Codable, Sendable {
     var counts: [String: Int64] = [:]
     for table in try await userTables(connection) {
       let parts = table.split(separator: ".", maxSplits: 1).map(String.init)
-      counts[table] = try await connection.query("SELECT count(*) AS n FROM \(identifier: parts[0]).\(identifier: parts[1])").first?.decode(Int64.self, "n")
+      counts[table] = try await connection.query(
+        "SELECT count(*) AS n FROM \(identifier: parts[0]).\(identifier: parts[1])"
+      ).first?.decode(Int64.self, "n")
     }
     return counts
   }
 
   static func userTables(_ connection: PGConnection) async throws -> [String] {
-    try await connection.query("""
+    try await connection.query(
+      """
       SELECT n.nspname || '.' || c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
-      """).rows.compactMap { $0["name"] }
+      """
+    ).rows.compactMap { $0["name"] }
   }
 
   /// Exact counts of every table the manifest lists, in `database`, against the manifest.
@@ -70,7 +80,9 @@ public struct RestoreVerification: Codable, Sendable {
         continue
       }
       let parts = table.split(separator: ".", maxSplits: 1).map(String.init)
-      let found = try await connection.query("SELECT count(*) AS n FROM \(identifier: parts[0]).\(identifier: parts[1])").first?.decode(Int64.self, "n")
+      let found = try await connection.query(
+        "SELECT count(*) AS n FROM \(identifier: parts[0]).\(identifier: parts[1])"
+      ).first?.decode(Int64.self, "n")
       if found != expected { differences.append(Difference(table: table, expected: expected, found: found)) }
     }
     for table in present where manifest.tables[table] == nil {

@@ -22,23 +22,31 @@ public struct ServicesSyncResumesAction: StepAction {
 
   public func plan(_ context: PlanContext) -> [String] {
     let role = context.values.environment["database.backup_role"] ?? "the backup role"
-    return ["as \(role): count the records in \(Self.inbox), then once a second until a new one arrives (at most \(DurationText.format(within)))"]
+    return [
+      "as \(role): count the records in \(Self.inbox), then once a second until a new one arrives (at most \(DurationText.format(within)))"
+    ]
   }
 
   public func run(_ context: StepContext) async throws(StepFailure) -> StepResult {
-    guard let database = context.environment.database else { throw StepFailure(.failed, "no database in the inventory") }
+    guard let database = context.environment.database else {
+      throw StepFailure(.failed, "no database in the inventory")
+    }
     return try await PGSession.run(
-      database.conninfo(user: database.backupRole), cannotConnect: "cannot connect to \(database.name) as \(database.backupRole)",
+      database.conninfo(user: database.backupRole),
+      cannotConnect: "cannot connect to \(database.name) as \(database.backupRole)",
       failed: "waiting for the sync failed"
     ) { connection in
       try await waitForNewRecord(connection, context)
     }
   }
 
-  private func waitForNewRecord(_ connection: PGConnection, _ context: StepContext) async throws(StepFailure) -> StepResult {
+  private func waitForNewRecord(_ connection: PGConnection, _ context: StepContext) async throws(StepFailure)
+    -> StepResult
+  {
     func count() async throws(StepFailure) -> Int64 {
       do {
-        return try await connection.query("SELECT count(*) AS n FROM staging.sync_inbox").first?.decode(Int64.self, "n") ?? 0
+        return try await connection.query("SELECT count(*) AS n FROM staging.sync_inbox").first?.decode(Int64.self, "n")
+          ?? 0
       } catch {
         throw StepFailure(.failed, "cannot count the records in \(Self.inbox): \(error)")
       }
@@ -48,13 +56,18 @@ public struct ServicesSyncResumesAction: StepAction {
     let deadline = clock.now + within
     while clock.now < deadline {
       // Waiting for the iPads, not for nexus-dr: the count is the condition, the second only its pace.
-      do { try await Task.sleep(for: .seconds(1)) } catch { throw StepFailure(.interrupted, "interrupted while waiting for the sync") }
+      do { try await Task.sleep(for: .seconds(1)) } catch {
+        throw StepFailure(.interrupted, "interrupted while waiting for the sync")
+      }
       let now = try await count()
       if now > before {
         context.console.line("    sync resumed: \(before) -> \(now) records")
         return StepResult(outputs: ["before": String(before), "after": String(now)])
       }
     }
-    throw StepFailure(.failed, "no new record in \(Self.inbox) in \(DurationText.format(within)): is nexus-sync running, and can the iPads reach the gate?")
+    throw StepFailure(
+      .failed,
+      "no new record in \(Self.inbox) in \(DurationText.format(within)): is nexus-sync running, and can the iPads reach the gate?"
+    )
   }
 }

@@ -25,7 +25,9 @@ extension ServicesVerbAction {
   public var declaredOutputs: Set<String>? { [outputKey] }
 
   public func plan(_ context: PlanContext) -> [String] {
-    ["systemctl \(Self.verb) \(services?.joined(separator: " ") ?? "<inventory services>"); then each must be \(Self.verb == "start" ? "active" : "inactive")"]
+    [
+      "systemctl \(Self.verb) \(services?.joined(separator: " ") ?? "<inventory services>"); then each must be \(Self.verb == "start" ? "active" : "inactive")"
+    ]
   }
 
   public func run(_ context: StepContext) async throws(StepFailure) -> StepResult {
@@ -39,13 +41,18 @@ enum ServiceControl {
   static func apply(_ verb: String, _ names: [String], context: StepContext) async throws(StepFailure) {
     guard !names.isEmpty else { return }
     let result = try await context.run(HostCommand(.argv(["systemctl", verb] + names), timeout: .seconds(120)))
-    guard result.succeeded else { throw StepFailure(.failed, "systemctl \(verb) \(names.joined(separator: " ")) failed: \(result.stderrTail)") }
+    guard result.succeeded else {
+      throw StepFailure(.failed, "systemctl \(verb) \(names.joined(separator: " ")) failed: \(result.stderrTail)")
+    }
     let want = verb == "start"
     for name in names {
-      let state = try await context.run(HostCommand(.argv(["systemctl", "is-active", name]), timeout: .seconds(30)), quiet: true)
+      let state = try await context.run(
+        HostCommand(.argv(["systemctl", "is-active", name]), timeout: .seconds(30)), quiet: true)
       let active = state.exitCode == 0
       guard active == want else {
-        throw StepFailure(.failed, "\(name) is \(state.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)) after systemctl \(verb)")
+        throw StepFailure(
+          .failed,
+          "\(name) is \(state.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)) after systemctl \(verb)")
       }
     }
     context.console.line("    \(names.joined(separator: ", ")) \(want ? "active" : "stopped")")

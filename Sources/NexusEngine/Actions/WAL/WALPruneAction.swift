@@ -25,9 +25,10 @@ public struct WALPruneAction: StepAction {
   public var declaredOutputs: Set<String>? { ["removed", "oldest_needed"] }
 
   public func plan(_ context: PlanContext) -> [String] {
-    ["remove segments in wal/ older than \(days.map(String.init) ?? "retention.wal_days") days AND before the oldest kept base backup's start; none if there is no base backup"]
+    [
+      "remove segments in wal/ older than \(days.map(String.init) ?? "retention.wal_days") days AND before the oldest kept base backup's start; none if there is no base backup"
+    ]
   }
-
 
   public func run(_ context: StepContext) async throws(StepFailure) -> StepResult {
     let root = try context.render(target)
@@ -36,17 +37,24 @@ public struct WALPruneAction: StepAction {
     let segments = catalog.bases.map(\.startSegment)
     guard catalog.unreadableBases.isEmpty else {
       let manifests = segments.count + catalog.unreadableBases.count
-      throw StepFailure(.failed, "could not read the start of every base backup (\(segments.count) of \(manifests) manifests understood); no WAL was removed")
+      throw StepFailure(
+        .failed,
+        "could not read the start of every base backup (\(segments.count) of \(manifests) manifests understood); no WAL was removed"
+      )
     }
     guard let oldestNeeded = segments.min() else {
       context.console.line("    no base backup yet: nothing removed")
       return StepResult(outputs: ["removed": "0", "oldest_needed": ""])
     }
     let prune = RemoteScript.walPrune
-    let result = try await context.run(HostCommand(.argv(["bash", "-c", prune, "prune", root, oldestNeeded, String(cutoffSeconds / 60)]), timeout: .seconds(600)), quiet: true)
+    let result = try await context.run(
+      HostCommand(
+        .argv(["bash", "-c", prune, "prune", root, oldestNeeded, String(cutoffSeconds / 60)]), timeout: .seconds(600)),
+      quiet: true)
     guard result.succeeded else { throw StepFailure(.failed, "pruning WAL failed: \(result.stderrTail)") }
     let removed = result.stdoutText.firstMatch(of: #/removed=([0-9]+)/#).map { String($0.output.1) } ?? "0"
-    context.console.line("    removed \(removed) segment(s) before \(oldestNeeded) and older than \(cutoffSeconds / 86_400) days")
+    context.console.line(
+      "    removed \(removed) segment(s) before \(oldestNeeded) and older than \(cutoffSeconds / 86_400) days")
     return StepResult(outputs: ["removed": removed, "oldest_needed": oldestNeeded])
   }
 }

@@ -14,10 +14,14 @@ public struct WALStatusAction: StepAction {
 
   public init(with parameters: StepParameters<Parameter>, context: StepDecodingContext) throws(ConfigError) {}
 
-  public var declaredOutputs: Set<String>? { ["archived_count", "failed_count", "last_archived_wal", "lag_seconds", "failing", "spooled"] }
+  public var declaredOutputs: Set<String>? {
+    ["archived_count", "failed_count", "last_archived_wal", "lag_seconds", "failing", "spooled"]
+  }
 
   public func plan(_ context: PlanContext) -> [String] {
-    ["read pg_stat_archiver; count segments waiting in \(context.values.environment["nas.fallback"] ?? "the fallback")/wal-spool"]
+    [
+      "read pg_stat_archiver; count segments waiting in \(context.values.environment["nas.fallback"] ?? "the fallback")/wal-spool"
+    ]
   }
 
   public func run(_ context: StepContext) async throws(StepFailure) -> StepResult {
@@ -26,7 +30,8 @@ public struct WALStatusAction: StepAction {
     }
     let status: WALArchiverStatus
     do { status = try await WALArchiverStatus.read(database) } catch { throw StepFailure(.failed, "\(error)") }
-    let spooled = String(try await NASCatalog.load(context, roots: [], spool: "\(nas.fallback)/wal-spool").spooledSegments)
+    let spooled = String(
+      try await NASCatalog.load(context, roots: [], spool: "\(nas.fallback)/wal-spool").spooledSegments)
     context.console.line("    \(status.summary); \(spooled) segment(s) spooled on the server")
     return StepResult(outputs: [
       "archived_count": String(status.archivedCount), "failed_count": String(status.failedCount),

@@ -9,7 +9,11 @@ import NexusTransport
 /// that only sends keepalives handshake again at once.
 public struct WGHandshakesAction: StepAction {
   public static let name = "wg.handshakes"
-  public enum Parameter: String, ParameterKey { case interface, within, peer, trafficFrom = "traffic_from", trafficTo = "traffic_to" }
+  public enum Parameter: String, ParameterKey {
+    case interface, within, peer
+    case trafficFrom = "traffic_from"
+    case trafficTo = "traffic_to"
+  }
   public static let hostUse = HostUse.required
   public static let naturallyIdempotent = true
 
@@ -27,7 +31,8 @@ public struct WGHandshakesAction: StepAction {
     if let value = parameters[.trafficFrom] {
       let host = try value.string()
       guard HostRole.all.contains(host) else {
-        throw value.error(.unknownHost, "unknown host '\(host)'", hint: YAMLValue.suggestion(for: host, among: HostRole.all))
+        throw value.error(
+          .unknownHost, "unknown host '\(host)'", hint: YAMLValue.suggestion(for: host, among: HostRole.all))
       }
       trafficFrom = host
     }
@@ -36,8 +41,12 @@ public struct WGHandshakesAction: StepAction {
   public var declaredOutputs: Set<String>? { ["peers", "waited", "traffic"] }
 
   public func plan(_ context: PlanContext) -> [String] {
-    var lines = ["wait up to \(DurationText.format(within)) until \(peer == nil ? "every peer" : "the peer") of \(interface) on \(context.step.host ?? "the host") has a handshake from the last 3 minutes"]
-    if let trafficFrom { lines.append("\(trafficFrom) pings \(trafficTo?.description ?? "the host's tunnel address") through the tunnel") }
+    var lines = [
+      "wait up to \(DurationText.format(within)) until \(peer == nil ? "every peer" : "the peer") of \(interface) on \(context.step.host ?? "the host") has a handshake from the last 3 minutes"
+    ]
+    if let trafficFrom {
+      lines.append("\(trafficFrom) pings \(trafficTo?.description ?? "the host's tunnel address") through the tunnel")
+    }
     return lines
   }
 
@@ -48,9 +57,16 @@ public struct WGHandshakesAction: StepAction {
     let wanted = try peer.map { template throws(StepFailure) in try context.render(template) }
     var target = try trafficTo.map { template throws(StepFailure) in try context.render(template) } ?? ""
     if trafficFrom != nil, target.isEmpty {
-      let address = try await context.run(.argv(["sh", "-c", #"ip -o -4 addr show dev "$1" | awk '{print $4}' | head -n 1 | cut -d/ -f1"#, "wg-address", interface], timeout: .seconds(30)), quiet: true)
+      let address = try await context.run(
+        .argv(
+          [
+            "sh", "-c", #"ip -o -4 addr show dev "$1" | awk '{print $4}' | head -n 1 | cut -d/ -f1"#, "wg-address",
+            interface,
+          ], timeout: .seconds(30)), quiet: true)
       target = address.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
-      guard !target.isEmpty else { throw StepFailure(.failed, "\(interface) on \(host) has no IPv4 address to send traffic to") }
+      guard !target.isEmpty else {
+        throw StepFailure(.failed, "\(interface) on \(host) has no IPv4 address to send traffic to")
+      }
     }
     let clock = ContinuousClock()
     let start = clock.now
@@ -59,8 +75,15 @@ public struct WGHandshakesAction: StepAction {
     var missing: [String] = []
     var names: [String: String] = [:]
     while true {
-      let show = try await context.run(.argv(["sh", "-c", #"date +%s; wg show "$1" latest-handshakes; echo --; wg show "$1" allowed-ips"#, "wg-handshakes", interface], timeout: .seconds(30)), on: host, quiet: true)
-      guard show.succeeded else { throw StepFailure(.failed, "wg show \(interface) on \(host) failed: \(show.stderrTail)") }
+      let show = try await context.run(
+        .argv(
+          [
+            "sh", "-c", #"date +%s; wg show "$1" latest-handshakes; echo --; wg show "$1" allowed-ips"#,
+            "wg-handshakes", interface,
+          ], timeout: .seconds(30)), on: host, quiet: true)
+      guard show.succeeded else {
+        throw StepFailure(.failed, "wg show \(interface) on \(host) failed: \(show.stderrTail)")
+      }
       let parts = show.stdoutText.components(separatedBy: "\n--\n")
       var lines = parts[0].split(whereSeparator: \.isNewline)
       let now = Int(lines.removeFirst()) ?? 0
@@ -76,22 +99,29 @@ public struct WGHandshakesAction: StepAction {
         if fields.count == 2 { names[String(fields[0])] = String(fields[1]) }
       }
       if let wanted, fresh[wanted] == nil {
-        throw StepFailure(.failed, "\(interface) on \(host) has no peer \(wanted) (peers: \(fresh.keys.sorted().joined(separator: ", ")))")
+        throw StepFailure(
+          .failed,
+          "\(interface) on \(host) has no peer \(wanted) (peers: \(fresh.keys.sorted().joined(separator: ", ")))")
       }
       let considered = wanted.map { [$0] } ?? fresh.keys.sorted()
       missing = considered.filter { fresh[$0] != true }
       if !reached, let trafficFrom {
-        let ping = try? await context.run(.argv(["ping", "-c", "1", "-W", "1", target], timeout: .seconds(10)), on: trafficFrom, quiet: true)
+        let ping = try? await context.run(
+          .argv(["ping", "-c", "1", "-W", "1", target], timeout: .seconds(10)), on: trafficFrom, quiet: true)
         reached = ping?.succeeded == true
       }
       if missing.isEmpty && reached {
         let waited = (clock.now - start).milliseconds
         let traffic = trafficFrom.map { "\($0) reaches \(target) through the tunnel" } ?? ""
-        context.console.line("    \(considered.count) peer(s) with a recent handshake after \(DurationText.format(.milliseconds(waited)))\(traffic.isEmpty ? "" : "; \(traffic)")")
+        context.console.line(
+          "    \(considered.count) peer(s) with a recent handshake after \(DurationText.format(.milliseconds(waited)))\(traffic.isEmpty ? "" : "; \(traffic)")"
+        )
         return StepResult(outputs: ["peers": String(considered.count), "waited": "\(waited) ms", "traffic": traffic])
       }
       if clock.now >= deadline { break }
-      do { try await Task.sleep(for: .seconds(1)) } catch { throw StepFailure(.interrupted, "interrupted while waiting for handshakes") }
+      do { try await Task.sleep(for: .seconds(1)) } catch {
+        throw StepFailure(.interrupted, "interrupted while waiting for handshakes")
+      }
     }
     var problems = missing.map { "no recent handshake from \($0) (\(names[$0] ?? "?"))" }
     if !reached, let trafficFrom { problems.append("\(trafficFrom) does not reach \(target) through the tunnel") }

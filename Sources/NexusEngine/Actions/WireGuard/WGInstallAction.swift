@@ -12,7 +12,10 @@ import NexusTransport
 /// the report: outputs are the snapshot, the path and the public key.
 public struct WGInstallAction: StepAction {
   public static let name = "wg.install"
-  public enum Parameter: String, ParameterKey { case keyFile = "key_file", interface }
+  public enum Parameter: String, ParameterKey {
+    case keyFile = "key_file"
+    case interface
+  }
   public static let hostUse = HostUse.required
   public static let naturallyIdempotent = true
 
@@ -20,7 +23,9 @@ public struct WGInstallAction: StepAction {
   public var interface: String
 
   public init(with parameters: StepParameters<Parameter>, context: StepDecodingContext) throws(ConfigError) {
-    keyFile = try context.template(try parameters.required(.keyFile, hint: "the path of the gate's private key from secure storage, e.g. {{ inputs.key_file }}"))
+    keyFile = try context.template(
+      try parameters.required(
+        .keyFile, hint: "the path of the gate's private key from secure storage, e.g. {{ inputs.key_file }}"))
     interface = try parameters[.interface]?.string() ?? "wg0"
   }
 
@@ -36,30 +41,48 @@ public struct WGInstallAction: StepAction {
   }
 
   public func run(_ context: StepContext) async throws(StepFailure) -> StepResult {
-    guard let nas = context.environment.nas else { throw StepFailure(.failed, "no nas section in the inventory: no configuration snapshot to install") }
+    guard let nas = context.environment.nas else {
+      throw StepFailure(.failed, "no nas section in the inventory: no configuration snapshot to install")
+    }
     let host = context.step.host ?? "gate-standby"
 
     // The snapshot, read through the server (the NAS is mounted there).
-    let find = try await context.run(.argv(["sh", "-c", #"ls -1d "$1"/config/*/gate/etc/wireguard/"$2".conf 2>/dev/null | sort | tail -n 1"#, "wg-snapshot", nas.path, interface], timeout: .seconds(60)), on: "server", quiet: true)
+    let find = try await context.run(
+      .argv(
+        [
+          "sh", "-c", #"ls -1d "$1"/config/*/gate/etc/wireguard/"$2".conf 2>/dev/null | sort | tail -n 1"#,
+          "wg-snapshot", nas.path, interface,
+        ], timeout: .seconds(60)), on: "server", quiet: true)
     let snapshot = find.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
     guard find.succeeded, !snapshot.isEmpty else {
-      throw StepFailure(.failed, "no snapshot of the gate's \(interface).conf under \(nas.path)/config on the NAS (config-snapshot has not run, or the NAS is not mounted)")
+      throw StepFailure(
+        .failed,
+        "no snapshot of the gate's \(interface).conf under \(nas.path)/config on the NAS (config-snapshot has not run, or the NAS is not mounted)"
+      )
     }
     let read = try await context.run(.argv(["cat", "--", snapshot], timeout: .seconds(60)), on: "server", quiet: true)
-    guard read.succeeded else { throw StepFailure(.failed, "cannot read \(snapshot) on the server: \(read.stderrTail)") }
+    guard read.succeeded else {
+      throw StepFailure(.failed, "cannot read \(snapshot) on the server: \(read.stderrTail)")
+    }
     var config = WireGuardConfig(text: read.stdoutText)
-    guard let interfaceSection = config.interface else { throw StepFailure(.failed, "\(snapshot) has no [Interface] section") }
+    guard let interfaceSection = config.interface else {
+      throw StepFailure(.failed, "\(snapshot) has no [Interface] section")
+    }
     guard let current = config.value(of: "PrivateKey", in: interfaceSection) else {
       throw StepFailure(.failed, "\(snapshot) has no PrivateKey line in [Interface]")
     }
     guard current == "[REDACTED]" else {
-      throw StepFailure(.failed, "\(snapshot): the PrivateKey line is not the redaction nexus-dr writes; refusing to use a snapshot that may hold a key")
+      throw StepFailure(
+        .failed,
+        "\(snapshot): the PrivateKey line is not the redaction nexus-dr writes; refusing to use a snapshot that may hold a key"
+      )
     }
 
     // The key, from the operator's file, checked before anything changes.
     let path = try context.render(keyFile)
     guard !path.isEmpty else {
-      throw StepFailure(.failed, "no key file: give the gate's WireGuard private key from secure storage with --key-file PATH")
+      throw StepFailure(
+        .failed, "no key file: give the gate's WireGuard private key from secure storage with --key-file PATH")
     }
     guard let data = FileManager.default.contents(atPath: path) else {
       throw StepFailure(.failed, "cannot read the key file \(path) (missing, or not readable by this user)")
@@ -69,20 +92,28 @@ public struct WGInstallAction: StepAction {
     do { publicKey = try WireGuardKey.publicKey(ofPrivate: keyText) } catch {
       throw StepFailure(.failed, "\(path) is \(error.reason)")
     }
-    let check = try? await context.run(.argv(["wg", "show", interface, "peers"], timeout: .seconds(30)), on: "server", quiet: true)
+    let check = try? await context.run(
+      .argv(["wg", "show", interface, "peers"], timeout: .seconds(30)), on: "server", quiet: true)
     if let check, check.succeeded {
       let peers = check.stdoutText.split(whereSeparator: \.isNewline).map(String.init)
       guard peers.contains(publicKey) else {
-        throw StepFailure(.failed, "the key in \(path) is not nexus-gate's: its public key \(publicKey) is not a peer of nexus-server's \(interface) (peers there: \(peers.joined(separator: ", ")))")
+        throw StepFailure(
+          .failed,
+          "the key in \(path) is not nexus-gate's: its public key \(publicKey) is not a peer of nexus-server's \(interface) (peers there: \(peers.joined(separator: ", ")))"
+        )
       }
       context.console.line("    the key's public key \(publicKey) is nexus-server's peer")
     } else {
       context.console.line("    nexus-server's \(interface) could not be asked; the key's public key is \(publicKey)")
     }
     config.set("PrivateKey", to: keyText, in: interfaceSection)
-    let stillRedacted = config.lines.compactMap { WireGuardConfig.setting($0) }.filter { $0.value == "[REDACTED]" }.map(\.key)
+    let stillRedacted = config.lines.compactMap { WireGuardConfig.setting($0) }.filter { $0.value == "[REDACTED]" }.map(
+      \.key)
     guard stillRedacted.isEmpty else {
-      throw StepFailure(.failed, "\(snapshot) has other redacted settings (\(stillRedacted.joined(separator: ", "))) that this step cannot put back; install the configuration by hand (wg0.conf, mode 0600) and resume")
+      throw StepFailure(
+        .failed,
+        "\(snapshot) has other redacted settings (\(stillRedacted.joined(separator: ", "))) that this step cannot put back; install the configuration by hand (wg0.conf, mode 0600) and resume"
+      )
     }
     let content = Array(config.text.utf8)
     let digest = Digest.sha256Hex(content)
@@ -90,10 +121,13 @@ public struct WGInstallAction: StepAction {
     // Install: same content already there → nothing; a different file → kept aside.
     let target = "/etc/wireguard/\(interface).conf"
     let stamp = JournalTime.compact(Date())
-    var write = HostCommand(.argv(["sh", "-c", Self.installScript, "wg-install", target, digest, stamp]), timeout: .seconds(60))
+    var write = HostCommand(
+      .argv(["sh", "-c", Self.installScript, "wg-install", target, digest, stamp]), timeout: .seconds(60))
     write.stdin = content
     let result = try await context.run(write, on: host, quiet: true)
-    guard result.succeeded else { throw StepFailure(.failed, "cannot install \(target) on \(host): \(result.stderrTail)") }
+    guard result.succeeded else {
+      throw StepFailure(.failed, "cannot install \(target) on \(host): \(result.stderrTail)")
+    }
     let said = result.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
     let replaced = said.hasPrefix("replaced ") ? String(said.dropFirst("replaced ".count)) : ""
     context.console.line("    \(target) on \(host): \(said.isEmpty ? "installed" : said) (from \(snapshot), mode 0600)")

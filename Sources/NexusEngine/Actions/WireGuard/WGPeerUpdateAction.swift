@@ -10,7 +10,12 @@ import NexusTransport
 /// changes that peer without dropping any other tunnel.
 public struct WGPeerUpdateAction: StepAction {
   public static let name = "wg.peer-update"
-  public enum Parameter: String, ParameterKey { case interface, allowedIp = "allowed_ip", publicKey = "public_key", endpoint }
+  public enum Parameter: String, ParameterKey {
+    case interface
+    case allowedIp = "allowed_ip"
+    case publicKey = "public_key"
+    case endpoint
+  }
   public static let hostUse = HostUse.required
   public static let naturallyIdempotent = true
 
@@ -21,7 +26,9 @@ public struct WGPeerUpdateAction: StepAction {
 
   public init(with parameters: StepParameters<Parameter>, context: StepDecodingContext) throws(ConfigError) {
     interface = try parameters[.interface]?.string() ?? "wg0"
-    allowedIP = try context.template(try parameters.required(.allowedIp, hint: "the peer's tunnel address, e.g. {{ steps.server-tunnel.output.address }}"))
+    allowedIP = try context.template(
+      try parameters.required(
+        .allowedIp, hint: "the peer's tunnel address, e.g. {{ steps.server-tunnel.output.address }}"))
     publicKey = try context.template(try parameters.required(.publicKey, hint: "the peer's new public key"))
     endpoint = try parameters[.endpoint].map { value throws(ConfigError) in try context.template(value) }
   }
@@ -39,42 +46,59 @@ public struct WGPeerUpdateAction: StepAction {
     let path = "/etc/wireguard/\(interface).conf"
     let address = try context.render(allowedIP)
     let newKey = try context.render(publicKey)
-    guard WireGuardKey.isPublicKey(newKey) else { throw StepFailure(.failed, "'\(newKey)' is not a WireGuard public key") }
+    guard WireGuardKey.isPublicKey(newKey) else {
+      throw StepFailure(.failed, "'\(newKey)' is not a WireGuard public key")
+    }
     let newEndpoint = try endpoint.map { template throws(StepFailure) in try context.render(template) } ?? ""
     // The file holds the gate's private key: read quietly, kept in memory, never output.
     let read = try await context.run(.argv(["cat", "--", path], timeout: .seconds(30)), quiet: true)
     guard read.succeeded, !read.stdoutTruncated, let text = String(validating: read.stdout, as: UTF8.self) else {
-      throw StepFailure(.failed, "cannot read \(path) on \(context.step.host ?? "the gate") whole and as UTF-8: \(read.stderrTail)")
+      throw StepFailure(
+        .failed, "cannot read \(path) on \(context.step.host ?? "the gate") whole and as UTF-8: \(read.stderrTail)")
     }
     var config = WireGuardConfig(text: text)
     guard let peer = config.peer(allowing: address) else {
-      throw StepFailure(.failed, "\(path) has no [Peer] with AllowedIPs \(address); add the peer by hand (wg0.conf and wg set) and resume")
+      throw StepFailure(
+        .failed,
+        "\(path) has no [Peer] with AllowedIPs \(address); add the peer by hand (wg0.conf and wg set) and resume")
     }
     let oldKey = config.value(of: "PublicKey", in: peer) ?? ""
     config.set("PublicKey", to: newKey, in: peer)
-    if !newEndpoint.isEmpty, let current = config.value(of: "Endpoint", in: peer), let colon = current.lastIndex(of: ":") {
-      config.set("Endpoint", to: newEndpoint + current[colon...], in: config.peer(allowing: address)!)
+    if !newEndpoint.isEmpty, let current = config.value(of: "Endpoint", in: peer),
+      let colon = current.lastIndex(of: ":"), let updated = config.peer(allowing: address)
+    {
+      config.set("Endpoint", to: newEndpoint + current[colon...], in: updated)
     }
     let changed = config.text != text
     if changed {
       let content = Array(config.text.utf8)
       let digest = Digest.sha256Hex(content)
-      var write = HostCommand(.argv(["sh", "-c", Self.writeScript, "wg-edit", path, digest, JournalTime.compact(Date())]), timeout: .seconds(60))
+      var write = HostCommand(
+        .argv(["sh", "-c", Self.writeScript, "wg-edit", path, digest, JournalTime.compact(Date())]),
+        timeout: .seconds(60))
       write.stdin = content
       let written = try await context.run(write, quiet: true)
-      guard written.succeeded else { throw StepFailure(.failed, "cannot write \(path): \(written.stderrTail); the file is as it was") }
-      context.console.line("    \(path): the peer \(address) now has PublicKey \(newKey) (was \(oldKey)); the file before is kept as \(written.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines))")
+      guard written.succeeded else {
+        throw StepFailure(.failed, "cannot write \(path): \(written.stderrTail); the file is as it was")
+      }
+      context.console.line(
+        "    \(path): the peer \(address) now has PublicKey \(newKey) (was \(oldKey)); the file before is kept as \(written.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines))"
+      )
     } else {
       context.console.line("    \(path): the peer \(address) has PublicKey \(newKey) already")
     }
     // Test-only: NEXUS_DR_CRASH_AT=STEP:after-write dies like kill -9 with the file edited, not yet applied.
     FaultInjection.crashIfRequested(step: context.step.id, phase: "after-write")
     // syncconf with an empty configuration would remove every peer: strip first, check, then apply.
-    let sync = try await context.run(.argv(["bash", "-c", RemoteScript.wgSyncconf, "wg-syncconf", interface, path], timeout: .seconds(60)), quiet: true)
+    let sync = try await context.run(
+      .argv(["bash", "-c", RemoteScript.wgSyncconf, "wg-syncconf", interface, path], timeout: .seconds(60)), quiet: true
+    )
     guard sync.succeeded else { throw StepFailure(.failed, "wg syncconf \(interface) failed: \(sync.stderrTail)") }
     let peers = sync.stdoutText.split(whereSeparator: \.isNewline).map(String.init)
     guard peers.contains(newKey), oldKey == newKey || !peers.contains(oldKey) else {
-      throw StepFailure(.failed, "after wg syncconf, \(interface)'s peers are \(peers.joined(separator: ", ")): the new key is not applied")
+      throw StepFailure(
+        .failed,
+        "after wg syncconf, \(interface)'s peers are \(peers.joined(separator: ", ")): the new key is not applied")
     }
     context.console.line("    applied with wg syncconf: \(peers.count) peer(s), the others' tunnels untouched")
     return StepResult(outputs: ["old_public_key": oldKey, "public_key": newKey, "changed": changed ? "true" : "false"])

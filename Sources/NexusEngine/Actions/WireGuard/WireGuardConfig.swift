@@ -70,14 +70,20 @@ public struct WireGuardConfig: Sendable, Equatable {
       // Only the old value's characters change: indentation, spacing, a trailing
       // comment and a CR line end stay.
       let line = lines[index]
-      let equals = line.firstIndex(of: "=")!
+      // lineIndex(of:in:) found the line by its "KEY =": the "=" is there.
+      guard let equals = line.firstIndex(of: "=") else { return }
       var start = line.index(after: equals)
       while start < line.endIndex, line[start] == " " || line[start] == "\t" { start = line.index(after: start) }
       var end = line[start...].firstIndex { $0 == "#" || $0 == "\r" } ?? line.endIndex
-      while end > start, line[line.index(before: end)] == " " || line[line.index(before: end)] == "\t" { end = line.index(before: end) }
-      lines[index] = String(line[..<start]) + (start == line.index(after: equals) && start == end ? " " : "") + value + String(line[end...])
+      while end > start, line[line.index(before: end)] == " " || line[line.index(before: end)] == "\t" {
+        end = line.index(before: end)
+      }
+      lines[index] =
+        String(line[..<start]) + (start == line.index(after: equals) && start == end ? " " : "") + value
+        + String(line[end...])
     } else {
-      let last = section.lines.last { !lines[$0].trimmingCharacters(in: .whitespaces).isEmpty } ?? section.lines.lowerBound
+      let last =
+        section.lines.last { !lines[$0].trimmingCharacters(in: .whitespaces).isEmpty } ?? section.lines.lowerBound
       lines.insert("\(key) = \(value)", at: last + 1)
     }
   }
@@ -86,7 +92,9 @@ public struct WireGuardConfig: Sendable, Equatable {
   public func peer(allowing address: String) -> Section? {
     let bare = address.split(separator: "/").first.map(String.init) ?? address
     return peers.first { peer in
-      let allowed = (value(of: "AllowedIPs", in: peer) ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+      let allowed = (value(of: "AllowedIPs", in: peer) ?? "").split(separator: ",").map {
+        $0.trimmingCharacters(in: .whitespaces)
+      }
       return allowed.contains(bare) || allowed.contains("\(bare)/32")
     }
   }
