@@ -89,12 +89,7 @@ extension RunEngine {
             ok: false)
           let retryable = failure.kind == .failed || (failure.kind == .uncertain && step.idempotent)
           if retryable, attempt <= step.retries.count, !Task.isCancelled {
-            var record = JournalRecord(.stepFailed)
-            record.step = step.id
-            record.attempt = attempt
-            record.error = failure.message
-            record.failure = failure.kind
-            record.exitStatus = failure.exitStatus
+            var record = Self.failureRecord(step: step, failure: failure, attempt: attempt)
             record.willRetry = true
             try? journal.append(record)
             console.line("  \(failure.message)")
@@ -106,11 +101,8 @@ extension RunEngine {
             continue
           }
           if failure.kind == .failed || failure.kind == .uncertain, case .continue(let reason) = step.onFailure {
-            var record = JournalRecord(.stepFailed)
-            record.step = step.id
-            record.attempt = attempt
-            record.error = failure.message
-            record.failure = failure.kind
+            var record = Self.failureRecord(step: step, failure: failure, attempt: attempt)
+            record.exitStatus = nil
             record.reason = reason
             try? journal.append(record)
             console.line("  \(failure.message)")
@@ -127,17 +119,22 @@ extension RunEngine {
     return finish(.completed, journal: journal, directory: directory, exit: .done)
   }
 
-  func failed(step: Step, failure: StepFailure, attempt: Int, journal: JournalWriter, directory: RunDirectory)
-    -> RunExit
-  {
-    if failure.kind == .interrupted { return interrupted(step: step.id, journal: journal, directory: directory) }
+  /// The `step-failed` record of an attempt.
+  static func failureRecord(step: Step, failure: StepFailure, attempt: Int) -> JournalRecord {
     var record = JournalRecord(.stepFailed)
     record.step = step.id
     record.attempt = attempt
     record.error = failure.message
     record.failure = failure.kind
     record.exitStatus = failure.exitStatus
-    try? journal.append(record)
+    return record
+  }
+
+  func failed(step: Step, failure: StepFailure, attempt: Int, journal: JournalWriter, directory: RunDirectory)
+    -> RunExit
+  {
+    if failure.kind == .interrupted { return interrupted(step: step.id, journal: journal, directory: directory) }
+    try? journal.append(Self.failureRecord(step: step, failure: failure, attempt: attempt))
     console.error("error: \(failure.message)")
     switch failure.kind {
     case .declined:
