@@ -138,6 +138,20 @@ struct NASCatalog {
     return snapshot
   }
 
+  /// What WAL pruning removes from the archive (`wal/`, never the spool): files named after a
+  /// segment (a segment, its `.partial` or `.backup` label) whose segment comes before
+  /// `oldestNeeded` (the oldest kept base backup's start) and that were archived before
+  /// `cutoff`. History files are always kept: recovery along a timeline needs them.
+  func prunable(before oldestNeeded: String, archivedBefore cutoff: Date) -> [String] {
+    segments.filter { segment in
+      guard !segment.spooled, segment.name.first?.isHexDigit == true, !segment.name.hasSuffix(".history") else {
+        return false
+      }
+      let number = segment.name.prefix { $0 != "." }
+      return number < oldestNeeded && segment.archivedAt < cutoff
+    }.map(\.name).sorted()
+  }
+
   /// Segments waiting in the spool.
   var spooledSegments: Int { segments.filter { $0.spooled && $0.name.first?.isHexDigit == true }.count }
 }

@@ -68,6 +68,29 @@ struct NASCatalogTests {
     #expect(sources.base(reaching: 2, before: Date(timeIntervalSince1970: 1_763_500_000))?.name == "20261115")
   }
 
+  @Test(
+    "WAL pruning takes archive files before the oldest base backup's start and older than the cutoff; never history, never the spool"
+  )
+  func prunable() {
+    let catalog = NASCatalog.parse(
+      """
+      wal\t000000010000000000000007\t1000
+      wal\t000000010000000000000008.00000028.backup\t1000
+      wal\t000000010000000000000008.partial\t1000
+      wal\t00000001.history\t1000
+      wal\t000000010000000000000009\t1000
+      wal\t000000010000000000000006\t5000
+      spool\t000000010000000000000005\t1000
+
+      """)
+    #expect(
+      catalog.prunable(before: "000000010000000000000009", archivedBefore: Date(timeIntervalSince1970: 2000)) == [
+        "000000010000000000000007", "000000010000000000000008.00000028.backup", "000000010000000000000008.partial",
+      ])
+    #expect(
+      catalog.prunable(before: "000000010000000000000009", archivedBefore: Date(timeIntervalSince1970: 500)) == [])
+  }
+
   @Test("target times: ISO 8601 with a zone, or local wall-clock time; PostgreSQL gets UTC with a zone")
   func targetTimes() throws {
     let utc = try #require(TargetTime.parse("2026-11-27T14:03:00Z"))

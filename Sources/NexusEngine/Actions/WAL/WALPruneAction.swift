@@ -46,11 +46,11 @@ public struct WALPruneAction: StepAction {
       context.console.line("    no base backup yet: nothing removed")
       return StepResult(outputs: ["removed": "0", "oldest_needed": ""])
     }
-    let prune = RemoteScript.walPrune
-    let result = try await context.run(
-      HostCommand(
-        .argv(["bash", "-c", prune, "prune", root, oldestNeeded, String(cutoffSeconds / 60)]), timeout: .seconds(600)),
-      quiet: true)
+    let names = catalog.prunable(
+      before: oldestNeeded, archivedBefore: Date().addingTimeInterval(-Double(cutoffSeconds)))
+    var prune = HostCommand(.argv(["bash", "-c", RemoteScript.walPrune, "prune", root]), timeout: .seconds(600))
+    prune.stdin = Array(names.map { $0 + "\n" }.joined().utf8)
+    let result = try await context.run(prune, quiet: true)
     guard result.succeeded else { throw StepFailure(.failed, "pruning WAL failed: \(result.stderrTail)") }
     let removed = result.stdoutText.firstMatch(of: #/removed=([0-9]+)/#).map { String($0.output.1) } ?? "0"
     context.console.line(
