@@ -2,7 +2,9 @@
 set -e
 # Any byte is a character: a file that is not UTF-8 is redacted and searched like the others.
 export LC_ALL=C
-stage=$1; root=$2; stamp=$3; detector=$4; shift 4
+# config-snapshot-finish.sh STAGE ROOT STAMP LATEST DETECTOR SED-EXPRESSION...: LATEST is the
+# newest snapshot so far (NASCatalog's; empty when there is none).
+stage=$1; root=$2; stamp=$3; latest=$4; detector=$5; shift 5
 trap 'rm -rf "$stage"' EXIT
 # Redactor's rules, in their order; they keep password_encryption = scram-sha-256
 # (a restored postgresql.conf with it redacted would not start) and PublicKey lines.
@@ -26,7 +28,6 @@ refuse_if_found "a private key" -E -e '^[[:space:]]*((PrivateKey|PresharedKey)[[
 # Redactor.detectorERE: a setting named like a secret or a URL with a password, not [REDACTED].
 refuse_if_found "a secret" -i -E -e "$detector"
 mkdir -p "$root"; chmod 700 "$root"
-latest=$(find "$root" -mindepth 1 -maxdepth 1 -type d -name '2*' | sort | tail -n 1)
 if [ -n "$latest" ] && diff -r -q "$stage" "$latest" > /dev/null 2>&1; then
   echo "unchanged $latest"; exit 0
 fi

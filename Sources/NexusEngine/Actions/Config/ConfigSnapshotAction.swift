@@ -50,7 +50,8 @@ public struct ConfigSnapshotAction: StepAction {
     guard let config = context.environment.config else {
       throw StepFailure(.failed, "no config section in the inventory")
     }
-    let root = "\(try context.render(target))/config"
+    let backupRoot = try context.render(target)
+    let root = "\(backupRoot)/config"
     let stamp = JournalTime.compact(Date())
     // A run killed before its cleanup left its scratch directory, unredacted files in it.
     let stale = try await context.run(
@@ -110,9 +111,17 @@ public struct ConfigSnapshotAction: StepAction {
       }
     }
 
+    // The newest snapshot so far: an unchanged configuration keeps it, a changed one shares its unchanged files.
+    let catalog: NASCatalog
+    do { catalog = try await NASCatalog.load(context, roots: [backupRoot]) } catch {
+      _ = try? await context.run(cleanup, quiet: true)
+      throw error
+    }
+    let latest = catalog.configSnapshots[backupRoot]?.last.map { "\(root)/\($0.name)" } ?? ""
     let finish = RemoteScript.configSnapshotFinish
     let arguments =
-      ["bash", "-c", finish, "config-finish", stage, root, stamp, Redactor.detectorERE] + Redactor.sedExpressions
+      ["bash", "-c", finish, "config-finish", stage, root, stamp, latest, Redactor.detectorERE]
+      + Redactor.sedExpressions
     let result: CommandResult
     do { result = try await context.run(HostCommand(.argv(arguments), timeout: .seconds(300)), quiet: true) } catch {
       _ = try? await context.run(cleanup, quiet: true)
