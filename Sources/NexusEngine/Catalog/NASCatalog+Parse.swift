@@ -7,7 +7,12 @@ extension NASCatalog {
   static func parse(_ text: String) -> NASCatalog {
     var catalog = NASCatalog()
     for line in text.split(separator: "\n") {
-      let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+      // A JSON document is the last field, whole, even if a hand-written one holds a tab.
+      let documents: Set<Substring> = ["manifest", "result", "pitr"]
+      let kind = line.prefix { $0 != "\t" }
+      let fields = line.split(
+        separator: "\t", maxSplits: documents.contains(kind) ? 3 : Int.max, omittingEmptySubsequences: false
+      ).map(String.init)
       switch fields.first {
       case "root" where fields.count == 4:
         let mount = fields[2].split(separator: " ").map(String.init)

@@ -87,7 +87,9 @@ struct NASCatalog {
   ) async throws(StepFailure) -> NASCatalog {
     let result = try await context.run(command(roots: roots, spool: spool, dataDirectory: dataDirectory), quiet: true)
     guard result.succeeded else {
-      throw StepFailure(.failed, "cannot list the backups in \(roots.joined(separator: " and ")): \(result.stderrTail)")
+      let places = roots + (spool.map { [$0] } ?? [])
+      throw StepFailure(
+        .failed, "cannot list the backups in \(places.joined(separator: " and ")): \(result.stderrTail)")
     }
     return parse(result.stdoutText)
   }
@@ -144,7 +146,7 @@ struct NASCatalog {
   /// `cutoff`. History files are always kept: recovery along a timeline needs them.
   func prunable(before oldestNeeded: String, archivedBefore cutoff: Date) -> [String] {
     segments.filter { segment in
-      guard !segment.spooled, segment.name.first?.isHexDigit == true, !segment.name.hasSuffix(".history") else {
+      guard !segment.spooled, Self.namedLikeSegment(segment.name), !segment.name.hasSuffix(".history") else {
         return false
       }
       let number = segment.name.prefix { $0 != "." }
@@ -153,7 +155,12 @@ struct NASCatalog {
   }
 
   /// Segments waiting in the spool.
-  var spooledSegments: Int { segments.filter { $0.spooled && $0.name.first?.isHexDigit == true }.count }
+  var spooledSegments: Int { segments.filter { $0.spooled && Self.namedLikeSegment($0.name) }.count }
+
+  /// A name that starts like a WAL segment's: an upper-case hexadecimal digit (`[0-9A-F]*`).
+  static func namedLikeSegment(_ name: String) -> Bool {
+    name.first.map { "0123456789ABCDEF".contains($0) } ?? false
+  }
 }
 
 /// The dumps in one `daily/` directory with their manifests (from a ``NASCatalog``).

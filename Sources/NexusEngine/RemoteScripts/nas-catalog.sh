@@ -7,7 +7,7 @@ for root in "$@"; do
   mount=$(findmnt -n -o TARGET,FSTYPE --mountpoint "$root" 2>/dev/null | tail -n 1)
   avail=""; [ -d "$root" ] && avail=$(df -B1 --output=avail "$root" | tail -n 1 | tr -d ' ')
   printf 'root\t%s\t%s\t%s\n' "$root" "$mount" "$avail"
-  for f in "$root"/daily/*.dump; do [ -f "$f" ] && printf 'dump\t%s\t%s\t%s\n' "$root" "${f##*/}" "$(stat -c %s "$f")"; done
+  for f in "$root"/daily/*.dump; do [ -f "$f" ] && [ ! -L "$f" ] && printf 'dump\t%s\t%s\t%s\n' "$root" "${f##*/}" "$(stat -c %s "$f")"; done
   for m in "$root"/daily/*.manifest.json; do [ -f "$m" ] && printf 'manifest\t%s\t%s\t%s\n' "$root" "${m##*/}" "$(tr -d '\n' < "$m")"; done
   for d in "$root"/base/*/; do
     d=${d%/}; [ -d "$d" ] || continue

@@ -3,7 +3,7 @@
 set -eu
 target=$1; want=$2; stamp=$3; umask 077
 dir=$(dirname "$target"); mkdir -p "$dir"; chmod 0700 "$dir"
-tmp="$target.nexus-dr-new"
+tmp="$target.nexus-dr-new"; trap 'rm -f "$tmp"' EXIT
 stage_file "$target"; chmod 0600 "$tmp"
 [ "$(sha256sum < "$tmp" | cut -d' ' -f1)" = "$want" ] || { rm -f "$tmp"; echo "the file written differs from what was sent" >&2; exit 1; }
 if [ -e "$target" ]; then

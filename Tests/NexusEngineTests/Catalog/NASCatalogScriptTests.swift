@@ -40,6 +40,9 @@ struct NASCatalogScriptTests {
       try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
       try Data(text.utf8).write(to: url)
     }
+    // A link in daily/ is not a dump (the old listing's find -type f skipped it too).
+    try FileManager.default.createSymbolicLink(
+      atPath: root.appending(path: "daily/nexus_20261129.dump").path, withDestinationPath: "nexus_20261130.dump")
   }
 
   static func manifest(file: String, size: Int64) -> String {
@@ -76,7 +79,7 @@ struct NASCatalogScriptTests {
     let daily = catalog.daily(in: root.path)
     #expect(
       daily.entries.map(\.name) == ["nexus_20261201.dump", "nexus_20261130.dump"],
-      "newest first; the partial is no dump")
+      "newest first; the partial and the link are no dumps")
     #expect(daily.entries.map(\.valid) == [false, true], "a manifest whose size differs does not make a dump valid")
     #expect(catalog.daily(in: fallback.path).entries.map(\.name) == ["nexus_20261202.dump"])
     #expect(catalog.bases.map(\.name) == ["20261122"])

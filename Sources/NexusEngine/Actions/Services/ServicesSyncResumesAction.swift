@@ -51,7 +51,12 @@ public struct ServicesSyncResumesAction: StepAction {
         throw StepFailure(.failed, "cannot count the records in \(Self.inbox): \(error)")
       }
     }
+    // No count may hang the step: each statement ends after 10 s (the step's timeout bounds the rest).
+    do { try await connection.query("SET statement_timeout = '10s'") } catch {
+      throw StepFailure(.failed, "cannot set statement_timeout: \(error)")
+    }
     let before = try await count()
+    var lastError = ""
     let clock = ContinuousClock()
     let deadline = clock.now + within
     while clock.now < deadline {
@@ -59,7 +64,12 @@ public struct ServicesSyncResumesAction: StepAction {
       do { try await Task.sleep(for: .seconds(1)) } catch {
         throw StepFailure(.interrupted, "interrupted while waiting for the sync")
       }
-      let now = try await count()
+      // Right after the services start a count may fail once: that is "not yet", not the end.
+      let now: Int64
+      do { now = try await count() } catch {
+        lastError = " (the last count failed: \(error.message))"
+        continue
+      }
       if now > before {
         context.console.line("    sync resumed: \(before) -> \(now) records")
         return StepResult(outputs: ["before": String(before), "after": String(now)])
@@ -67,7 +77,7 @@ public struct ServicesSyncResumesAction: StepAction {
     }
     throw StepFailure(
       .failed,
-      "no new record in \(Self.inbox) in \(DurationText.format(within)): is nexus-sync running, and can the iPads reach the gate?"
+      "no new record in \(Self.inbox) in \(DurationText.format(within))\(lastError): is nexus-sync running, and can the iPads reach the gate?"
     )
   }
 }
