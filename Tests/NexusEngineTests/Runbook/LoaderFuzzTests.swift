@@ -12,7 +12,7 @@ import Testing
 @Suite("Fuzzing the loaders", .timeLimit(.minutes(5)))
 struct LoaderFuzzTests {
   static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().path
+    .deletingLastPathComponent().deletingLastPathComponent().path
   static let cases = Int(ProcessInfo.processInfo.environment["NEXUS_FUZZ_CASES"] ?? "") ?? 400
   static let seed = UInt64(ProcessInfo.processInfo.environment["NEXUS_FUZZ_SEED"] ?? "") ?? 20_261_127
 
@@ -66,6 +66,11 @@ struct LoaderFuzzTests {
     ((try? FileManager.default.contentsOfDirectory(atPath: repository + "/runbooks")) ?? []).filter {
       $0.hasSuffix(".yaml")
     }.sorted()
+  }
+
+  @Test("the shipped runbooks are found (a wrong path would fuzz nothing and pass)")
+  func runbooksFound() {
+    #expect(Self.runbookFiles.count >= 6, "\(Self.repository)/runbooks: \(Self.runbookFiles)")
   }
 
   /// A rejection must say where: the file, and a line in it.
