@@ -96,6 +96,10 @@ public struct Lab: Sendable {
     "host=\(try value("PGHOST")) port=\(values["PGPORT"] ?? "5432") dbname=\(database) user=\(user) passfile=\(pgpassFile)"
   }
 
+  /// This repository's root (the tests run its runbooks, fixtures and scripts).
+  public static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent().path
+
   /// Runs `scripts/lab ARGUMENTS` (nas-down, nas-up, nas-fill …) of this repository; fails on a non-zero exit.
   public func command(_ arguments: [String]) async throws {
     try await Self.command(arguments)
@@ -103,9 +107,7 @@ public struct Lab: Sendable {
 
   /// `scripts/lab ARGUMENTS` without a lab at hand (`up`, `reset`).
   public static func command(_ arguments: [String]) async throws {
-    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-      .deletingLastPathComponent()
-      .appendingPathComponent("scripts/lab").path
+    let script = repository + "/scripts/lab"
     _ = try await LocalTransport().runChecked(.argv([script] + arguments, timeout: .seconds(900)))
   }
 

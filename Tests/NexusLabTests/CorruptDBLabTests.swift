@@ -18,9 +18,7 @@ extension LabSuites {
     init() throws {
       lab = try Lab.require()
       state = try ScratchDirectory("nexus-dr-corrupt")
-      repository =
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().path
+      repository = Lab.repository
     }
 
     var common: [String] {

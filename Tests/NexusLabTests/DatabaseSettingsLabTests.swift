@@ -15,9 +15,7 @@ extension LabSuites {
     init() throws {
       lab = try Lab.require()
       state = try ScratchDirectory("nexus-dr-db-settings")
-      repository =
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().path
+      repository = Lab.repository
     }
 
     @Test(

@@ -16,9 +16,7 @@ extension LabSuites {
     init() throws {
       lab = try Lab.require()
       state = try ScratchDirectory("nexus-dr-state")
-      fixtures =
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("fixtures/runbooks").path
+      fixtures = Lab.repository + "/fixtures/runbooks"
     }
 
     var common: [String] { ["--inventory", lab.inventoryPath, "--env", "lab", "--state-dir", state.path] }

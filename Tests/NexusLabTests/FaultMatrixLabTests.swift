@@ -136,9 +136,7 @@ extension LabSuites {
     init() throws {
       lab = try Lab.require()
       state = try ScratchDirectory("nexus-dr-fault-matrix")
-      repository =
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().path
+      repository = Lab.repository
       nas = try lab.value("NAS_MOUNT")
     }
 

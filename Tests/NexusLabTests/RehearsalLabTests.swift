@@ -18,9 +18,7 @@ extension LabSuites {
 
     init() throws {
       state = try ScratchDirectory("nexus-dr-rehearse")
-      repository =
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().path
+      repository = Lab.repository
     }
 
     func common(_ lab: Lab, inventory: String? = nil, env: String = "lab") -> [String] {

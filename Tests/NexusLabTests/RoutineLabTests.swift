@@ -20,9 +20,7 @@ extension LabSuites {
     init() throws {
       lab = try Lab.require()
       state = try ScratchDirectory("nexus-dr-routine")
-      repository =
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().path
+      repository = Lab.repository
       nas = try lab.value("NAS_MOUNT")
     }
 

@@ -17,9 +17,7 @@ extension LabSuites {
 
     init() throws {
       state = try ScratchDirectory("nexus-dr-security")
-      repository =
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().path
+      repository = Lab.repository
     }
 
     func common(_ lab: Lab) -> [String] {

@@ -19,9 +19,7 @@ extension LabSuites {
 
     init() throws {
       state = try ScratchDirectory("nexus-dr-server-failure")
-      repository =
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().path
+      repository = Lab.repository
     }
 
     func common(_ lab: Lab) -> [String] {
